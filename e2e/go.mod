@@ -1,0 +1,3 @@
+module github.com/newsflow/newsflow/e2e
+
+go 1.26

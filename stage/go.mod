@@ -1,0 +1,3 @@
+module github.com/newsflow/newsflow/stage
+
+go 1.26
