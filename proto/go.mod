@@ -3,3 +3,5 @@ module github.com/newsflow/newsflow/proto
 go 1.26
 
 require google.golang.org/protobuf v1.36.12
+
+require github.com/google/uuid v1.6.0
