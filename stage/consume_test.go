@@ -1,0 +1,294 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/stage/natstest"
+)
+
+// testConfig is a runtime configuration with short retry delays.
+func testConfig(url string) Config {
+	c := DefaultConfig()
+	c.NATSURL = url
+	c.Workers = 2
+	c.MaxDeliver = 3
+	c.RetryBase = 10 * time.Millisecond
+	c.RetryMax = 50 * time.Millisecond
+	c.AckWait = 5 * time.Second
+	c.HandlerTimeout = 2 * time.Second
+	c.ShutdownTimeout = 5 * time.Second
+	return c
+}
+
+type harness struct {
+	t   *testing.T
+	tel *Telemetry
+	rt  *Runtime
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+func newHarness(t *testing.T, name string) *harness {
+	t.Helper()
+	s := natstest.Run(t)
+	tel := NewTelemetry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rt, err := New(t.Context(), testConfig(s.ClientURL()), Options{Name: name, Telemetry: tel, Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close() })
+	nc, err := nats.Connect(s.ClientURL())
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return &harness{t: t, tel: tel, rt: rt, nc: nc, js: js}
+}
+
+// run starts Consume in the background and returns a function that stops it
+// and waits for it to return.
+func (h *harness) run(input, output string, hd Handler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.rt.Consume(ctx, input, output, hd) }()
+	return func() {
+		cancel()
+		require.NoError(h.t, <-done)
+	}
+}
+
+func (h *harness) publish(subject string, a *newsflowv1.Article) {
+	pub, err := h.rt.Publisher(h.t.Context(), subject)
+	require.NoError(h.t, err)
+	require.NoError(h.t, pub.Publish(h.t.Context(), a))
+}
+
+// get waits for message seq of subject's stream.
+func (h *harness) get(subject string, seq uint64) jetstream.RawStreamMsg {
+	h.t.Helper()
+	var msg *jetstream.RawStreamMsg
+	waitFor(h.t, func() bool {
+		s, err := h.js.Stream(h.t.Context(), StreamFor(subject))
+		if err != nil {
+			return false
+		}
+		msg, err = s.GetMsg(h.t.Context(), seq)
+		return err == nil
+	})
+	return *msg
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func article(id string) *newsflowv1.Article {
+	return &newsflowv1.Article{Id: id, Url: "https://example.com/" + id, ContentHash: "h-" + id}
+}
+
+func TestConsumePublishesOutputAndAcks(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		a.Normalized = &newsflowv1.Normalized{Title: strings.ToUpper(a.GetId())}
+		return a, nil
+	})
+	defer stop()
+	h.publish(SubjectFetched, article("a1"))
+
+	raw := h.get(SubjectNormalized, 1)
+	var out newsflowv1.Article
+	require.NoError(t, proto.Unmarshal(raw.Data, &out))
+	require.Equal(t, "A1", out.GetNormalized().GetTitle())
+	require.Len(t, out.GetTrace(), 1)
+	require.Equal(t, "normalizer", out.GetTrace()[0].GetStage())
+	require.Equal(t, "a1:h-a1:normalizer", raw.Header.Get(jetstream.MsgIDHeader))
+	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 1 })
+}
+
+func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
+	h := newHarness(t, "tagger")
+	var calls atomic.Int32
+	stop := h.run(SubjectNormalized, SubjectTagged, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		if calls.Add(1) < 3 {
+			return nil, errors.New("store hiccup")
+		}
+		return a, nil
+	})
+	defer stop()
+	h.publish(SubjectNormalized, article("t1"))
+	h.get(SubjectTagged, 1)
+	waitFor(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 })
+	require.Equal(t, float64(2), h.tel.MessageCount("tagger", OutcomeRetried))
+	require.Equal(t, int32(3), calls.Load())
+}
+
+func TestDeadLetters(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler Handler
+		data    []byte // raw payload instead of a valid article
+		reason  string
+		errPart string
+		calls   int32
+	}{
+		{
+			name: "permanent error",
+			handler: func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+				return nil, Permanentf("empty_extraction", "no text in page")
+			},
+			reason: "empty_extraction", errPart: "no text in page", calls: 1,
+		},
+		{
+			name: "deliveries exhausted",
+			handler: func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+				return nil, errors.New("still down")
+			},
+			reason: "max_deliver", errPart: "still down", calls: 3,
+		},
+		{
+			name: "panic",
+			handler: func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+				panic("boom")
+			},
+			reason: "panic", errPart: "boom", calls: 1,
+		},
+		{
+			name:   "undecodable payload",
+			data:   []byte{0xff, 0xff, 0xff},
+			reason: "decode", errPart: "decode article", calls: 0,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "normalizer")
+			var calls atomic.Int32
+			stop := h.run(SubjectFetched, SubjectNormalized, func(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+				calls.Add(1)
+				return tc.handler(ctx, a)
+			})
+			defer stop()
+			if tc.data != nil {
+				_, err := h.rt.Publisher(t.Context(), SubjectFetched)
+				require.NoError(t, err)
+				_, err = h.js.Publish(t.Context(), SubjectFetched, tc.data)
+				require.NoError(t, err)
+			} else {
+				h.publish(SubjectFetched, article("d1"))
+			}
+			dead := h.get(SubjectDeadPrefix+"normalizer", 1)
+			require.Equal(t, tc.reason, dead.Header.Get(HeaderDeadReason))
+			require.Contains(t, dead.Header.Get(HeaderDeadError), tc.errPart)
+			require.Equal(t, "normalizer", dead.Header.Get(HeaderDeadStage))
+			require.Equal(t, "ARTICLES_FETCHED:1", dead.Header.Get(HeaderDeadSource))
+			if tc.data != nil {
+				require.Equal(t, tc.data, dead.Data)
+			} else {
+				require.Equal(t, "d1", dead.Header.Get(HeaderArticleID))
+			}
+			waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 })
+			// Terminated: never delivered again.
+			time.Sleep(200 * time.Millisecond)
+			require.Equal(t, tc.calls, calls.Load())
+			cons, err := h.js.Consumer(t.Context(), "ARTICLES_FETCHED", "normalizer")
+			require.NoError(t, err)
+			info, err := cons.Info(t.Context())
+			require.NoError(t, err)
+			require.Zero(t, info.NumAckPending)
+			require.Zero(t, info.NumPending)
+		})
+	}
+}
+
+func TestRedeliveryOfSameOutputIsDuplicate(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		return a, nil
+	})
+	defer stop()
+	// The same article published twice under different ids upstream (as
+	// after a crash between publish and ack) yields one output message.
+	_, err := h.rt.Publisher(t.Context(), SubjectFetched)
+	require.NoError(t, err)
+	data, err := proto.Marshal(article("x1"))
+	require.NoError(t, err)
+	for i := range 2 {
+		_, err := h.js.PublishMsg(t.Context(), &nats.Msg{Subject: SubjectFetched, Data: data}, jetstream.WithMsgID(fmt.Sprint("up-", i)))
+		require.NoError(t, err)
+	}
+	waitFor(t, func() bool {
+		return h.tel.MessageCount("normalizer", OutcomeOK)+h.tel.MessageCount("normalizer", OutcomeDuplicate) == 2
+	})
+	require.Equal(t, float64(1), h.tel.MessageCount("normalizer", OutcomeDuplicate))
+	s, err := h.js.Stream(t.Context(), "ARTICLES_NORMALIZED")
+	require.NoError(t, err)
+	info, err := s.Info(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), info.State.Msgs)
+}
+
+func TestShutdownFinishesInFlightWork(t *testing.T) {
+	h := newHarness(t, "sink")
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	var handled atomic.Int32
+	stop := h.run(SubjectTagged, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+		once.Do(func() { close(started) })
+		<-release
+		handled.Add(1)
+		return nil, nil
+	})
+	h.publish(SubjectTagged, article("s1"))
+	<-started
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("Consume returned before in-flight work finished")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	require.Equal(t, int32(1), handled.Load())
+	cons, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
+	require.NoError(t, err)
+	waitFor(t, func() bool {
+		info, err := cons.Info(t.Context())
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+}
+
+func TestOversizeOutputIsDeadLettered(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	big := strings.Repeat("x", int(h.rt.Conn().MaxPayload()))
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		a.Normalized = &newsflowv1.Normalized{Text: big}
+		return a, nil
+	})
+	defer stop()
+	h.publish(SubjectFetched, article("o1"))
+	dead := h.get(SubjectDeadPrefix+"normalizer", 1)
+	require.Equal(t, "oversize", dead.Header.Get(HeaderDeadReason))
+	require.Contains(t, dead.Header.Get(HeaderDeadError), "payload limit")
+}

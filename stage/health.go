@@ -1,0 +1,121 @@
+package stage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Health collects readiness checks: the NATS connection and consumer of each
+// stage, and whatever a service adds (the sink's store). Liveness (/healthz)
+// only says the process serves HTTP; readiness (/readyz) runs every check.
+type Health struct {
+	mu     sync.Mutex
+	checks map[string]func(context.Context) error
+}
+
+// NewHealth returns an empty set of checks.
+func NewHealth() *Health { return &Health{checks: map[string]func(context.Context) error{}} }
+
+// Add registers (or replaces) a named readiness check.
+func (h *Health) Add(name string, check func(context.Context) error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks[name] = check
+}
+
+// Remove drops a check, for a stage that has shut down.
+func (h *Health) Remove(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.checks, name)
+}
+
+// Check runs every check and returns each failure by name.
+func (h *Health) Check(ctx context.Context) map[string]error {
+	h.mu.Lock()
+	checks := make(map[string]func(context.Context) error, len(h.checks))
+	for k, v := range h.checks {
+		checks[k] = v
+	}
+	h.mu.Unlock()
+	failed := map[string]error{}
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			failed[name] = err
+		}
+	}
+	return failed
+}
+
+// Mux returns a ServeMux with /metrics, /healthz and /readyz; services add
+// their own routes (the sink's API) to it.
+func Mux(reg prometheus.Gatherer, h *Health) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		failed := h.Check(ctx)
+		if len(failed) == 0 {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+			return
+		}
+		names := make([]string, 0, len(failed))
+		for n := range failed {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		body := map[string]any{"status": "not ready"}
+		reasons := map[string]string{}
+		for _, n := range names {
+			reasons[n] = failed[n].Error()
+		}
+		body["failed"] = reasons
+		writeJSON(w, http.StatusServiceUnavailable, body)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve runs an HTTP server on addr until ctx ends, then shuts it down
+// gracefully within timeout. It returns once the listener is open (the
+// address actually bound is returned, useful with port 0) and reports a
+// later serve error on the returned channel.
+func Serve(ctx context.Context, addr string, handler http.Handler, timeout time.Duration) (string, <-chan error, error) {
+	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := listen(addr)
+	if err != nil {
+		return "", nil, err
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return ln.Addr().String(), done, nil
+}

@@ -1,0 +1,118 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Program describes one service binary; Main runs it.
+type Program struct {
+	// Name is the stage name (see Options.Name).
+	Name string
+	// HTTPAddr is the default of -http.
+	HTTPAddr string
+	// Flags registers the service's own flags.
+	Flags func(fs *flag.FlagSet)
+	// Validate checks the service's own flags (nil: nothing to check).
+	Validate func() error
+	// Run does the stage's work until ctx ends (usually by calling
+	// Runtime.Consume) and returns after a graceful stop.
+	Run func(ctx context.Context, rt *Runtime) error
+}
+
+// Main parses flags and environment, connects, serves /metrics, /healthz and
+// /readyz, runs p until SIGINT or SIGTERM and shuts down in order. It returns
+// the process exit code: 0 on a clean stop, 1 on a failure, 2 on bad
+// configuration.
+func Main(p Program) int {
+	return run(context.Background(), p, os.Args[1:], os.Stderr)
+}
+
+func run(ctx context.Context, p Program, args []string, stderr io.Writer) int {
+	cfg := DefaultConfig()
+	cfg.HTTPAddr = p.HTTPAddr
+	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	if p.Flags != nil {
+		p.Flags(fs)
+	}
+	if err := ParseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments: %v\n", p.Name, fs.Args())
+		return 2
+	}
+	errs := []error{cfg.Validate()}
+	if p.Validate != nil {
+		errs = append(errs, p.Validate())
+	}
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintf(stderr, "%s: invalid configuration:\n%v\n", p.Name, err)
+		return 2
+	}
+	log, err := NewLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", p.Name, err)
+		return 2
+	}
+	log = log.With("service", p.Name)
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tel, health := NewTelemetry(), NewHealth()
+	var mux *http.ServeMux
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	var httpErr <-chan error
+	if cfg.HTTPAddr != "" {
+		mux = Mux(tel.Registry, health)
+		addr, errc, err := Serve(httpCtx, cfg.HTTPAddr, mux, cfg.ShutdownTimeout)
+		if err != nil {
+			log.Error("http server", "error", err)
+			return 1
+		}
+		httpErr = errc
+		log.Info("serving http", "addr", addr)
+	}
+
+	rt, err := New(ctx, cfg, Options{Name: p.Name, Telemetry: tel, Health: health, Mux: mux, Logger: log})
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		log.Error("start", "error", err)
+		return 1
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.Run(ctx, rt) }()
+	code := 0
+	select {
+	case err = <-runErr:
+	case err = <-httpErr:
+		stop()
+		err = errors.Join(fmt.Errorf("http server: %w", err), <-runErr)
+	}
+	if err != nil {
+		log.Error("stopped with error", "error", err)
+		code = 1
+	}
+	if err := rt.Close(); err != nil {
+		log.Warn("close", "error", err)
+	}
+	stopHTTP()
+	log.Info("stopped")
+	return code
+}

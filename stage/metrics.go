@@ -1,0 +1,109 @@
+package stage
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// Outcomes of one message, the values of the outcome label.
+const (
+	OutcomeOK           = "ok"
+	OutcomeRetried      = "retried"
+	OutcomeDeadLettered = "dead_lettered"
+	OutcomeDuplicate    = "duplicate"
+)
+
+// Telemetry holds the Prometheus registry and the metrics common to every
+// stage, labelled by stage. One Telemetry serves one process: the all-in-one
+// runner shares it between its stages, so each metric is registered once.
+type Telemetry struct {
+	Registry *prometheus.Registry
+
+	messages      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	inFlight      *prometheus.GaugeVec
+	pending       *prometheus.GaugeVec
+	ackPending    *prometheus.GaugeVec
+	deadLetters   *prometheus.CounterVec
+	published     *prometheus.CounterVec
+	publishErrors *prometheus.CounterVec
+	ready         *prometheus.GaugeVec
+}
+
+// NewTelemetry creates a registry with the Go and process collectors and the
+// common stage metrics.
+func NewTelemetry() *Telemetry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	t := &Telemetry{
+		Registry: reg,
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "messages_total",
+			Help: "Messages handled by a stage, by outcome (ok, retried, dead_lettered, duplicate).",
+		}, []string{"stage", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "newsflow", Name: "processing_duration_seconds",
+			Help:    "Time to handle one message, publish its output and ack it.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"stage"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "newsflow", Name: "messages_in_flight",
+			Help: "Messages a stage is handling right now.",
+		}, []string{"stage"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "newsflow", Name: "consumer_pending_messages",
+			Help: "Messages in the stage's stream not yet delivered to its durable consumer (lag), read from JetStream.",
+		}, []string{"stage"}),
+		ackPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "newsflow", Name: "consumer_ack_pending_messages",
+			Help: "Messages delivered to the stage's consumer and not yet acked, read from JetStream.",
+		}, []string{"stage"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "dead_letters_total",
+			Help: "Messages a stage sent to its dead-letter subject, by reason.",
+		}, []string{"stage", "reason"}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "published_total",
+			Help: "Messages a stage published to its output subject; duplicate=true when JetStream dropped a re-publish.",
+		}, []string{"stage", "duplicate"}),
+		publishErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "publish_errors_total",
+			Help: "Publishes to JetStream that failed (the input message is retried).",
+		}, []string{"stage"}),
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "newsflow", Name: "stage_ready",
+			Help: "1 when the stage is connected and consuming, else 0.",
+		}, []string{"stage"}),
+	}
+	f(t.messages)
+	f(t.duration)
+	f(t.inFlight)
+	f(t.pending)
+	f(t.ackPending)
+	f(t.deadLetters)
+	f(t.published)
+	f(t.publishErrors)
+	f(t.ready)
+	return t
+}
+
+// MessageCount returns how many messages stage handled with outcome; the
+// all-in-one runner reads it for progress lines and its summary.
+func (t *Telemetry) MessageCount(stage, outcome string) float64 {
+	return counterValue(t.messages.WithLabelValues(stage, outcome))
+}
+
+// PublishedCount returns how many new (non-duplicate) messages stage published.
+func (t *Telemetry) PublishedCount(stage string) float64 {
+	return counterValue(t.published.WithLabelValues(stage, "false"))
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}

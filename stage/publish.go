@@ -1,0 +1,65 @@
+package stage
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+)
+
+// Publisher publishes articles to one subject, with a Nats-Msg-Id built from
+// the article id, its content hash and the stage, so a re-publish after a
+// crash is dropped by the stream's duplicate window.
+type Publisher struct {
+	r       *Runtime
+	subject string
+}
+
+// Publisher returns a publisher for subject, creating its stream if missing.
+func (r *Runtime) Publisher(ctx context.Context, subject string) (*Publisher, error) {
+	if _, err := ensureStream(ctx, r.js, r.cfg, subject); err != nil {
+		return nil, err
+	}
+	return &Publisher{r: r, subject: subject}, nil
+}
+
+// MsgID is the deduplication id a stage publishes an article under.
+func MsgID(stage string, a *newsflowv1.Article) string {
+	return a.GetId() + ":" + a.GetContentHash() + ":" + stage
+}
+
+// Publish encodes a and publishes it, returning once JetStream has stored it
+// (or recognised it as a duplicate). An article larger than the server's
+// payload limit is refused with a permanent "oversize" error, never truncated.
+func (p *Publisher) Publish(ctx context.Context, a *newsflowv1.Article) error {
+	_, err := p.publish(ctx, a)
+	return err
+}
+
+func (p *Publisher) publish(ctx context.Context, a *newsflowv1.Article) (duplicate bool, err error) {
+	data, err := proto.Marshal(a)
+	if err != nil {
+		return false, Permanent("encode", fmt.Errorf("encode article %s: %w", a.GetId(), err))
+	}
+	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set(HeaderArticleID, a.GetId())
+	return p.send(ctx, msg, MsgID(p.r.name, a))
+}
+
+// send publishes msg with a message id after checking its size.
+func (p *Publisher) send(ctx context.Context, msg *nats.Msg, msgID string) (bool, error) {
+	if limit := p.r.nc.MaxPayload(); int64(len(msg.Data)) > limit-4096 {
+		return false, Permanentf("oversize", "message of %d bytes exceeds the nats payload limit of %d bytes", len(msg.Data), limit)
+	}
+	ack, err := p.r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
+	if err != nil {
+		p.r.tel.publishErrors.WithLabelValues(p.r.name).Inc()
+		return false, fmt.Errorf("publish to %s: %w", p.subject, err)
+	}
+	p.r.tel.published.WithLabelValues(p.r.name, fmt.Sprint(ack.Duplicate)).Inc()
+	return ack.Duplicate, nil
+}
