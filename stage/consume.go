@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -166,16 +165,16 @@ func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 		return
 	}
 
-	var a newsflowv1.Article
-	if err := proto.Unmarshal(m.Data(), &a); err != nil {
-		r.deadLetter(m, "", "decode", fmt.Errorf("decode article: %w", err), delivered)
+	a, err := DecodeArticle(m.Data())
+	if err != nil {
+		r.deadLetter(m, "", "decode", err, delivered)
 		return
 	}
 	log := r.log.With("article_id", a.GetId(), "url", a.GetUrl())
 
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
-	out, err := call(ctx, h, &a)
+	out, err := call(ctx, h, a)
 	duplicate := false
 	if err == nil && out != nil && pub != nil {
 		out.Trace = append(out.Trace, &newsflowv1.Span{

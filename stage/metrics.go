@@ -100,6 +100,35 @@ func (t *Telemetry) PublishedCount(stage string) float64 {
 	return counterValue(t.published.WithLabelValues(stage, "false"))
 }
 
+// PublishedDuplicateCount returns how many of stage's publishes JetStream
+// dropped as duplicates.
+func (t *Telemetry) PublishedDuplicateCount(stage string) float64 {
+	return counterValue(t.published.WithLabelValues(stage, "true"))
+}
+
+// CounterValues gathers the counter family name from the registry and sums
+// it by the value of label.
+func (t *Telemetry) CounterValues(name, label string) map[string]float64 {
+	out := map[string]float64{}
+	families, err := t.Registry.Gather()
+	if err != nil {
+		return out
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label {
+					out[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
 func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
 	if err := c.Write(&m); err != nil {

@@ -63,3 +63,12 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, msgID string) (bool
 	p.r.tel.published.WithLabelValues(p.r.name, fmt.Sprint(ack.Duplicate)).Inc()
 	return ack.Duplicate, nil
 }
+
+// DecodeArticle decodes a message payload.
+func DecodeArticle(data []byte) (*newsflowv1.Article, error) {
+	var a newsflowv1.Article
+	if err := proto.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("decode article: %w", err)
+	}
+	return &a, nil
+}

@@ -1,0 +1,237 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
+	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
+	"github.com/newsflow/newsflow/services/fetcher/fetcher"
+	"github.com/newsflow/newsflow/services/normalizer/normalizer"
+	"github.com/newsflow/newsflow/services/sink/sink"
+	"github.com/newsflow/newsflow/services/tagger/tagger"
+	"github.com/newsflow/newsflow/stage"
+)
+
+// runConfig is everything "newsflow run" is configured with.
+type runConfig struct {
+	dataDir  string
+	progress time.Duration
+	opts     pipeline.Options
+}
+
+func (c *runConfig) register(fs *flag.FlagSet) {
+	c.opts.Stage = stage.DefaultConfig()
+	// Empty -nats means the embedded server; the API and metrics share one
+	// loopback address; the stages' logs stay quiet behind progress lines.
+	c.opts.Stage.NATSURL = ""
+	c.opts.Stage.HTTPAddr = "127.0.0.1:8080"
+	c.opts.Stage.LogLevel = "warn"
+	c.opts.Fetcher = fetcher.DefaultConfig()
+	c.opts.Normalizer = normalizer.DefaultConfig()
+	c.opts.Sink = sink.Config{}
+
+	fs.StringVar(&c.dataDir, "data", "data", "`directory` for JetStream storage and the SQLite database")
+	fs.DurationVar(&c.progress, "progress", 2*time.Second, "interval between progress lines (0: none)")
+	c.opts.Stage.RegisterFlags(fs)
+	c.opts.Fetcher.RegisterFlags(fs)
+	c.opts.Normalizer.RegisterFlags(fs)
+	c.opts.Tagger.RegisterFlags(fs)
+	c.opts.Sink.RegisterFlags(fs)
+	fs.Lookup("nats").Usage = "NATS server `URL` to use instead of the embedded one"
+	fs.Lookup("store").Usage = "article store: sqlite:`PATH` (default: sqlite:DATA/newsflow.db)"
+}
+
+// finish fills in what depends on other flags and validates everything.
+func (c *runConfig) finish() error {
+	o := &c.opts
+	o.DataDir = c.dataDir
+	o.HTTPAddr = o.Stage.HTTPAddr
+	o.NATSURL = o.Stage.NATSURL
+	if o.Sink.Store == "" {
+		o.Sink.Store = "sqlite:" + filepath.Join(c.dataDir, "newsflow.db")
+	}
+	st := o.Stage
+	if st.NATSURL == "" {
+		st.NATSURL = "embedded"
+	}
+	return errors.Join(st.Validate(), o.Fetcher.Validate(), o.Normalizer.Validate(), o.Tagger.Validate(), o.Sink.Validate())
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	var c runConfig
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	c.register(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	if err := c.finish(); err != nil {
+		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	log, err := stage.NewLogger(stderr, c.opts.Stage.LogFormat, c.opts.Stage.LogLevel)
+	if err != nil {
+		return usageError{err}
+	}
+	c.opts.Logger = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	o := &c.opts
+	if len(o.Fetcher.Feeds) == 0 && o.Fetcher.FeedsFile == "" && o.Fetcher.Ingest == "" {
+		site, err := samplesite.Start("127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("sample site: %w", err)
+		}
+		defer site.Close()
+		o.Fetcher.Feeds = []string{samplesite.FeedURL(site.URL)}
+		fmt.Fprintf(stdout, "sample site   %s/ (feed %s)\n", site.URL, o.Fetcher.Feeds[0])
+	}
+	started := time.Now()
+	p, err := pipeline.Start(ctx, *o)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	natsDesc := p.NATSURL + " (embedded, storage " + filepath.Join(c.dataDir, "nats") + ")"
+	if o.NATSURL != "" {
+		natsDesc = p.NATSURL
+	}
+	fmt.Fprintf(stdout, "nats          %s\nstore         %s\n", natsDesc, o.Sink.Store)
+	if p.Addr != "" {
+		fmt.Fprintf(stdout, "api           http://%s/api/v1/articles\nmetrics       http://%s/metrics\n", p.Addr, p.Addr)
+	}
+
+	progressDone := make(chan struct{})
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	go func() {
+		defer close(progressDone)
+		printProgress(progressCtx, stdout, p, c.progress)
+	}()
+	defer func() { stopProgress(); <-progressDone }()
+
+	if o.Fetcher.Once {
+		stats, err := p.Fetcher().Once(ctx)
+		if err != nil {
+			return err
+		}
+		if err := p.WaitIdle(ctx); err != nil {
+			return fmt.Errorf("wait for the pipeline: %w", err)
+		}
+		stopProgress()
+		<-progressDone
+		printSummary(stdout, p, stats, time.Since(started))
+		return nil
+	}
+	fmt.Fprintln(stdout, "running; press Ctrl-C to stop")
+	fetchErr := make(chan error, 1)
+	go func() { fetchErr <- p.Fetcher().Run(ctx) }()
+	select {
+	case <-ctx.Done():
+		<-fetchErr
+		fmt.Fprintln(stdout, "stopping")
+		return nil
+	case err := <-fetchErr:
+		return err
+	case err := <-p.Errors():
+		return err
+	}
+}
+
+// counts reads the per-stage message counters.
+type counts struct{ fetched, normalized, tagged, stored, duplicates, dead, retried float64 }
+
+func readCounts(t *stage.Telemetry) counts {
+	c := counts{
+		fetched:    t.PublishedCount(fetcher.Name),
+		normalized: t.MessageCount(normalizer.Name, stage.OutcomeOK),
+		tagged:     t.MessageCount(tagger.Name, stage.OutcomeOK),
+		stored:     t.MessageCount(sink.Name, stage.OutcomeOK),
+		duplicates: t.MessageCount(sink.Name, stage.OutcomeDuplicate),
+	}
+	for _, s := range []string{normalizer.Name, tagger.Name, sink.Name} {
+		c.dead += t.MessageCount(s, stage.OutcomeDeadLettered)
+		c.retried += t.MessageCount(s, stage.OutcomeRetried)
+	}
+	return c
+}
+
+func printProgress(ctx context.Context, w io.Writer, p *pipeline.Pipeline, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var last counts
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c := readCounts(p.Telemetry())
+		if c == last {
+			continue
+		}
+		last = c
+		fmt.Fprintf(w, "%s  fetched %.0f  normalized %.0f  tagged %.0f  stored %.0f  duplicates %.0f  dead %.0f  retried %.0f\n",
+			time.Now().Format("15:04:05"), c.fetched, c.normalized, c.tagged, c.stored, c.duplicates, c.dead, c.retried)
+	}
+}
+
+func printSummary(w io.Writer, p *pipeline.Pipeline, st fetcher.Stats, took time.Duration) {
+	t := p.Telemetry()
+	c := readCounts(t)
+	fmt.Fprintf(w, "\ndone in %s: %s\n", took.Round(time.Millisecond), st)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "stage\tok\tduplicate\tretried\tdead-lettered")
+	fmt.Fprintf(tw, "fetcher\t%.0f\t%.0f\t-\t-\n", c.fetched, t.PublishedDuplicateCount(fetcher.Name))
+	for _, s := range []string{normalizer.Name, tagger.Name, sink.Name} {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%.0f\n", s,
+			t.MessageCount(s, stage.OutcomeOK), t.MessageCount(s, stage.OutcomeDuplicate),
+			t.MessageCount(s, stage.OutcomeRetried), t.MessageCount(s, stage.OutcomeDeadLettered))
+	}
+	tw.Flush()
+
+	dead := p.DeadLetters()
+	if len(dead) == 0 {
+		fmt.Fprintln(w, "\ndead letters: none")
+	} else {
+		fmt.Fprintf(w, "\ndead letters: %d\n", len(dead))
+		for _, d := range dead {
+			fmt.Fprintf(w, "  %s  %s  %s\n      %s\n", d.Stage, d.Reason, d.URL, d.Error)
+		}
+	}
+	topics := t.CounterValues("newsflow_tags_assigned_total", "topic")
+	if len(topics) > 0 {
+		names := make([]string, 0, len(topics))
+		for k := range topics {
+			names = append(names, k)
+		}
+		sort.Slice(names, func(i, j int) bool {
+			if topics[names[i]] != topics[names[j]] {
+				return topics[names[i]] > topics[names[j]]
+			}
+			return names[i] < names[j]
+		})
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %.0f", n, topics[n])
+		}
+		fmt.Fprintf(w, "\ntopics: %s\n", strings.Join(parts, ", "))
+	}
+}

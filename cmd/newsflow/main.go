@@ -1,0 +1,13 @@
+// Command newsflow runs the whole pipeline in one process and offers the
+// stages' work on the command line (extract, tag, export).
+package main
+
+import (
+	"os"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}

@@ -1,0 +1,128 @@
+// Package normalizer is the normalizer stage: it turns a fetched page into
+// the article's main text and metadata (package extract) and hands it on.
+package normalizer
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/normalizer/extract"
+	"github.com/newsflow/newsflow/stage"
+)
+
+// Name is the stage name: its consumer, metrics label and dead-letter suffix.
+const Name = "normalizer"
+
+// Config is the normalizer's own configuration.
+type Config struct {
+	// RulesFile adds per-site boilerplate rules to the embedded ones.
+	RulesFile string
+	// MinChars is the shortest text accepted as an article.
+	MinChars int
+}
+
+// DefaultConfig returns the defaults of the normalizer's flags.
+func DefaultConfig() Config { return Config{MinChars: 200} }
+
+// RegisterFlags registers the normalizer's flags on fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.RulesFile, "rules", c.RulesFile, "boilerplate rules `file` with per-site overrides (added to the built-in rules)")
+	fs.IntVar(&c.MinChars, "min-chars", c.MinChars, "shortest extracted text, in characters, accepted as an article")
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.RulesFile != "" {
+		if _, err := os.Stat(c.RulesFile); err != nil {
+			errs = append(errs, fmt.Errorf("-rules: %w", err))
+		}
+	}
+	if c.MinChars < 0 {
+		errs = append(errs, fmt.Errorf("-min-chars: must not be negative, got %d", c.MinChars))
+	}
+	return errors.Join(errs...)
+}
+
+// Extractor builds the extractor this configuration describes; the CLI's
+// extract command uses it too, so both extract alike.
+func (c Config) Extractor() (*extract.Extractor, error) {
+	opts := []extract.Option{extract.WithMinChars(c.MinChars)}
+	if c.RulesFile != "" {
+		opts = append(opts, extract.WithRulesFile(c.RulesFile))
+	}
+	return extract.New(opts...)
+}
+
+// Normalizer is the stage's handler.
+type Normalizer struct {
+	ex *extract.Extractor
+	m  *metrics
+}
+
+// New builds the handler, registering its metrics on rt's registry.
+func New(cfg Config, rt *stage.Runtime) (*Normalizer, error) {
+	ex, err := cfg.Extractor()
+	if err != nil {
+		return nil, err
+	}
+	return &Normalizer{ex: ex, m: newMetrics(rt.Telemetry().Registry)}, nil
+}
+
+// Run consumes fetched pages and publishes normalized articles until ctx ends.
+func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
+	n, err := New(cfg, rt)
+	if err != nil {
+		return err
+	}
+	return rt.Consume(ctx, stage.SubjectFetched, stage.SubjectNormalized, n.Handle)
+}
+
+// Handle extracts one article. Pages with no usable text and content that
+// is not HTML or text are permanent failures: retrying cannot change them.
+func (n *Normalizer) Handle(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+	f := a.GetFetch()
+	source := a.GetSource()
+	if len(f.GetBody()) == 0 {
+		n.m.empty.WithLabelValues(source).Inc()
+		return nil, stage.Permanentf("empty_body", "page %s has an empty body", a.GetUrl())
+	}
+	doc, err := n.ex.Extract(f.GetBody(), f.GetContentType(), a.GetUrl())
+	switch {
+	case errors.Is(err, extract.ErrEmpty):
+		n.m.empty.WithLabelValues(source).Inc()
+		return nil, stage.Permanent("empty_extraction", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	case errors.Is(err, extract.ErrUnsupported):
+		return nil, stage.Permanent("unsupported_content", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	case err != nil:
+		return nil, stage.Permanent("extract", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	}
+	n.m.removed.WithLabelValues(source).Add(float64(max(doc.BytesRemoved, 0)))
+	n.m.ratio.Observe(float64(len(doc.Text)) / float64(len(f.GetBody())))
+	for _, r := range doc.Rules {
+		n.m.rules.WithLabelValues(r).Inc()
+	}
+	a.Normalized = &newsflowv1.Normalized{
+		Title:        doc.Title,
+		Byline:       doc.Byline,
+		PublishedAt:  timestamp(doc.Published),
+		ModifiedAt:   timestamp(doc.Modified),
+		Text:         doc.Text,
+		Language:     doc.Language,
+		SiteName:     doc.SiteName,
+		LeadImageUrl: doc.LeadImageURL,
+		Boilerplate: &newsflowv1.Boilerplate{
+			BytesRemoved: doc.BytesRemoved,
+			LinesRemoved: int32(doc.LinesRemoved),
+			Rules:        doc.Rules,
+		},
+	}
+	// The raw page stays in the fetched stream for replay; later stages
+	// need only the text, so it is not carried on.
+	a.Fetch.Body = nil
+	return a, nil
+}
