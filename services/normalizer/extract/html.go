@@ -1,0 +1,53 @@
+package extract
+
+import (
+	"bytes"
+	"net/url"
+
+	readability "codeberg.org/readeck/go-readability/v2"
+	"golang.org/x/net/html"
+)
+
+// extractHTML reads the metadata from the untouched tree, strips the
+// elements that are boilerplate by their markup, lets readability pick the
+// main content node, and renders that node one block per line.
+func extractHTML(body []byte, base *url.URL) (*Document, []string) {
+	root, err := html.Parse(bytes.NewReader(body))
+	if err != nil {
+		// html.Parse fails only when reading fails, which a byte slice cannot.
+		return &Document{}, nil
+	}
+	doc := readMeta(root, base)
+	prune(root)
+
+	p := readability.NewParser()
+	p.DisableJSONLD = true // readMeta has read it already
+	var content *html.Node
+	if art, err := p.ParseAndMutate(root, base); err == nil {
+		content = art.Node
+	}
+	if content == nil {
+		content = findElement(root, "body")
+	}
+	if content == nil {
+		return doc, nil
+	}
+	lines := renderBlocks(content)
+	if len(lines) > 0 && doc.Title != "" && lines[0] == doc.Title {
+		// The headline is metadata, not body text.
+		lines = lines[1:]
+	}
+	return doc, lines
+}
+
+func findElement(n *html.Node, tag string) *html.Node {
+	if n.Type == html.ElementNode && n.Data == tag {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := findElement(c, tag); f != nil {
+			return f
+		}
+	}
+	return nil
+}
