@@ -1,0 +1,48 @@
+// Command gen regenerates topic/model.tsv from the IPTC Media Topics JSON and
+// topic/vocab.tsv. From services/tagger/topic:
+//
+//	go run ./internal/gen -iptc ../../../../shared/iptc/cptall-x-all.json
+//
+// (or go generate ./topic from services/tagger, which runs it with the
+// default flags: the shared/ directory beside the repository).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/newsflow/newsflow/services/tagger/topic/internal/modelgen"
+)
+
+func main() {
+	iptc := flag.String("iptc", "../../../../shared/iptc/cptall-x-all.json", "IPTC Media Topics JSON (cptall-x-all.json)")
+	vocab := flag.String("vocab", "vocab.tsv", "hand-written seed vocabulary")
+	out := flag.String("out", "model.tsv", "model file to write")
+	flag.Parse()
+	if err := run(*iptc, *vocab, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(iptcPath, vocabPath, outPath string) error {
+	iptc, err := os.Open(iptcPath)
+	if err != nil {
+		return fmt.Errorf("open iptc: %w", err)
+	}
+	defer iptc.Close()
+	vocab, err := os.Open(vocabPath)
+	if err != nil {
+		return fmt.Errorf("open vocab: %w", err)
+	}
+	defer vocab.Close()
+	model, err := modelgen.Build(iptc, vocab)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(outPath, model, 0o644); err != nil {
+		return fmt.Errorf("write model: %w", err)
+	}
+	return nil
+}

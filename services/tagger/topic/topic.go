@@ -1,0 +1,258 @@
+// Package topic classifies article text into IPTC Media Topics.
+//
+// A Model maps normalised terms (token stems and adjacent stem pairs) to
+// associations with topics. The default model, model.tsv, is generated from
+// the IPTC Media Topics vocabulary (CC-BY 4.0, see NOTICE) and the
+// hand-written seed terms in vocab.tsv by internal/gen; regenerate it with
+// go generate after changing either, and commit the result. A test checks
+// that the committed file is what the generator produces.
+//
+// Classification sums, over the document's terms, the term's association
+// with each topic weighted by 1+ln(term frequency) (title terms count
+// double), and reports each topic's share of the total. The model reports
+// top-level topics today; the file format carries a level per topic so
+// narrower ones can be added without changing the API.
+package topic
+
+//go:generate go run ./internal/gen
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/newsflow/newsflow/services/tagger/token"
+)
+
+// Score is a topic assigned to a text.
+type Score struct {
+	Code  string  // IPTC qcode, e.g. "medtop:11000000"
+	Label string  // English label
+	Score float64 // share of the evidence, 0..1
+	Level int     // 1 for top-level topics
+}
+
+// Topic is a topic the model can assign.
+type Topic struct {
+	Code  string
+	Label string
+	Level int
+}
+
+type assoc struct {
+	topic  int
+	weight float64
+}
+
+type entry struct {
+	strength float64
+	assoc    []assoc
+}
+
+// Model is an immutable topic model, safe for concurrent use.
+type Model struct {
+	topics []Topic
+	terms  map[string]entry
+}
+
+const (
+	// minEvidence is the summed term strength below which a text is
+	// considered to say nothing about any topic: a single weak term in a
+	// long text is not a topic.
+	minEvidence = 1.0
+	// minShare is the share of the evidence a topic other than the best
+	// needs to be reported.
+	minShare = 0.15
+	// titleWeight counts a title term this many times: headlines name the
+	// subject.
+	titleWeight = 2
+)
+
+//go:embed model.tsv
+var defaultModel string
+
+var loadDefault = sync.OnceValues(func() (*Model, error) {
+	return Load(strings.NewReader(defaultModel))
+})
+
+// Default returns the model shipped with the package. It is parsed once and
+// shared; it panics only if the embedded file is corrupt, which the tests
+// rule out.
+func Default() *Model {
+	m, err := loadDefault()
+	if err != nil {
+		panic(fmt.Sprintf("topic: embedded model: %v", err))
+	}
+	return m
+}
+
+// Load reads a model in the format of model.tsv.
+func Load(r io.Reader) (*Model, error) {
+	m := &Model{terms: map[string]entry{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := m.parseLine(line); err != nil {
+			return nil, fmt.Errorf("load topic model: line %d: %w", n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("load topic model: %w", err)
+	}
+	if len(m.topics) == 0 {
+		return nil, fmt.Errorf("load topic model: no topics")
+	}
+	return m, nil
+}
+
+func (m *Model) parseLine(line string) error {
+	f := strings.Split(line, "\t")
+	switch {
+	case f[0] == "topic" && len(f) == 4:
+		if len(m.terms) > 0 {
+			return fmt.Errorf("topic after terms")
+		}
+		level, err := strconv.Atoi(f[2])
+		if err != nil || level < 1 {
+			return fmt.Errorf("bad level %q", f[2])
+		}
+		if !strings.HasPrefix(f[1], "medtop:") {
+			return fmt.Errorf("bad topic code %q", f[1])
+		}
+		m.topics = append(m.topics, Topic{Code: f[1], Label: f[3], Level: level})
+		return nil
+	case f[0] == "term" && len(f) == 4:
+		return m.parseTerm(f[1], f[2], f[3])
+	default:
+		return fmt.Errorf("unknown record %q", f[0])
+	}
+}
+
+func (m *Model) parseTerm(term, strength, assocs string) error {
+	if term == "" {
+		return fmt.Errorf("empty term")
+	}
+	if _, dup := m.terms[term]; dup {
+		return fmt.Errorf("duplicate term %q", term)
+	}
+	s, err := parseUnit(strength)
+	if err != nil {
+		return fmt.Errorf("term %q: strength: %w", term, err)
+	}
+	e := entry{strength: s}
+	for _, a := range strings.Fields(assocs) {
+		idx, w, ok := strings.Cut(a, ":")
+		if !ok {
+			return fmt.Errorf("term %q: bad association %q", term, a)
+		}
+		i, err := strconv.Atoi(idx)
+		if err != nil || i < 0 || i >= len(m.topics) {
+			return fmt.Errorf("term %q: bad topic index %q", term, idx)
+		}
+		wf, err := parseUnit(w)
+		if err != nil {
+			return fmt.Errorf("term %q: association: %w", term, err)
+		}
+		e.assoc = append(e.assoc, assoc{topic: i, weight: wf})
+	}
+	if len(e.assoc) == 0 {
+		return fmt.Errorf("term %q: no association", term)
+	}
+	m.terms[term] = e
+	return nil
+}
+
+// parseUnit parses a number in [0, 1].
+func parseUnit(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %q: %w", s, err)
+	}
+	if !(v >= 0 && v <= 1) {
+		return 0, fmt.Errorf("%q out of [0,1]", s)
+	}
+	return v, nil
+}
+
+// Topics lists the topics the model can assign, in model order.
+func (m *Model) Topics() []Topic {
+	return append([]Topic(nil), m.topics...)
+}
+
+// Classify scores title and text (in language lang, an ISO 639-1 code or
+// "und") against the model's topics. It returns the topics whose share of
+// the evidence reaches a threshold, best first, always including the best
+// when the text holds any evidence, and nothing for empty or meaningless
+// text.
+func (m *Model) Classify(title, text, lang string) []Score {
+	tf := map[string]float64{}
+	m.count(tf, lang, title, titleWeight)
+	m.count(tf, lang, text, 1)
+
+	sums := make([]float64, len(m.topics))
+	evidence, total := 0.0, 0.0
+	for term, n := range tf {
+		e := m.terms[term]
+		w := 1 + math.Log(n)
+		evidence += w * e.strength
+		for _, a := range e.assoc {
+			sums[a.topic] += w * a.weight
+			total += w * a.weight
+		}
+	}
+	if evidence < minEvidence || total == 0 {
+		return nil
+	}
+	var out []Score
+	for i, s := range sums {
+		if share := s / total; share > 0 {
+			t := m.topics[i]
+			out = append(out, Score{Code: t.Code, Label: t.Label, Score: share, Level: t.Level})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Score != out[j].Score {
+			return out[i].Score > out[j].Score
+		}
+		return out[i].Code < out[j].Code
+	})
+	keep := 1
+	for keep < len(out) && out[keep].Score >= minShare {
+		keep++
+	}
+	return out[:keep]
+}
+
+// count adds the model's terms found in text (single stems and adjacent
+// pairs) to tf with the given weight.
+func (m *Model) count(tf map[string]float64, lang, text string, weight float64) {
+	terms := token.Terms(lang, text)
+	for i, t := range terms {
+		if t == "" {
+			continue
+		}
+		if m.hasTerm(t) {
+			tf[t] += weight
+		}
+		if i+1 < len(terms) && terms[i+1] != "" {
+			if pair := t + " " + terms[i+1]; m.hasTerm(pair) {
+				tf[pair] += weight
+			}
+		}
+	}
+}
+
+func (m *Model) hasTerm(t string) bool {
+	_, ok := m.terms[t]
+	return ok
+}
