@@ -1,0 +1,192 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binDir holds the binaries built once for all tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "newsflow-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	if err := buildAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: build:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildAll builds the services and nats-server into dir. NATS_SERVER_BIN,
+// when set, names an installed nats-server to use instead.
+func buildAll(dir string) error {
+	pkgs := map[string]string{
+		"fetcher":    "github.com/newsflow/newsflow/services/fetcher/cmd/fetcher",
+		"normalizer": "github.com/newsflow/newsflow/services/normalizer/cmd/normalizer",
+		"tagger":     "github.com/newsflow/newsflow/services/tagger/cmd/tagger",
+		"sink":       "github.com/newsflow/newsflow/services/sink/cmd/sink",
+	}
+	if bin := os.Getenv("NATS_SERVER_BIN"); bin != "" {
+		if err := os.Symlink(bin, filepath.Join(dir, "nats-server")); err != nil {
+			return err
+		}
+	} else {
+		pkgs["nats-server"] = "github.com/nats-io/nats-server/v2"
+	}
+	args := []string{"build", "-o", dir + string(os.PathSeparator)}
+	for _, p := range pkgs {
+		args = append(args, p)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a service running as its own process.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+	err  error
+}
+
+// start runs binary name with args, logging to a file in the test's
+// directory that is printed when the test fails.
+func start(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Env = append(os.Environ(), "NEWSFLOW_LOG_FORMAT=text")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			out, _ := os.ReadFile(logPath)
+			t.Logf("--- %s log ---\n%s", name, tail(string(out), 60))
+		}
+		f.Close()
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("%s exited with %v after SIGTERM", p.name, p.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("%s did not stop within 30s of SIGTERM", p.name)
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// wait waits for the process to exit by itself.
+func (p *proc) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		t.Fatalf("%s still running after %s", p.name, timeout)
+		return nil
+	}
+}
+
+func tail(s string, lines int) string {
+	parts := strings.Split(s, "\n")
+	if len(parts) > lines {
+		parts = parts[len(parts)-lines:]
+	}
+	return strings.Join(parts, "\n")
+}
+
+// natsServer runs the real nats-server binary with JetStream on loopback.
+func natsServer(t *testing.T) (url string) {
+	t.Helper()
+	addr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	conf := filepath.Join(t.TempDir(), "nats.conf")
+	store := t.TempDir()
+	err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s:%s\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n", host, port, store)), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, "nats-server", "-c", conf)
+	waitFor(t, 20*time.Second, "nats-server listening", func() bool {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return "nats://" + addr
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
