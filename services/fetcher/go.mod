@@ -15,3 +15,4 @@ require (
 )
 
 replace github.com/newsflow/newsflow/proto => ../../proto
+replace github.com/newsflow/newsflow/stage => ../../stage

@@ -1,0 +1,252 @@
+// Package page fetches feeds and article pages over HTTP with the limits a
+// crawler needs: bounded time, bounded size, bounded redirects, and errors
+// that say whether a retry can help.
+package page
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBytes keeps a fetched body, wrapped in the article envelope,
+// under NATS's default 1 MiB max_payload.
+const DefaultMaxBytes = 960 << 10
+
+// DefaultAllowedTypes returns the media types of article pages and feeds.
+func DefaultAllowedTypes() []string {
+	return []string{
+		"text/html", "application/xhtml+xml", "text/plain",
+		"application/rss+xml", "application/atom+xml", "application/rdf+xml",
+		"application/xml", "text/xml",
+		"application/feed+json", "application/json",
+	}
+}
+
+// ClientConfig configures a Client. Zero fields take the defaults noted.
+type ClientConfig struct {
+	UserAgent string // default "newsflow-fetcher/1"
+	// Timeout bounds the whole request, body included (default 30s).
+	Timeout time.Duration
+	// ConnectTimeout, TLSHandshakeTimeout and ResponseHeaderTimeout bound the
+	// phases before the body (defaults 10s, 10s, 20s).
+	ConnectTimeout        time.Duration
+	TLSHandshakeTimeout   time.Duration
+	ResponseHeaderTimeout time.Duration
+	// MaxBytes caps the body after transfer decoding (default DefaultMaxBytes).
+	MaxBytes int64
+	// MaxRedirects is the number of redirects followed (default 5; negative
+	// follows none).
+	MaxRedirects int
+	// AllowedTypes lists accepted media types (default DefaultAllowedTypes()).
+	AllowedTypes []string
+}
+
+func (c ClientConfig) withDefaults() ClientConfig {
+	if c.UserAgent == "" {
+		c.UserAgent = "newsflow-fetcher/1"
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.TLSHandshakeTimeout <= 0 {
+		c.TLSHandshakeTimeout = 10 * time.Second
+	}
+	if c.ResponseHeaderTimeout <= 0 {
+		c.ResponseHeaderTimeout = 20 * time.Second
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MaxRedirects == 0 {
+		c.MaxRedirects = 5
+	}
+	if c.MaxRedirects < 0 {
+		c.MaxRedirects = 0
+	}
+	if len(c.AllowedTypes) == 0 {
+		c.AllowedTypes = DefaultAllowedTypes()
+	}
+	return c
+}
+
+// Conditional carries the validators of a previous response, for feeds.
+type Conditional struct {
+	ETag, LastModified string
+}
+
+// Response is a fetched resource.
+type Response struct {
+	// URL is the final URL, after redirects.
+	URL    string
+	Status int
+	// ContentType is the media type without parameters, lowercased.
+	ContentType string
+	// Charset names the encoding Body was decoded from.
+	Charset string
+	// Body is UTF-8; nil when NotModified.
+	Body               []byte
+	ETag, LastModified string
+	// NotModified is set on a 304 answer to a conditional request.
+	NotModified bool
+	FetchedAt   time.Time
+}
+
+// Client fetches pages; it is safe for concurrent use.
+type Client struct {
+	cfg  ClientConfig
+	http *http.Client
+}
+
+// NewClient returns a Client for cfg.
+func NewClient(cfg ClientConfig) *Client {
+	cfg = cfg.withDefaults()
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	c := &Client{cfg: cfg}
+	c.http = &http.Client{Transport: transport, CheckRedirect: c.checkRedirect}
+	return c
+}
+
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if !supportedScheme(req.URL) {
+		return refused(ErrUnsupportedScheme, "redirect to "+req.URL.Redacted())
+	}
+	if len(via) > c.cfg.MaxRedirects {
+		return refused(ErrTooManyRedirects, fmt.Sprintf("more than %d", c.cfg.MaxRedirects))
+	}
+	return nil
+}
+
+func supportedScheme(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// Get fetches rawURL. With a non-empty cond it makes a conditional request,
+// and a 304 answer is returned as a Response with NotModified set. Any
+// other non-2xx status is an error wrapping a *StatusError.
+func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Response, error) {
+	resp, err := c.get(ctx, rawURL, cond)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", rawURL, err)
+	}
+	return resp, nil
+}
+
+func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	if !supportedScheme(u) {
+		return nil, refused(ErrUnsupportedScheme, u.Scheme)
+	}
+	ctx, cancel := context.WithTimeout(parent, c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	req.Header.Set("Accept", strings.Join(c.cfg.AllowedTypes, ", ")+", */*;q=0.1")
+	if cond.ETag != "" {
+		req.Header.Set("If-None-Match", cond.ETag)
+	}
+	if cond.LastModified != "" {
+		req.Header.Set("If-Modified-Since", cond.LastModified)
+	}
+
+	hresp, err := c.http.Do(req)
+	if err != nil {
+		return nil, classify(parent, err)
+	}
+	defer hresp.Body.Close()
+
+	r := &Response{
+		URL:          hresp.Request.URL.String(),
+		Status:       hresp.StatusCode,
+		ETag:         hresp.Header.Get("ETag"),
+		LastModified: hresp.Header.Get("Last-Modified"),
+		FetchedAt:    time.Now().UTC(),
+	}
+	switch {
+	case hresp.StatusCode == http.StatusNotModified && cond != (Conditional{}):
+		r.NotModified = true
+		return r, nil
+	case hresp.StatusCode < 200 || hresp.StatusCode > 299:
+		return nil, statusError(hresp, r.FetchedAt)
+	}
+
+	header := hresp.Header.Get("Content-Type")
+	if header != "" {
+		if err := c.checkType(mediaType(header)); err != nil {
+			return nil, err
+		}
+	}
+	if hresp.ContentLength > c.cfg.MaxBytes {
+		return nil, c.tooLarge(strconv.FormatInt(hresp.ContentLength, 10) + " bytes announced")
+	}
+	raw, err := io.ReadAll(io.LimitReader(hresp.Body, c.cfg.MaxBytes+1))
+	if err != nil {
+		return nil, classify(parent, fmt.Errorf("read body: %w", err))
+	}
+	if int64(len(raw)) > c.cfg.MaxBytes {
+		return nil, c.tooLarge("more bytes sent")
+	}
+	if header == "" {
+		// Sniffing only names the media type; the charset is still
+		// determined from the bytes by Decode.
+		header = mediaType(http.DetectContentType(raw))
+		if err := c.checkType(header); err != nil {
+			return nil, err
+		}
+	}
+	r.ContentType = mediaType(header)
+	if r.Body, r.Charset, err = Decode(raw, header); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	return r, nil
+}
+
+func (c *Client) checkType(mt string) error {
+	if slices.Contains(c.cfg.AllowedTypes, mt) {
+		return nil
+	}
+	return refused(ErrUnsupportedContent, strconv.Quote(mt))
+}
+
+func (c *Client) tooLarge(detail string) error {
+	return refused(ErrTooLarge, fmt.Sprintf("limit %d bytes, %s", c.cfg.MaxBytes, detail))
+}
+
+// classify turns a transport error into a transient failure, unless it was
+// already classified (a refused redirect) or the caller gave up.
+func classify(parent context.Context, err error) error {
+	if errors.Is(err, ErrPermanent) || errors.Is(err, ErrTransient) {
+		return err
+	}
+	if parent.Err() != nil {
+		return fmt.Errorf("%w (%w)", parent.Err(), err)
+	}
+	return fmt.Errorf("%w: %w", ErrTransient, err)
+}
