@@ -47,11 +47,12 @@ var nameWords = map[string]int{
 	"consent": strong, "gdpr": strong, "breadcrumb": strong, "breadcrumbs": strong,
 	"caption": strong, "captions": strong, "credit": strong, "credits": strong,
 	"ad": strong, "ads": strong, "advert": strong, "adverts": strong, "advertisement": strong,
-	"outbrain": strong, "taboola": strong, "paywall": strong,
+	"outbrain": strong, "taboola": strong, "paywall": strong, "dateline": strong, "timestamp": strong,
 
 	"tags": weak, "sponsored": weak, "popular": weak, "trending": weak, "sidebar": weak,
 	"widget": weak, "widgets": weak, "toolbar": weak, "modal": weak, "popup": weak,
 	"navbar": weak, "navigation": weak, "menu": weak, "footer": weak, "masthead": weak,
+	"meta": weak,
 
 	"article": good, "content": good, "story": good, "post": good, "entry": good,
 	"body": good, "main": good, "text": good, "blog": good,
@@ -61,6 +62,7 @@ var nameWords = map[string]int{
 var namePairs = map[string]int{
 	"author bio": strong, "about author": strong, "author box": strong, "author info": strong,
 	"more stories": strong, "most read": strong, "see also": strong, "also read": strong,
+	"post meta": strong, "entry meta": strong, "article meta": strong,
 	"sr only": strong, "visually hidden": strong, "screen reader": strong,
 	"read more": weak, // "entry-content-read-more" wraps whole stories
 }
@@ -89,7 +91,7 @@ func prune(root *html.Node) {
 }
 
 func isBoilerplate(n *html.Node, total int) bool {
-	if pruneAtoms[n.DataAtom] {
+	if pruneAtoms[n.DataAtom] || n.DataAtom == atom.Time && !inProse(n) {
 		return true
 	}
 	var class, id, role, style string
@@ -123,6 +125,20 @@ func isBoilerplate(n *html.Node, total int) bool {
 	// A container that holds much of the page's prose is the page, whatever
 	// its name says ("content-with-sidebar", Blogger's "widget Blog").
 	return proseLen(n)*5 < total*2
+}
+
+// inProse reports whether n sits in running text (a paragraph, list item,
+// quote or cell) rather than standing alone as a dateline.
+func inProse(n *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		switch p.DataAtom {
+		case atom.P, atom.Li, atom.Blockquote, atom.Td, atom.Dd:
+			return true
+		case atom.Div, atom.Article, atom.Section, atom.Header, atom.Main, atom.Body:
+			return false
+		}
+	}
+	return false
 }
 
 func hiddenByStyle(style string) bool {
