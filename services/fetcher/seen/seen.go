@@ -1,0 +1,66 @@
+// Package seen remembers which article URLs the fetcher has already
+// published, in a JetStream key-value bucket so that the memory survives
+// restarts and is shared by every fetcher replica.
+package seen
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Set is a set of canonical URLs; it is safe for concurrent use.
+type Set struct {
+	kv jetstream.KeyValue
+}
+
+// Open creates the bucket if needed (idempotently, so every replica can call
+// it at start) and returns the set. Entries expire ttl after they were last
+// added; zero keeps them forever.
+func Open(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.Duration) (*Set, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "canonical URLs of articles the fetcher has published",
+		History:     1,
+		TTL:         ttl,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open seen bucket %s: %w", bucket, err)
+	}
+	return &Set{kv: kv}, nil
+}
+
+// Key is the bucket key for a canonical URL. URLs hold characters KV keys
+// may not ('*', '>', spaces, ...) and can be long, so they are hashed.
+func Key(canonicalURL string) string {
+	sum := sha256.Sum256([]byte(canonicalURL))
+	return hex.EncodeToString(sum[:])
+}
+
+// Has reports whether canonicalURL was added and has not expired.
+func (s *Set) Has(ctx context.Context, canonicalURL string) (bool, error) {
+	_, err := s.kv.Get(ctx, Key(canonicalURL))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("look up seen url %s: %w", canonicalURL, err)
+	}
+}
+
+// Add records canonicalURL; adding it again renews its expiry. The value is
+// the URL itself, so the bucket can be inspected with the nats CLI.
+func (s *Set) Add(ctx context.Context, canonicalURL string) error {
+	if _, err := s.kv.Put(ctx, Key(canonicalURL), []byte(canonicalURL)); err != nil {
+		return fmt.Errorf("mark url seen %s: %w", canonicalURL, err)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package seen
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/services/fetcher/internal/natstest"
+)
+
+func TestSet(t *testing.T) {
+	srv := natstest.Run(t)
+	ctx := t.Context()
+	set, err := Open(ctx, srv.JetStream(t), "seen_test", time.Hour)
+	require.NoError(t, err)
+
+	urls := []string{
+		"https://example.com/a",
+		"https://example.com/a?b=*&c=>", // characters that are invalid in raw KV keys
+		"https://example.com/path with spaces/" + strings.Repeat("long", 100), // over the 255-byte key size nats suggests
+	}
+	for _, u := range urls {
+		has, err := set.Has(ctx, u)
+		require.NoError(t, err)
+		require.False(t, has, u)
+		require.NoError(t, set.Add(ctx, u))
+		has, err = set.Has(ctx, u)
+		require.NoError(t, err)
+		require.True(t, has, u)
+	}
+	has, err := set.Has(ctx, "https://example.com/b")
+	require.NoError(t, err)
+	require.False(t, has)
+
+	// Reopening, as a restarted or second replica does, keeps the contents.
+	again, err := Open(ctx, srv.JetStream(t), "seen_test", time.Hour)
+	require.NoError(t, err)
+	for _, u := range urls {
+		has, err := again.Has(ctx, u)
+		require.NoError(t, err)
+		require.True(t, has, u)
+	}
+}
+
+func TestSetExpires(t *testing.T) {
+	srv := natstest.Run(t)
+	ctx := t.Context()
+	set, err := Open(ctx, srv.JetStream(t), "seen_ttl", time.Second)
+	require.NoError(t, err)
+	require.NoError(t, set.Add(ctx, "https://example.com/old"))
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		has, err := set.Has(ctx, "https://example.com/old")
+		require.NoError(t, err)
+		if !has {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "entry did not expire")
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestOpenBadBucket(t *testing.T) {
+	srv := natstest.Run(t)
+	_, err := Open(t.Context(), srv.JetStream(t), "not a valid name", time.Hour)
+	require.Error(t, err)
+}
+
+func TestKey(t *testing.T) {
+	require.Len(t, Key("https://example.com/a"), 64)
+	require.Equal(t, Key("https://example.com/a"), Key("https://example.com/a"))
+	require.NotEqual(t, Key("https://example.com/a"), Key("https://example.com/b"))
+}
+
+func BenchmarkHas(b *testing.B) {
+	srv := natstest.Run(b)
+	set, err := Open(b.Context(), srv.JetStream(b), "seen_bench", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := set.Add(b.Context(), "https://example.com/a"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := set.Has(b.Context(), "https://example.com/a"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
