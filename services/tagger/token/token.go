@@ -20,6 +20,9 @@ type Word struct {
 	// Break reports that punctuation other than a hyphen or an apostrophe
 	// separates this word from the previous one, so no phrase spans them.
 	Break bool
+	// SentenceStart reports that the word opens a sentence or a line, where
+	// a capital letter says nothing about it being a name.
+	SentenceStart bool
 }
 
 // Split cuts s into words: runs of letters, digits and combining marks.
@@ -27,12 +30,12 @@ type Word struct {
 // English possessive "'s" is dropped.
 func Split(s string) []Word {
 	var out []Word
-	brk := false
+	brk, sentence := true, true
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			out = append(out, Word{Text: s[start:end], Break: brk})
-			brk = false
+			out = append(out, Word{Text: s[start:end], Break: brk, SentenceStart: sentence})
+			brk, sentence = false, false
 			start = -1
 		}
 	}
@@ -48,8 +51,14 @@ func Split(s string) []Word {
 			if possessive(s[i+size:]) {
 				size++ // skip the "s" as well
 			}
+		case r == '\n':
+			flush(i)
+			brk, sentence = true, true
 		case r == '-' || r == '\u2010' || r == '\u2011' || unicode.IsSpace(r):
 			flush(i)
+		case r == '.' || r == '!' || r == '?' || r == '\u2026':
+			flush(i)
+			brk, sentence = true, true
 		default:
 			flush(i)
 			brk = true
@@ -57,9 +66,6 @@ func Split(s string) []Word {
 		i += size
 	}
 	flush(len(s))
-	if len(out) > 0 {
-		out[0].Break = true
-	}
 	return out
 }
 

@@ -12,13 +12,14 @@ func TestSplit(t *testing.T) {
 		want []Word
 	}{
 		{"", nil},
-		{"Hello, world", []Word{{"Hello", true}, {"world", true}}},
-		{"peace-talks in Kyiv", []Word{{"peace", true}, {"talks", false}, {"in", false}, {"Kyiv", false}}},
-		{"Russia's war", []Word{{"Russia", true}, {"war", false}}},
-		{"Russia’s war", []Word{{"Russia", true}, {"war", false}}},
-		{"l'entreprise", []Word{{"l", true}, {"entreprise", false}}},
-		{"Зеленський заявив: «мир»", []Word{{"Зеленський", true}, {"заявив", false}, {"мир", true}}},
-		{"3G phones (2005)", []Word{{"3G", true}, {"phones", false}, {"2005", true}}},
+		{"Hello, world", []Word{{"Hello", true, true}, {"world", true, false}}},
+		{"peace-talks in Kyiv", []Word{{"peace", true, true}, {"talks", false, false}, {"in", false, false}, {"Kyiv", false, false}}},
+		{"Russia's war", []Word{{"Russia", true, true}, {"war", false, false}}},
+		{"Russia’s war", []Word{{"Russia", true, true}, {"war", false, false}}},
+		{"l'entreprise", []Word{{"l", true, true}, {"entreprise", false, false}}},
+		{"Зеленський заявив: «мир»", []Word{{"Зеленський", true, true}, {"заявив", false, false}, {"мир", true, false}}},
+		{"3G phones (2005)", []Word{{"3G", true, true}, {"phones", false, false}, {"2005", true, false}}},
+		{"He left. Then\nNews", []Word{{"He", true, true}, {"left", false, false}, {"Then", true, true}, {"News", true, true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
