@@ -1,0 +1,121 @@
+// Package api serves the sink's articles as JSON over HTTP:
+//
+//	GET /api/v1/articles?q=&topic=&language=&since=&until=&limit=&cursor=&full=
+//	GET /api/v1/articles/{id}
+//
+// Every error is a JSON object {"error": "...", "parameter": "..."}; store
+// failures are logged, never shown.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/newsflow/newsflow/services/sink/store"
+)
+
+// Option configures the handler.
+type Option func(*handler)
+
+// WithLogger sets where failures of the store are logged; the default is
+// slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(h *handler) { h.log = l } }
+
+// articles is what the handler needs of *store.Store; tests fake it to
+// provoke failures the real store would need a broken disk for.
+type articles interface {
+	List(ctx context.Context, q store.Query) (store.Page, error)
+	Get(ctx context.Context, id string) (*store.Article, error)
+}
+
+type handler struct {
+	st  articles
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the API handler over s. It serves paths under /api/v1/ and
+// answers anything else with a JSON 404.
+func New(s *store.Store, opts ...Option) http.Handler { return newHandler(s, opts...) }
+
+func newHandler(st articles, opts ...Option) *handler {
+	h := &handler{st: st, log: slog.Default(), mux: http.NewServeMux()}
+	for _, o := range opts {
+		o(h)
+	}
+	h.mux.HandleFunc("GET /api/v1/articles", h.list)
+	h.mux.HandleFunc("GET /api/v1/articles/{id}", h.get)
+	// Without these the mux would answer other methods with a plain-text 405
+	// and unknown paths with a plain-text 404.
+	h.mux.HandleFunc("/api/v1/articles", methodNotAllowed)
+	h.mux.HandleFunc("/api/v1/articles/{id}", methodNotAllowed)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{status: http.StatusNotFound, msg: "no such endpoint"})
+	})
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+type listResponse struct {
+	Articles   []store.Article `json:"articles"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	p, err := parseList(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	page, err := h.st.List(r.Context(), p.query)
+	if errors.Is(err, store.ErrInvalidCursor) {
+		writeError(w, badParam("cursor", "invalid cursor: it must come unchanged from next_cursor of the same query"))
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	resp := listResponse{Articles: page.Articles, NextCursor: page.NextCursor}
+	if resp.Articles == nil {
+		resp.Articles = []store.Article{}
+	}
+	for i := range resp.Articles {
+		if p.full {
+			resp.Articles[i].Snippet = ""
+		} else {
+			resp.Articles[i].Text = ""
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		writeError(w, err)
+		return
+	}
+	a, err := h.st.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, &apiError{status: http.StatusNotFound, msg: "article not found"})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "query api", "path", r.URL.Path, "error", err)
+	writeError(w, &apiError{status: http.StatusInternalServerError, msg: "internal error"})
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed"})
+}

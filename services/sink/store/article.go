@@ -1,0 +1,74 @@
+package store
+
+import "time"
+
+// Topic is one subject an article was tagged with, usually an IPTC media
+// topic ("medtop:11000000", "politics").
+type Topic struct {
+	Code  string  `json:"code"`
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+	Level int     `json:"level"`
+}
+
+// Article is one stored version of an article: the latest content seen for
+// its id. The JSON names are those of the query API and of exports.
+type Article struct {
+	ID           string     `json:"id"`
+	URL          string     `json:"url"`
+	CanonicalURL string     `json:"canonical_url"`
+	Feed         string     `json:"feed"`
+	Source       string     `json:"source"`
+	ContentHash  string     `json:"content_hash"`
+	Title        string     `json:"title"`
+	Byline       string     `json:"byline"`
+	Published    *time.Time `json:"published"` // nil when unknown
+	FetchedAt    time.Time  `json:"fetched_at"`
+	StoredAt     time.Time  `json:"stored_at"` // set by the store on insert and on update
+	Language     string     `json:"language"`
+	Text         string     `json:"text,omitempty"`
+	Topics       []Topic    `json:"topics"`   // highest score first
+	Keywords     []string   `json:"keywords"` // ranked
+
+	// Snippet is set by List only: the passage around the first query term
+	// when the query has text, else the opening of the text.
+	Snippet string `json:"snippet,omitempty"`
+}
+
+// Outcome tells what Upsert did.
+type Outcome int
+
+const (
+	// Inserted: the id was new.
+	Inserted Outcome = iota + 1
+	// Updated: the id was known with a different content hash; the row now
+	// holds the new version.
+	Updated
+	// Unchanged: the id was known with the same content hash, a duplicate
+	// delivery; nothing was written.
+	Unchanged
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Inserted:
+		return "inserted"
+	case Updated:
+		return "updated"
+	case Unchanged:
+		return "unchanged"
+	}
+	return "unknown"
+}
+
+// sortTime is the time an article is ordered and filtered by.
+func (a *Article) sortTime() time.Time {
+	if a.Published != nil {
+		return *a.Published
+	}
+	return a.FetchedAt
+}
+
+// fromMicros turns a stored time back into a UTC time.Time; the store keeps
+// microseconds, the precision PostgreSQL timestamps have too.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Query selects a page of articles for List. Zero fields do not filter.
+type Query struct {
+	// Q is full-text search over title and text: words are ANDed, a
+	// trailing '*' searches a prefix, anything else is literal. When set,
+	// results come by relevance (bm25), best first.
+	Q string
+	// Topic is an IPTC code ("medtop:11000000" or "11000000") or an exact
+	// label, case-insensitive.
+	Topic    string
+	Language string
+	// Since (inclusive) and Until (exclusive) bound the publication time, or
+	// the fetch time of articles whose publication time is unknown.
+	Since, Until time.Time
+	// Limit defaults to DefaultLimit and is capped at MaxLimit.
+	Limit int
+	// Cursor is a Page.NextCursor from the same query.
+	Cursor string
+}
+
+// Page is one page of List results.
+type Page struct {
+	Articles []Article
+	// NextCursor is empty on the last page.
+	NextCursor string
+}
+
+const (
+	DefaultLimit = 20
+	MaxLimit     = 1000
+	eachBatch    = 200
+)
+
+// Title matches weigh more than body matches.
+const rankExpr = `bm25(articles_fts, 5.0, 1.0)`
+
+const articleColumns = `a.id, a.url, a.canonical_url, a.feed, a.source, a.content_hash,
+	a.title, a.byline, a.language, a.body,
+	a.published_at, a.fetched_at, a.stored_at, a.sort_at, a.keywords`
+
+// Get returns the article with id, or an error matching ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (*Article, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.id = ?`, id)
+	if err != nil {
+		return nil, classify("get article "+id, err)
+	}
+	got, err := s.collect(ctx, rows, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get article %s: %w", id, err)
+	}
+	if len(got) == 0 {
+		return nil, fmt.Errorf("get article %s: %w", id, ErrNotFound)
+	}
+	return &got[0].Article, nil
+}
+
+// List returns the page of articles that q selects: newest first (by
+// publication time, then id), or by relevance when q.Q is set. Pages are
+// keyset-paginated, so inserts while a client pages through a time-ordered
+// listing neither repeat nor skip older articles. Relevance scores shift as
+// the corpus grows, so a relevance cursor is only as stable as the index.
+func (s *Store) List(ctx context.Context, q Query) (Page, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+
+	mode := modeTime
+	var expr string
+	var terms []string
+	if strings.TrimSpace(q.Q) != "" {
+		mode = modeRank
+		expr, terms = matchExpr(q.Q)
+	}
+	var after *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, mode)
+		if err != nil {
+			return Page{}, fmt.Errorf("list articles: %w", err)
+		}
+		after = &c
+	}
+	if mode == modeRank && expr == "" {
+		return Page{}, nil // only punctuation: nothing can match
+	}
+
+	var b strings.Builder
+	var where []string
+	var args []any
+	if mode == modeRank {
+		b.WriteString(`SELECT ` + articleColumns + `, ` + rankExpr + ` AS rank
+			FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid`)
+		where = append(where, `articles_fts MATCH ?`)
+		args = append(args, expr)
+	} else {
+		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
+	}
+	if q.Language != "" {
+		where = append(where, `a.language = ?`)
+		args = append(args, strings.ToLower(q.Language))
+	}
+	if !q.Since.IsZero() {
+		where = append(where, `a.sort_at >= ?`)
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		where = append(where, `a.sort_at < ?`)
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.Topic != "" {
+		code, label := topicKeys(q.Topic)
+		where = append(where, `a.id IN (SELECT article_id FROM article_topics WHERE code = ? OR label_key = ?)`)
+		args = append(args, code, label)
+	}
+	if after != nil {
+		if mode == modeRank {
+			where = append(where, `(`+rankExpr+`, a.id) > (?, ?)`)
+			args = append(args, after.Rank, after.ID)
+		} else {
+			where = append(where, `(a.sort_at, a.id) < (?, ?)`)
+			args = append(args, after.At, after.ID)
+		}
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	if mode == modeRank {
+		b.WriteString(` ORDER BY rank, a.id`)
+	} else {
+		b.WriteString(` ORDER BY a.sort_at DESC, a.id DESC`)
+	}
+	b.WriteString(` LIMIT ?`)
+	args = append(args, limit+1) // one more tells whether a next page exists
+
+	var ranks []float64
+	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return Page{}, classify("list articles", err)
+	}
+	got, err := s.collect(ctx, rows, &ranks)
+	if err != nil {
+		return Page{}, fmt.Errorf("list articles: %w", err)
+	}
+	var page Page
+	if len(got) > limit {
+		got = got[:limit]
+		last := got[limit-1]
+		page.NextCursor = cursor{Mode: mode, At: last.sortAt, Rank: ranks[limit-1], ID: last.ID}.encode()
+	}
+	page.Articles = make([]Article, len(got))
+	for i := range got {
+		got[i].Snippet = snippet(got[i].Text, terms)
+		page.Articles[i] = got[i].Article
+	}
+	return page, nil
+}
+
+// Each calls fn for every article in id order, for export. It reads in
+// batches and holds no connection while fn runs, so fn may use the store.
+// An error from fn stops the walk and is returned as is.
+func (s *Store) Each(ctx context.Context, fn func(*Article) error) error {
+	after := ""
+	for {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a
+			WHERE a.id > ? ORDER BY a.id LIMIT ?`, after, eachBatch)
+		if err != nil {
+			return classify("walk articles", err)
+		}
+		got, err := s.collect(ctx, rows, nil)
+		if err != nil {
+			return fmt.Errorf("walk articles: %w", err)
+		}
+		for i := range got {
+			if err := fn(&got[i].Article); err != nil {
+				return err
+			}
+		}
+		if len(got) < eachBatch {
+			return nil
+		}
+		after = got[len(got)-1].ID
+	}
+}
+
+var topicCode = regexp.MustCompile(`(?i)^(?:medtop:)?([0-9]{8})$`)
+
+// topicKeys returns the code and the label key a topic filter matches:
+// "11000000" and "MEDTOP:11000000" both mean "medtop:11000000".
+func topicKeys(topic string) (code, label string) {
+	topic = strings.TrimSpace(topic)
+	if m := topicCode.FindStringSubmatch(topic); m != nil {
+		return "medtop:" + m[1], strings.ToLower(topic)
+	}
+	return topic, strings.ToLower(topic)
+}
+
+// row is an article with the key it was sorted by.
+type row struct {
+	Article
+	sortAt int64
+}
+
+// collect reads article rows (articleColumns, then a rank if ranks is not
+// nil), closes them, and attaches each article's topics.
+func (s *Store) collect(ctx context.Context, rows *sql.Rows, ranks *[]float64) ([]row, error) {
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		var published sql.NullInt64
+		var fetched, stored int64
+		var keywords string
+		dest := []any{&r.ID, &r.URL, &r.CanonicalURL, &r.Feed, &r.Source, &r.ContentHash,
+			&r.Title, &r.Byline, &r.Language, &r.Text,
+			&published, &fetched, &stored, &r.sortAt, &keywords}
+		var rank float64
+		if ranks != nil {
+			dest = append(dest, &rank)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, classify("scan article", err)
+		}
+		if published.Valid {
+			t := fromMicros(published.Int64)
+			r.Published = &t
+		}
+		r.FetchedAt, r.StoredAt = fromMicros(fetched), fromMicros(stored)
+		r.Topics = []Topic{} // so that JSON shows [] rather than null
+		if err := json.Unmarshal([]byte(keywords), &r.Keywords); err != nil {
+			return nil, fmt.Errorf("article %s: decode keywords: %w: %w", r.ID, ErrPermanent, err)
+		}
+		if ranks != nil {
+			*ranks = append(*ranks, rank)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify("read articles", err)
+	}
+	// Release the connection before the topics query: with a single
+	// connection (":memory:") it would otherwise wait for itself.
+	if err := rows.Close(); err != nil {
+		return nil, classify("read articles", err)
+	}
+	if err := s.attachTopics(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) attachTopics(ctx context.Context, arts []row) error {
+	if len(arts) == 0 {
+		return nil
+	}
+	index := make(map[string]*Article, len(arts))
+	args := make([]any, len(arts))
+	for i := range arts {
+		index[arts[i].ID] = &arts[i].Article
+		args[i] = arts[i].ID
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT article_id, code, label, score, level FROM article_topics
+		WHERE article_id IN (?`+strings.Repeat(", ?", len(arts)-1)+`)
+		ORDER BY article_id, score DESC, code`, args...)
+	if err != nil {
+		return classify("read topics", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var t Topic
+		if err := rows.Scan(&id, &t.Code, &t.Label, &t.Score, &t.Level); err != nil {
+			return classify("scan topic", err)
+		}
+		if a := index[id]; a != nil {
+			a.Topics = append(a.Topics, t)
+		}
+	}
+	return classify("read topics", rows.Err())
+}
