@@ -10,6 +10,7 @@ import (
 // story, so that BoilerplateLines cannot drift from the pages.
 type chrome struct {
 	SiteName      string
+	LogoMark      string
 	Tagline       string
 	Home          string
 	Cookie        string
@@ -31,6 +32,7 @@ type chrome struct {
 func siteChrome() chrome {
 	return chrome{
 		SiteName:      "Newsflow Gazette",
+		LogoMark:      "NG",
 		Tagline:       "Independent news for Ardenport and the Halvern coast",
 		Home:          "Home",
 		Cookie:        "We use cookies to keep the site working, to understand how it is used and to show relevant offers. You can change your choice at any time.",
@@ -165,7 +167,7 @@ func BoilerplateLines() []string {
 	c := mustCorpus()
 	ch := siteChrome()
 	lines := []string{
-		ch.SiteName, ch.Tagline, ch.Home, ch.Cookie, ch.CookieAccept, ch.CookieManage,
+		ch.SiteName, ch.LogoMark, ch.Tagline, ch.Home, ch.Cookie, ch.CookieAccept, ch.CookieManage,
 		ch.Share, ch.Newsletter, ch.Subscribe, ch.ReadMore, ch.Advertisement,
 		ch.FullBio, ch.Related, ch.AlsoLike, ch.MostRead, ch.Copyright,
 	}
@@ -175,7 +177,10 @@ func BoilerplateLines() []string {
 	}
 	for i, a := range c.articles {
 		l := layoutFor(c, i)
-		lines = append(lines, byline(a), dateline(a), a.caption, photoCredit(l), commentsTeaser(l), a.Author, c.bios[a.Author])
+		lines = append(lines, byline(a), dateline(a), a.caption, photoCredit(l), commentsTeaser(l))
+		if l.Bio {
+			lines = append(lines, a.Author, c.bios[a.Author])
+		}
 	}
 	slices.Sort(lines)
 	return slices.Compact(lines)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -12,8 +13,10 @@ import (
 type Server struct {
 	URL string // base URL without a trailing slash, such as "http://127.0.0.1:41234"
 
-	srv  *http.Server
-	done chan error
+	srv       *http.Server
+	done      chan error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens on addr (for example "127.0.0.1:0" for a free port) and
@@ -39,11 +42,13 @@ func Start(addr string) (*Server, error) {
 }
 
 // Close stops the server at once, closing open connections, and waits for
-// the serving goroutine to return.
+// the serving goroutine to return. Later calls return the first result.
 func (s *Server) Close() error {
-	err := s.srv.Close()
-	if serveErr := <-s.done; serveErr != nil && err == nil {
-		err = fmt.Errorf("serve: %w", serveErr)
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.closeErr = s.srv.Close()
+		if serveErr := <-s.done; serveErr != nil && s.closeErr == nil {
+			s.closeErr = fmt.Errorf("serve: %w", serveErr)
+		}
+	})
+	return s.closeErr
 }

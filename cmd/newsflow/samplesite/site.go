@@ -167,7 +167,7 @@ type articlePage struct {
 
 func (s *site) serveArticle(w http.ResponseWriter, r *http.Request) {
 	i, ok := s.c.byPath[r.URL.Path]
-	if !ok || !strings.HasSuffix(r.PathValue("file"), ".html") {
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
