@@ -15,10 +15,16 @@ func guid(a Article) string {
 type rssDoc struct {
 	XMLName xml.Name   `xml:"rss"`
 	Version string     `xml:"version,attr"`
+	DCNS    string     `xml:"xmlns:dc,attr"`
+	AtomNS  string     `xml:"xmlns:atom,attr"`
 	Channel rssChannel `xml:"channel"`
 }
 
 type rssChannel struct {
+	// atom:link comes before link because encoding/xml matches a field
+	// tagged "link" on the local name alone, so in the other order a
+	// consumer written with it would read the empty atom:link.
+	SelfLink      atomLink  `xml:"atom:link"`
 	Title         string    `xml:"title"`
 	Link          string    `xml:"link"`
 	Description   string    `xml:"description"`
@@ -29,13 +35,16 @@ type rssChannel struct {
 }
 
 type rssItem struct {
-	Title       string  `xml:"title"`
-	Link        string  `xml:"link"`
-	GUID        rssGUID `xml:"guid"`
-	PubDate     string  `xml:"pubDate"`
-	Category    string  `xml:"category"`
-	Creator     string  `xml:"http://purl.org/dc/elements/1.1/ creator"`
-	Description string  `xml:"description"`
+	Title    string  `xml:"title"`
+	Link     string  `xml:"link"`
+	GUID     rssGUID `xml:"guid"`
+	PubDate  string  `xml:"pubDate"`
+	Category string  `xml:"category"`
+	// Prefixed names written literally give the conventional dc:creator
+	// form that feed readers look for; encoding/xml would otherwise emit a
+	// default-namespace declaration on every item.
+	Creator     string `xml:"dc:creator"`
+	Description string `xml:"description"`
 }
 
 type rssGUID struct {
@@ -46,10 +55,11 @@ type rssGUID struct {
 func (s *site) serveRSS(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
 	ch := siteChrome()
-	doc := rssDoc{Version: "2.0", Channel: rssChannel{
+	doc := rssDoc{Version: "2.0", DCNS: "http://purl.org/dc/elements/1.1/", AtomNS: "http://www.w3.org/2005/Atom", Channel: rssChannel{
 		Title:         ch.SiteName,
 		Link:          base + "/",
 		Description:   ch.Tagline,
+		SelfLink:      atomLink{Rel: "self", Type: "application/rss+xml", Href: base + "/feed.xml"},
 		Language:      "en",
 		LastBuildDate: s.updated.Format(time.RFC1123Z),
 		TTL:           15,

@@ -213,6 +213,7 @@ func TestRSSFeed(t *testing.T) {
 				Link        string `xml:"link"`
 				GUID        string `xml:"guid"`
 				PubDate     string `xml:"pubDate"`
+				Creator     string `xml:"http://purl.org/dc/elements/1.1/ creator"`
 				Description string `xml:"description"`
 			} `xml:"item"`
 		} `xml:"channel"`
@@ -243,8 +244,8 @@ func TestRSSFeed(t *testing.T) {
 			if err != nil || !pub.Equal(a.Published) {
 				t.Errorf("pubDate %q (%v), want %v", it.PubDate, err, a.Published)
 			}
-			if it.Title != a.Title || it.Description != a.Paragraphs[0] {
-				t.Errorf("title %q, description %q; want %q, %q", it.Title, it.Description, a.Title, a.Paragraphs[0])
+			if it.Title != a.Title || it.Description != a.Paragraphs[0] || it.Creator != a.Author {
+				t.Errorf("title %q, description %q, creator %q; want %q, %q, %q", it.Title, it.Description, it.Creator, a.Title, a.Paragraphs[0], a.Author)
 			}
 			checkArticlePage(t, srv, it.Link)
 		})
