@@ -30,9 +30,8 @@ type Keyword struct {
 const (
 	maxPhraseWords = 3
 	titleWeight    = 3
-	// minPhraseCount is how often a phrase must occur (title occurrences
-	// counting titleWeight) to be a candidate: a single co-occurrence is an
-	// accident of wording.
+	// minPhraseCount is how often a phrase must occur to be a candidate: a
+	// single co-occurrence is an accident of wording, even in the title.
 	minPhraseCount = 2
 )
 
@@ -64,8 +63,9 @@ type word struct {
 
 // stats aggregates one word (by stem) or one phrase.
 type stats struct {
-	count float64
-	first int // position of the first occurrence in the article's words
+	count float64 // weighted: title occurrences count titleWeight
+	n     int     // occurrences
+	first int     // position of the first occurrence in the article's words
 	forms map[string]int
 }
 
@@ -115,7 +115,7 @@ func Extract(title, text, lang string, n int) []Keyword {
 		scored = append(scored, scoredTerm{key: stem, words: []string{stem}, score: sc, form: display(stem, s, proper)})
 	}
 	for key, s := range phrases {
-		if s.count < minPhraseCount {
+		if s.n < minPhraseCount {
 			continue
 		}
 		stems := strings.Split(key, " ")
@@ -183,6 +183,7 @@ func add(m map[string]*stats, key, form string, weight float64, pos int) {
 		m[key] = s
 	}
 	s.count += weight
+	s.n++
 	s.forms[form]++
 }
 

@@ -199,9 +199,17 @@ func (m *Model) Classify(title, text, lang string) []Score {
 	m.count(tf, lang, title, titleWeight)
 	m.count(tf, lang, text, 1)
 
+	// Sum in a fixed order: float addition is not associative, and the same
+	// article must always get the same scores.
+	terms := make([]string, 0, len(tf))
+	for term := range tf {
+		terms = append(terms, term)
+	}
+	sort.Strings(terms)
 	sums := make([]float64, len(m.topics))
 	evidence, total := 0.0, 0.0
-	for term, n := range tf {
+	for _, term := range terms {
+		n := tf[term]
 		e := m.terms[term]
 		w := 1 + math.Log(n)
 		evidence += w * e.strength
