@@ -51,26 +51,29 @@ func (a Article) IsSubheading(i int) bool {
 }
 
 // Section is one of the site's sections; the slugs are the values of
-// Article.Section.
+// Article.Section. Each maps to one IPTC Media Topics top-level subject, the
+// topic a tagger is expected to give its stories.
 type Section struct {
 	Slug  string
 	Label string // as shown in the navigation menu
+	IPTC  string // IPTC Media Topic qcode, such as "medtop:11000000"
+	Topic string // the IPTC topic's English name
 }
 
 // sections is ordered as the navigation menu shows it.
 var sections = []Section{
-	{"politics", "Politics"},
-	{"business", "Business"},
-	{"labour", "Work"},
-	{"crime", "Crime & Courts"},
-	{"health", "Health"},
-	{"education", "Education"},
-	{"science", "Science & Tech"},
-	{"environment", "Environment"},
-	{"weather", "Weather"},
-	{"culture", "Culture"},
-	{"sport", "Sport"},
-	{"society", "Society"},
+	{"politics", "Politics", "medtop:11000000", "politics and government"},
+	{"business", "Business", "medtop:04000000", "economy, business and finance"},
+	{"labour", "Work", "medtop:09000000", "labour"},
+	{"crime", "Crime & Courts", "medtop:02000000", "crime, law and justice"},
+	{"health", "Health", "medtop:07000000", "health"},
+	{"education", "Education", "medtop:05000000", "education"},
+	{"science", "Science & Tech", "medtop:13000000", "science and technology"},
+	{"environment", "Environment", "medtop:06000000", "environment"},
+	{"weather", "Weather", "medtop:17000000", "weather"},
+	{"culture", "Culture", "medtop:01000000", "arts, culture, entertainment and media"},
+	{"sport", "Sport", "medtop:15000000", "sport"},
+	{"society", "Society", "medtop:14000000", "society"},
 }
 
 // Sections lists the site's sections in menu order.

@@ -107,6 +107,25 @@ func TestCorpusSpread(t *testing.T) {
 	}
 }
 
+func TestSections(t *testing.T) {
+	seen := make(map[string]bool)
+	for _, s := range Sections() {
+		if !validSlug(s.Slug) || s.Label == "" || s.Topic == "" {
+			t.Errorf("section %+v incomplete", s)
+		}
+		code, ok := strings.CutPrefix(s.IPTC, "medtop:")
+		if !ok || len(code) != 8 || !strings.HasSuffix(code, "000000") {
+			t.Errorf("section %s: %q is not a top-level IPTC Media Topic qcode", s.Slug, s.IPTC)
+		}
+		for _, k := range []string{s.Slug, s.Label, s.IPTC} {
+			if seen[k] {
+				t.Errorf("%q used by two sections", k)
+			}
+			seen[k] = true
+		}
+	}
+}
+
 func TestArticlesReturnsCopy(t *testing.T) {
 	first := Articles()
 	want := first[0].Paragraphs[0]
@@ -136,6 +155,20 @@ func TestStoriesFreeOfBoilerplate(t *testing.T) {
 			}
 		}
 	}
+}
+
+// wantError fails the test unless err matches want (a substring of the
+// message, or "" for success) and reports whether the case goes on to check
+// a result.
+func wantError(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	return want == ""
 }
 
 const validArticle = `title: Harbour ferry returns
@@ -179,14 +212,8 @@ func TestParseArticle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := parseArticle([]byte(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !wantError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("parse: %v", err)
 			}
 			wantParas := []string{"First paragraph wrapped over two lines.", "A subheading", "Second paragraph."}
 			if !slices.Equal(a.Paragraphs, wantParas) {
@@ -244,14 +271,8 @@ func TestParseCorpus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := parseCorpus(tt.fsys)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-				}
+			if !wantError(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("parse corpus: %v", err)
 			}
 			if len(c.articles) != 1 || c.bios["Tess Example"] != "Tess writes about ferries." {
 				t.Fatalf("parsed %d articles, bios %v", len(c.articles), c.bios)
