@@ -38,7 +38,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Stage.NATSURL = ""
 	c.opts.Stage.HTTPAddr = "127.0.0.1:8080"
 	c.opts.Stage.LogLevel = "warn"
-	c.opts.Fetcher = fetcher.DefaultConfig()
+	c.opts.Fetcher = fetcher.DefaultOptions()
 	c.opts.Normalizer = normalizer.DefaultConfig()
 	c.opts.Sink = sink.Config{}
 
@@ -66,7 +66,18 @@ func (c *runConfig) finish() error {
 	if st.NATSURL == "" {
 		st.NATSURL = "embedded"
 	}
-	return errors.Join(st.Validate(), o.Fetcher.Validate(), o.Normalizer.Validate(), o.Tagger.Validate(), o.Sink.Validate())
+	fo := o.Fetcher
+	if c.sampleSite() {
+		fo.Feeds = []string{"http://127.0.0.1/feed.xml"} // the sample site's, known once it listens
+	}
+	return errors.Join(st.Validate(), fo.Validate(), o.Normalizer.Validate(), o.Tagger.Validate(), o.Sink.Validate())
+}
+
+// sampleSite reports whether no feeds or files were named, so the bundled
+// sample site is served and polled.
+func (c *runConfig) sampleSite() bool {
+	f := c.opts.Fetcher
+	return len(f.Feeds) == 0 && f.FeedsFile == "" && f.Ingest == ""
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
@@ -92,7 +103,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	o := &c.opts
-	if len(o.Fetcher.Feeds) == 0 && o.Fetcher.FeedsFile == "" && o.Fetcher.Ingest == "" {
+	if c.sampleSite() {
 		site, err := samplesite.Start("127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("sample site: %w", err)
@@ -196,7 +207,21 @@ func printProgress(ctx context.Context, w io.Writer, p *pipeline.Pipeline, every
 func printSummary(w io.Writer, p *pipeline.Pipeline, st fetcher.Stats, took time.Duration) {
 	t := p.Telemetry()
 	c := readCounts(t)
-	fmt.Fprintf(w, "\ndone in %s: %s\n", took.Round(time.Millisecond), st)
+	failed := 0
+	for _, n := range st.Failed {
+		failed += n
+	}
+	for _, n := range st.FeedsFailed {
+		failed += n
+	}
+	fmt.Fprintf(w, "\ndone in %s: %d new articles published (%d items found, %d already seen, %d fetch failures)\n",
+		took.Round(time.Millisecond), st.Published, st.ItemsSeen, st.SkippedSeen, failed)
+	for reason, n := range st.Failed {
+		fmt.Fprintf(w, "  fetch failures %s: %d\n", reason, n)
+	}
+	for reason, n := range st.FeedsFailed {
+		fmt.Fprintf(w, "  feed failures %s: %d\n", reason, n)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "stage\tok\tduplicate\tretried\tdead-lettered")
 	fmt.Fprintf(tw, "fetcher\t%.0f\t%.0f\t-\t-\n", c.fetched, t.PublishedDuplicateCount(fetcher.Name))

@@ -42,7 +42,7 @@ type Options struct {
 	HTTPAddr string
 
 	Stage      stage.Config
-	Fetcher    fetcher.Config
+	Fetcher    fetcher.Options
 	Normalizer normalizer.Config
 	Tagger     tagger.Config
 	Sink       sink.Config

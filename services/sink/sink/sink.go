@@ -171,5 +171,3 @@ func published(a *newsflowv1.Article) time.Time {
 	}
 	return time.Time{}
 }
-
-var errNoStore = errors.New("no store")
