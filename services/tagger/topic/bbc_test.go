@@ -24,7 +24,7 @@ var bbcToIPTC = map[string]string{
 // bbcFloor is the top-topic accuracy below which the default model has
 // regressed. It is a floor, not the target (see the package report); the
 // bench is for evaluation only and never feeds the model.
-const bbcFloor = 0.80
+const bbcFloor = 0.85
 
 // TestBBCAccuracy reports the default model's top-topic accuracy on the BBC
 // development set, exact duplicates removed.

@@ -28,8 +28,8 @@ import (
 // Weights of one occurrence by where the term was found.
 const (
 	labelWeight      = 3.0
-	definitionWeight = 1.0
-	seedWeight       = 8.0
+	definitionWeight = 0.5
+	seedWeight       = 16.0
 	// evidenceScale is the weight at which a term's evidence factor reaches
 	// 1-1/e: one seed, or a handful of label/definition occurrences.
 	evidenceScale = 4.0
