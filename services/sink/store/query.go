@@ -39,7 +39,6 @@ type Page struct {
 const (
 	DefaultLimit = 20
 	MaxLimit     = 1000
-	eachBatch    = 200
 )
 
 // Title matches weigh more than body matches.
@@ -174,7 +173,7 @@ func (s *Store) Each(ctx context.Context, fn func(*Article) error) error {
 	after := ""
 	for {
 		rows, err := s.r.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a
-			WHERE a.id > ? ORDER BY a.id LIMIT ?`, after, eachBatch)
+			WHERE a.id > ? ORDER BY a.id LIMIT ?`, after, s.eachBatch)
 		if err != nil {
 			return classify("walk articles", err)
 		}
@@ -187,7 +186,7 @@ func (s *Store) Each(ctx context.Context, fn func(*Article) error) error {
 				return err
 			}
 		}
-		if len(got) < eachBatch {
+		if len(got) < s.eachBatch {
 			return nil
 		}
 		after = got[len(got)-1].ID

@@ -29,6 +29,8 @@ type Store struct {
 	// database.
 	r   *sql.DB
 	now func() time.Time
+	// eachBatch is how many articles Each reads per query.
+	eachBatch int
 }
 
 const busyTimeout = 5 * time.Second
@@ -49,7 +51,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: w, now: time.Now}
+	s := &Store{w: w, r: w, now: time.Now, eachBatch: 200}
 	if err := migrate(ctx, w, s.now); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

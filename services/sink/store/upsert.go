@@ -41,7 +41,7 @@ func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 		return Unchanged, nil
 	}
 
-	now := s.now().UTC()
+	now := fromMicros(s.now().UnixMicro()) // what reads will return
 	args := []any{
 		a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
 		a.Title, a.Byline, strings.ToLower(a.Language), a.Text,

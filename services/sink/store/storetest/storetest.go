@@ -4,6 +4,8 @@ package storetest
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -102,4 +104,18 @@ func Open(tb testing.TB, arts ...*store.Article) *store.Store {
 		}
 	}
 	return s
+}
+
+//go:embed testdata/articles.json
+var fixtures []byte
+
+// Fixtures returns a handful of hand-written articles, fresh on each call:
+// diacritics (Zürich, électricité), an unknown publication time, a word in
+// a title versus only in a body (council), and text full of FTS5 operators.
+func Fixtures() []*store.Article {
+	var out []*store.Article
+	if err := json.Unmarshal(fixtures, &out); err != nil {
+		panic(fmt.Sprintf("storetest: decode testdata/articles.json: %v", err))
+	}
+	return out
 }
