@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -113,15 +112,11 @@ func readFile(path, contentType string) (*page.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > page.DefaultMaxBytes {
-		return nil, fmt.Errorf("read %s: %w: %w: %d bytes, limit %d", path, page.ErrPermanent, page.ErrTooLarge, info.Size(), page.DefaultMaxBytes)
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, page.DefaultMaxBytes+1))
+	// The cap matches a fetched page's, so a local file is no way round
+	// the message size limit.
+	raw, err := page.ReadAll(f, page.DefaultMaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(raw) > page.DefaultMaxBytes {
-		return nil, fmt.Errorf("read %s: %w: %w: grew past limit %d", path, page.ErrPermanent, page.ErrTooLarge, page.DefaultMaxBytes)
 	}
 	body, charset, err := page.Decode(raw, contentType)
 	if err != nil {

@@ -204,14 +204,11 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 		}
 	}
 	if hresp.ContentLength > c.cfg.MaxBytes {
-		return nil, c.tooLarge(strconv.FormatInt(hresp.ContentLength, 10) + " bytes announced")
+		return nil, tooLarge(c.cfg.MaxBytes, strconv.FormatInt(hresp.ContentLength, 10)+" bytes announced")
 	}
-	raw, err := io.ReadAll(io.LimitReader(hresp.Body, c.cfg.MaxBytes+1))
+	raw, err := ReadAll(hresp.Body, c.cfg.MaxBytes)
 	if err != nil {
 		return nil, classify(parent, fmt.Errorf("read body: %w", err))
-	}
-	if int64(len(raw)) > c.cfg.MaxBytes {
-		return nil, c.tooLarge("more bytes sent")
 	}
 	if header == "" {
 		// Sniffing only names the media type; the charset is still
@@ -235,8 +232,21 @@ func (c *Client) checkType(mt string) error {
 	return refused(ErrUnsupportedContent, strconv.Quote(mt))
 }
 
-func (c *Client) tooLarge(detail string) error {
-	return refused(ErrTooLarge, fmt.Sprintf("limit %d bytes, %s", c.cfg.MaxBytes, detail))
+func tooLarge(limit int64, detail string) error {
+	return refused(ErrTooLarge, fmt.Sprintf("limit %d bytes, %s", limit, detail))
+}
+
+// ReadAll reads r to the end, refusing with ErrTooLarge (and ErrPermanent)
+// a body of more than limit bytes rather than truncating it.
+func ReadAll(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge(limit, "more bytes sent")
+	}
+	return b, nil
 }
 
 // classify turns a transport error into a transient failure, unless it was

@@ -1,0 +1,58 @@
+package fetcher
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/services/fetcher/page"
+)
+
+// The names dashboards and alerts use (DESIGN.md, "Metrics").
+func TestMetricNames(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	NewMetrics(reg)
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, f := range families {
+		names = append(names, f.GetName())
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				require.Contains(t, []string{"kind", "status_class", "reason", "outcome"}, l.GetName())
+			}
+		}
+	}
+	require.Equal(t, []string{
+		"newsflow_articles_discovered_total",
+		"newsflow_feed_polls_total",
+		"newsflow_fetch_bytes_total",
+		"newsflow_fetch_not_modified_total",
+		"newsflow_fetch_refused_total",
+		"newsflow_fetch_requests_total",
+	}, slices.Sorted(slices.Values(names)))
+}
+
+func TestStatusClass(t *testing.T) {
+	tests := []struct {
+		resp *page.Response
+		err  error
+		want string
+	}{
+		{&page.Response{Status: 200}, nil, "2xx"},
+		{&page.Response{Status: 304, NotModified: true}, nil, "3xx"},
+		{nil, fmt.Errorf("get: %w: %w", page.ErrPermanent, &page.StatusError{Code: 404}), "4xx"},
+		{nil, fmt.Errorf("get: %w: %w", page.ErrTransient, &page.StatusError{Code: 503}), "5xx"},
+		{nil, fmt.Errorf("get: %w: %w", page.ErrPermanent, page.ErrTooLarge), "error"},
+		{nil, errors.New("connection refused"), "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			require.Equal(t, tt.want, statusClass(tt.resp, tt.err))
+		})
+	}
+}
