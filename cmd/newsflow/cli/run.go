@@ -26,7 +26,8 @@ import (
 
 // runConfig is everything "newsflow run" is configured with.
 type runConfig struct {
-	dataDir  string
+	dataDir    string
+	sampleAddr string
 	progress time.Duration
 	opts     pipeline.Options
 }
@@ -43,6 +44,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Sink = sink.Config{}
 
 	fs.StringVar(&c.dataDir, "data", "data", "`directory` for JetStream storage and the SQLite database")
+	fs.StringVar(&c.sampleAddr, "sample-addr", "127.0.0.1:8090", "`address` of the bundled sample site, served when no feeds or files are named (a fixed port keeps its article URLs, and so their ids, stable across runs)")
 	fs.DurationVar(&c.progress, "progress", 2*time.Second, "interval between progress lines (0: none)")
 	c.opts.Stage.RegisterFlags(fs)
 	c.opts.Fetcher.RegisterFlags(fs)
@@ -104,9 +106,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	o := &c.opts
 	if c.sampleSite() {
-		site, err := samplesite.Start("127.0.0.1:0")
+		site, err := samplesite.Start(c.sampleAddr)
 		if err != nil {
-			return fmt.Errorf("sample site: %w", err)
+			return fmt.Errorf("sample site: %w (choose another with -sample-addr)", err)
 		}
 		defer site.Close()
 		o.Fetcher.Feeds = []string{samplesite.FeedURL(site.URL)}
