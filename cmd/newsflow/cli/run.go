@@ -28,8 +28,8 @@ import (
 type runConfig struct {
 	dataDir    string
 	sampleAddr string
-	progress time.Duration
-	opts     pipeline.Options
+	progress   time.Duration
+	opts       pipeline.Options
 }
 
 func (c *runConfig) register(fs *flag.FlagSet) {
