@@ -115,6 +115,8 @@ func parseTime(s string, end bool) (time.Time, error) {
 func onlyParams(v url.Values, allowed ...string) error {
 	for _, name := range slices.Sorted(maps.Keys(v)) {
 		switch {
+		case name == "":
+			return badParam("", "parameter with an empty name")
 		case !slices.Contains(allowed, name):
 			return badParam(name, fmt.Sprintf("unknown parameter %q", name))
 		case len(v[name]) > 1:
