@@ -39,7 +39,6 @@ type harness struct {
 	t   *testing.T
 	tel *Telemetry
 	rt  *Runtime
-	nc  *nats.Conn
 	js  jetstream.JetStream
 }
 
@@ -51,12 +50,7 @@ func newHarness(t *testing.T, name string) *harness {
 	rt, err := New(t.Context(), testConfig(s.ClientURL()), Options{Name: name, Telemetry: tel, Logger: log})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rt.Close() })
-	nc, err := nats.Connect(s.ClientURL())
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return &harness{t: t, tel: tel, rt: rt, nc: nc, js: js}
+	return &harness{t: t, tel: tel, rt: rt, js: natstest.JetStream(t, s)}
 }
 
 // run starts Consume in the background and returns a function that stops it

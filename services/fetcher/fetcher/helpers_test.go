@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
-	"github.com/newsflow/newsflow/services/fetcher/internal/natstest"
 	"github.com/newsflow/newsflow/services/fetcher/page"
 	"github.com/newsflow/newsflow/services/fetcher/seen"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 // testCap is the page client's size cap in these tests.
@@ -145,7 +146,7 @@ func (s *site) feed(name string) string { return s.URL + "/feeds/" + name }
 // seen-set, and a publisher.
 type env struct {
 	site *site
-	nats *natstest.Server
+	nats *server.Server
 	pub  *memPublisher
 }
 
@@ -157,7 +158,7 @@ func newEnv(t *testing.T) *env {
 // connection, the shared seen bucket, in-memory feed state.
 func (e *env) poller(t *testing.T, cfg Config) *Poller {
 	t.Helper()
-	set, err := seen.Open(t.Context(), e.nats.JetStream(t), "fetcher_seen", time.Hour)
+	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "fetcher_seen", time.Hour)
 	require.NoError(t, err)
 	client := page.NewClient(page.ClientConfig{MaxBytes: testCap, Timeout: 5 * time.Second})
 	return NewPoller(cfg, client, set, e.pub, nil)

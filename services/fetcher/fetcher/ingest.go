@@ -30,10 +30,13 @@ func ingestType(name string) (string, bool) {
 // Ingest publishes local files as articles: path is a file or a directory
 // walked recursively (skipping dot-directories), and every .html, .htm and
 // .txt file is one article with url file://<absolute path> and source
-// "file". A file that cannot be read, or is over page.DefaultMaxBytes, is
-// counted, reported in the returned error, and skipped; a publish failure
-// stops the ingest at once.
-func Ingest(ctx context.Context, path string, pub Publisher) (Stats, error) {
+// "file". A file that cannot be read, or is larger than maxBytes (0 means
+// page.DefaultMaxBytes), is counted, reported in the returned error, and
+// skipped; a publish failure stops the ingest at once.
+func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (Stats, error) {
+	if maxBytes <= 0 {
+		maxBytes = page.DefaultMaxBytes
+	}
 	var stats Stats
 	root, err := filepath.Abs(path)
 	if err != nil {
@@ -72,7 +75,7 @@ func Ingest(ctx context.Context, path string, pub Publisher) (Stats, error) {
 		}
 		stats.ItemsSeen++
 		received := time.Now()
-		resp, err := readFile(p, contentType)
+		resp, err := readFile(p, contentType, maxBytes)
 		if err != nil {
 			reason := ReasonRead
 			if errors.Is(err, page.ErrTooLarge) {
@@ -102,7 +105,7 @@ func Ingest(ctx context.Context, path string, pub Publisher) (Stats, error) {
 // readFile reads a local file as if it had been fetched: the same size cap
 // and charset decoding as page.Client, status 200, and the modification
 // time as Last-Modified.
-func readFile(path, contentType string) (*page.Response, error) {
+func readFile(path, contentType string, maxBytes int64) (*page.Response, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -114,7 +117,7 @@ func readFile(path, contentType string) (*page.Response, error) {
 	}
 	// The cap matches a fetched page's, so a local file is no way round
 	// the message size limit.
-	raw, err := page.ReadAll(f, page.DefaultMaxBytes)
+	raw, err := page.ReadAll(f, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

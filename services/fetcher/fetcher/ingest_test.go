@@ -40,7 +40,7 @@ func TestIngestDirectory(t *testing.T) {
 		"nested/deeper/ok.html": "<p>Epsilon</p>",
 	})
 	pub := &memPublisher{}
-	stats, err := Ingest(t.Context(), dir, pub)
+	stats, err := Ingest(t.Context(), dir, 0, pub)
 	require.ErrorIs(t, err, page.ErrTooLarge, "the oversize file is reported")
 	require.Equal(t, Stats{ItemsSeen: 7, Published: 6, Failed: map[string]int{ReasonTooLarge: 1}}, stats)
 
@@ -93,21 +93,21 @@ func keys(m map[string]*newsflowv1.Article) []string {
 func TestIngestSingleFile(t *testing.T) {
 	dir := writeTree(t, map[string]string{"story.html": "<p>One</p>", "notes.md": "no"})
 	pub := &memPublisher{}
-	stats, err := Ingest(t.Context(), filepath.Join(dir, "story.html"), pub)
+	stats, err := Ingest(t.Context(), filepath.Join(dir, "story.html"), 0, pub)
 	require.NoError(t, err)
 	require.Equal(t, Stats{ItemsSeen: 1, Published: 1}, stats)
 	require.Equal(t, pub.published()[0].Feed, pub.published()[0].Url)
 
-	_, err = Ingest(t.Context(), filepath.Join(dir, "notes.md"), pub)
+	_, err = Ingest(t.Context(), filepath.Join(dir, "notes.md"), 0, pub)
 	require.ErrorContains(t, err, "not an .html, .htm or .txt file")
-	_, err = Ingest(t.Context(), filepath.Join(dir, "missing"), pub)
+	_, err = Ingest(t.Context(), filepath.Join(dir, "missing"), 0, pub)
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestIngestStopsOnPublishFailure(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.html": "<p>a</p>", "b.html": "<p>b</p>", "c.html": "<p>c</p>"})
 	pub := &memPublisher{fail: func(a *newsflowv1.Article) bool { return strings.HasSuffix(a.Url, "/b.html") }}
-	stats, err := Ingest(t.Context(), dir, pub)
+	stats, err := Ingest(t.Context(), dir, 0, pub)
 	require.ErrorContains(t, err, "jetstream unavailable")
 	require.Equal(t, Stats{ItemsSeen: 2, Published: 1, Failed: map[string]int{ReasonPublish: 1}}, stats)
 }
@@ -116,7 +116,7 @@ func TestIngestSameFileSameID(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.html": "<p>a</p>"})
 	pub := &memPublisher{}
 	for range 2 {
-		_, err := Ingest(t.Context(), dir, pub)
+		_, err := Ingest(t.Context(), dir, 0, pub)
 		require.NoError(t, err)
 	}
 	arts := pub.published()

@@ -159,7 +159,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 func (s *Stage) Once(ctx context.Context) (Stats, error) {
 	var total Stats
 	if s.opts.Ingest != "" {
-		st, err := Ingest(ctx, s.opts.Ingest, s.pub)
+		st, err := Ingest(ctx, s.opts.Ingest, s.opts.MaxBytes, s.pub)
 		total.Add(st)
 		if err != nil {
 			return total, fmt.Errorf("ingest %s: %w", s.opts.Ingest, err)
@@ -179,7 +179,7 @@ func (s *Stage) Once(ctx context.Context) (Stats, error) {
 // until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
 	if s.opts.Ingest != "" {
-		st, err := Ingest(ctx, s.opts.Ingest, s.pub)
+		st, err := Ingest(ctx, s.opts.Ingest, s.opts.MaxBytes, s.pub)
 		s.rt.Logger().Info("ingest done", "stats", st)
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("ingest %s: %w", s.opts.Ingest, err)

@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/newsflow/newsflow/services/fetcher/internal/natstest"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 func TestSet(t *testing.T) {
 	srv := natstest.Run(t)
 	ctx := t.Context()
-	set, err := Open(ctx, srv.JetStream(t), "seen_test", time.Hour)
+	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour)
 	require.NoError(t, err)
 
 	urls := []string{
@@ -35,7 +35,7 @@ func TestSet(t *testing.T) {
 	require.False(t, has)
 
 	// Reopening, as a restarted or second replica does, keeps the contents.
-	again, err := Open(ctx, srv.JetStream(t), "seen_test", time.Hour)
+	again, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour)
 	require.NoError(t, err)
 	for _, u := range urls {
 		has, err := again.Has(ctx, u)
@@ -47,7 +47,7 @@ func TestSet(t *testing.T) {
 func TestSetExpires(t *testing.T) {
 	srv := natstest.Run(t)
 	ctx := t.Context()
-	set, err := Open(ctx, srv.JetStream(t), "seen_ttl", time.Second)
+	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_ttl", time.Second)
 	require.NoError(t, err)
 	require.NoError(t, set.Add(ctx, "https://example.com/old"))
 
@@ -65,7 +65,7 @@ func TestSetExpires(t *testing.T) {
 
 func TestOpenBadBucket(t *testing.T) {
 	srv := natstest.Run(t)
-	_, err := Open(t.Context(), srv.JetStream(t), "not a valid name", time.Hour)
+	_, err := Open(t.Context(), natstest.JetStream(t, srv), "not a valid name", time.Hour)
 	require.Error(t, err)
 }
 
@@ -77,7 +77,7 @@ func TestKey(t *testing.T) {
 
 func BenchmarkHas(b *testing.B) {
 	srv := natstest.Run(b)
-	set, err := Open(b.Context(), srv.JetStream(b), "seen_bench", 0)
+	set, err := Open(b.Context(), natstest.JetStream(b, srv), "seen_bench", 0)
 	if err != nil {
 		b.Fatal(err)
 	}
