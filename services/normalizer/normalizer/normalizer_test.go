@@ -1,0 +1,82 @@
+package normalizer
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/stage"
+)
+
+func newTestNormalizer(t *testing.T) *Normalizer {
+	t.Helper()
+	ex, err := DefaultConfig().Extractor()
+	require.NoError(t, err)
+	return &Normalizer{ex: ex, m: newMetrics(prometheus.NewRegistry())}
+}
+
+const page = `<!doctype html><html lang="en"><head><title>Harbour reopens | Gazette</title>
+<meta property="og:site_name" content="Gazette"></head><body>
+<nav><a href="/">Home</a> <a href="/sport">Sport</a></nav>
+<article><h1>Harbour reopens</h1><p class="byline">By Ana Ruiz</p>
+<time datetime="2026-03-10T08:00:00Z">10 March</time>
+<div class="share">Share on X · Facebook · Email</div>
+<p>The harbour at Ardenport reopened on Tuesday after three weeks of repairs to the sea wall, the port authority said.</p>
+<p>Fishing boats returned to their moorings by noon, and the ferry to the islands will resume its timetable on Thursday morning.</p>
+<p>Engineers replaced forty metres of the wall that was damaged in the February storms, at a cost of two million crowns.</p>
+</article><footer>© 2026 Gazette. All rights reserved.</footer></body></html>`
+
+func TestHandleExtractsAndDropsTheBody(t *testing.T) {
+	n := newTestNormalizer(t)
+	in := &newsflowv1.Article{Id: "a", Url: "https://gazette.example/harbour", Source: "gazette.example",
+		Fetch: &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(page)}}
+	out, err := n.Handle(context.Background(), in)
+	require.NoError(t, err)
+	norm := out.GetNormalized()
+	require.Equal(t, "Harbour reopens", norm.GetTitle())
+	require.Equal(t, "en", norm.GetLanguage())
+	require.Equal(t, "2026-03-10T08:00:00Z", norm.GetPublishedAt().AsTime().Format("2006-01-02T15:04:05Z07:00"))
+	lines := strings.Split(norm.GetText(), "\n")
+	require.Len(t, lines, 3, "one line per paragraph: %q", norm.GetText())
+	require.NotContains(t, norm.GetText(), "Share on X")
+	require.NotContains(t, norm.GetText(), "All rights reserved")
+	require.Positive(t, norm.GetBoilerplate().GetBytesRemoved())
+	require.Nil(t, out.GetFetch().GetBody(), "the raw page stays in the fetched stream only")
+	require.Equal(t, int32(200), out.GetFetch().GetStatus(), "fetch metadata is kept")
+}
+
+func TestHandlePermanentFailures(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		reason      string
+	}{
+		{"empty body", "text/html", "", "empty_body"},
+		{"no article text", "text/html", "<html><body><nav>Home</nav><footer>© 2026</footer></body></html>", "empty_extraction"},
+		{"binary content", "image/png", "\x89PNG\r\n\x1a\n", "unsupported_content"},
+	}
+	n := newTestNormalizer(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &newsflowv1.Article{Id: "p", Url: "https://x.example/p", Source: "x.example",
+				Fetch: &newsflowv1.Fetch{ContentType: tc.contentType, Body: []byte(tc.body)}}
+			_, err := n.Handle(context.Background(), in)
+			var pe *stage.PermanentError
+			require.True(t, errors.As(err, &pe), "want a permanent error, got %v", err)
+			require.Equal(t, tc.reason, pe.Reason)
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	require.NoError(t, DefaultConfig().Validate())
+	err := Config{RulesFile: "/nonexistent/rules.txt", MinChars: -1}.Validate()
+	require.ErrorContains(t, err, "-rules:")
+	require.ErrorContains(t, err, "-min-chars:")
+}
