@@ -58,7 +58,16 @@ func hasTopic(code, label string) func(*store.Article) bool {
 // independently in Go over the generated articles, at several page sizes.
 func TestListFiltersAndOrder(t *testing.T) {
 	arts := storetest.Articles(60, 11)
+	rare := store.Topic{Code: "medtop:06000000", Label: "environment", Score: 0.3, Level: 1}
+	arts[5].Topics = append(arts[5].Topics, rare)
+	arts[40].Topics = append(arts[40].Topics, rare)
 	s := storetest.Open(t, arts...)
+	// Both plans for topic filters are exercised below.
+	for topic, want := range map[string]bool{"politics": true, "environment": false} {
+		common, err := store.CommonTopic(s, topic, 4)
+		require.NoError(t, err)
+		require.Equal(t, want, common, topic)
+	}
 	base := storetest.Base
 	all := func(*store.Article) bool { return true }
 	tests := []struct {
@@ -73,6 +82,7 @@ func TestListFiltersAndOrder(t *testing.T) {
 		{"topic upper-case code", store.Query{Topic: "MEDTOP:15000000"}, hasTopic("medtop:15000000", "")},
 		{"topic label any case", store.Query{Topic: "Science And Technology"}, hasTopic("", "science and technology")},
 		{"topic level 2", store.Query{Topic: "soccer"}, hasTopic("medtop:20001065", "")},
+		{"rare topic", store.Query{Topic: "Environment"}, hasTopic("medtop:06000000", "")},
 		{"unknown topic", store.Query{Topic: "astrology"}, func(*store.Article) bool { return false }},
 		{"since inclusive", store.Query{Since: base.Add(-30 * time.Hour)}, func(a *store.Article) bool {
 			return !sortTime(a).Before(base.Add(-30 * time.Hour))
