@@ -1,0 +1,90 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/sink/store"
+	"github.com/newsflow/newsflow/stage"
+)
+
+func newTestSink(t *testing.T) (*Sink, *store.Store) {
+	t.Helper()
+	st, err := store.Open(t.Context(), ":memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return New(st, prometheus.NewRegistry()), st
+}
+
+func tagged(hash, text string) *newsflowv1.Article {
+	pub := time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
+	return &newsflowv1.Article{
+		Id: newsflowv1.ArticleID("https://gazette.example/a"), Url: "https://gazette.example/a",
+		CanonicalUrl: "https://gazette.example/a", Source: "gazette.example", ContentHash: hash,
+		Fetch:      &newsflowv1.Fetch{FetchedAt: timestamppb.Now(), FeedTitle: "Feed title"},
+		Normalized: &newsflowv1.Normalized{Byline: "Ana Ruiz", Text: text, PublishedAt: timestamppb.New(pub)},
+		Tagged: &newsflowv1.Tagged{Language: "en",
+			Topics:   []*newsflowv1.Topic{{Code: "medtop:15000000", Label: "sport", Score: 0.6, Level: 1}},
+			Keywords: []*newsflowv1.Keyword{{Term: "cup final", Score: 1}, {Term: "Rovers", Score: 0.5}}},
+	}
+}
+
+func TestHandleStoresOnceAndUpdatesOnNewContent(t *testing.T) {
+	s, st := newTestSink(t)
+	ctx := context.Background()
+	a := tagged("h1", "Rovers won the cup final.")
+
+	out, err := s.Handle(ctx, a)
+	require.NoError(t, err)
+	require.Nil(t, out, "the sink publishes nothing")
+	got, err := st.Get(ctx, a.GetId())
+	require.NoError(t, err)
+	require.Equal(t, "Feed title", got.Title, "the feed's title stands in for a missing page title")
+	require.Equal(t, "Ana Ruiz", got.Byline)
+	require.Equal(t, []string{"cup final", "Rovers"}, got.Keywords)
+	require.Equal(t, "medtop:15000000", got.Topics[0].Code)
+	require.Equal(t, 2026, got.Published.Year())
+
+	_, err = s.Handle(ctx, a)
+	require.ErrorIs(t, err, stage.ErrDuplicate, "a redelivery is a duplicate")
+
+	_, err = s.Handle(ctx, tagged("h2", "Rovers won the cup final after extra time."))
+	require.NoError(t, err)
+	got, err = st.Get(ctx, a.GetId())
+	require.NoError(t, err)
+	require.Equal(t, "Rovers won the cup final after extra time.", got.Text)
+	n, err := st.Count(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+}
+
+func TestHandleStoreErrors(t *testing.T) {
+	s, st := newTestSink(t)
+	ctx := context.Background()
+
+	bad := tagged("", "no hash")
+	_, err := s.Handle(ctx, bad)
+	var pe *stage.PermanentError
+	require.True(t, errors.As(err, &pe), "an invalid article is permanent: %v", err)
+
+	require.NoError(t, st.Close())
+	_, err = s.Handle(ctx, tagged("h3", "text"))
+	require.Error(t, err)
+	require.False(t, errors.As(err, &pe), "a closed store is retried, not dead-lettered: %v", err)
+}
+
+func TestConfig(t *testing.T) {
+	require.NoError(t, DefaultConfig().Validate())
+	for _, bad := range []string{"", "postgres://x", "sqlite:"} {
+		require.ErrorContains(t, Config{Store: bad}.Validate(), "-store:", bad)
+	}
+	_, err := Config{Store: "sqlite:" + t.TempDir() + "/missing.db"}.OpenExisting(t.Context())
+	require.Error(t, err, "export must not create an empty database")
+}
