@@ -1,9 +1,7 @@
 package stage
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"net"
 	"time"
 )
@@ -85,10 +83,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports every problem with c at once, each naming its flag.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(flag, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
-	}
+	var p Problems
+	bad := p.Add
 	if c.NATSURL == "" {
 		bad("nats", "must not be empty")
 	}
@@ -140,5 +136,5 @@ func (c Config) Validate() error {
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		bad("log-level", "%v", err)
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }

@@ -55,3 +55,15 @@ func PrintUsage(fs *flag.FlagSet) {
 		fmt.Fprintf(out, " [$%s]\n", EnvName(f.Name))
 	})
 }
+
+// Problems collects configuration problems, each naming its flag, so that
+// Validate methods report every problem at once.
+type Problems []error
+
+// Add records a problem with -flag.
+func (p *Problems) Add(flag, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
+}
+
+// Err joins the problems (nil when there are none).
+func (p Problems) Err() error { return errors.Join(p...) }

@@ -2,7 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -71,10 +70,8 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports every problem with o at once.
 func (o Options) Validate() error {
-	var errs []error
-	bad := func(flag, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("-%s: %s", flag, fmt.Sprintf(format, args...)))
-	}
+	var p stage.Problems
+	bad := p.Add
 	if len(o.Feeds) == 0 && o.FeedsFile == "" && o.Ingest == "" {
 		bad("feeds", "name feeds with -feeds or -feeds-file, or files with -ingest")
 	}
@@ -109,7 +106,7 @@ func (o Options) Validate() error {
 	if o.SeenTTL <= 0 {
 		bad("seen-ttl", "must be positive, got %s", o.SeenTTL)
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
 
 // Stage is a fetcher connected to the pipeline.

@@ -36,16 +36,16 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
-	var errs []error
+	var p stage.Problems
 	if c.RulesFile != "" {
 		if _, err := os.Stat(c.RulesFile); err != nil {
-			errs = append(errs, fmt.Errorf("-rules: %w", err))
+			p.Add("rules", "%v", err)
 		}
 	}
 	if c.MinChars < 0 {
-		errs = append(errs, fmt.Errorf("-min-chars: must not be negative, got %d", c.MinChars))
+		p.Add("min-chars", "must not be negative, got %d", c.MinChars)
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
 
 // Extractor builds the extractor this configuration describes; the CLI's
