@@ -139,11 +139,15 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	if o.Fetcher.Once {
 		stats, err := p.Fetcher().Once(ctx)
+		if err == nil {
+			err = p.WaitIdle(ctx)
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(stdout, "interrupted: what was published is kept in the streams and is processed on the next run")
+			return nil
+		}
 		if err != nil {
 			return err
-		}
-		if err := p.WaitIdle(ctx); err != nil {
-			return fmt.Errorf("wait for the pipeline: %w", err)
 		}
 		stopProgress()
 		<-progressDone
