@@ -58,7 +58,7 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 	js := jetStream(t, natsURL)
 	require.Equal(t, uint64(want+1), streamMsgs(t, js, "ARTICLES_FETCHED"), "every page and the poison one fetched")
 
-	normArgs := []string{"-nats", natsURL, "-http", freeAddr(t), "-workers", "1", "-ack-wait", "5s", "-handler-timeout", "4s"}
+	normArgs := []string{"-nats", natsURL, "-http", freeAddr(t), "-workers", "1", "-ack-wait", "5s", "-handler-timeout", "2s"}
 	norm := start(t, "normalizer", normArgs...)
 	waitFor(t, 60*time.Second, "the normalizer to make progress", func() bool {
 		return streamMsgs(t, js, "ARTICLES_NORMALIZED") >= 20

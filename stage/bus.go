@@ -27,7 +27,8 @@ const (
 	HeaderDeadReason     = "Newsflow-Dead-Reason"
 	HeaderDeadError      = "Newsflow-Dead-Error"
 	HeaderDeadDeliveries = "Newsflow-Dead-Deliveries"
-	HeaderDeadSource     = "Newsflow-Dead-Source" // "<stream>:<sequence>" of the original
+	HeaderDeadSource     = "Newsflow-Dead-Source"  // "<stream>:<sequence>" of the original
+	HeaderDeadPayload    = "Newsflow-Dead-Payload" // set when the original payload is left out
 	HeaderArticleID      = "Newsflow-Article-Id"
 )
 

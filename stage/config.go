@@ -110,8 +110,10 @@ func (c Config) Validate() error {
 	}
 	if c.HandlerTimeout <= 0 {
 		bad("handler-timeout", "must be positive, got %s", c.HandlerTimeout)
-	} else if c.HandlerTimeout >= c.AckWait {
-		bad("handler-timeout", "must be shorter than -ack-wait (%s), got %s", c.AckWait, c.HandlerTimeout)
+	} else if 2*c.HandlerTimeout > c.AckWait {
+		// A message can wait about one handler time for a free worker
+		// before its own handling starts: leave room for both.
+		bad("handler-timeout", "must be at most half of -ack-wait (%s), got %s", c.AckWait, c.HandlerTimeout)
 	}
 	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
 		bad("stream-replicas", "must be between 1 and 5, got %d", c.StreamReplicas)

@@ -31,20 +31,124 @@ const lagInterval = 5 * time.Second
 // ("" for none). It returns when ctx ends, after a graceful drain: no new
 // messages are pulled, buffered and in-flight ones are finished and acked.
 //
+// If the server ends the consumption (the consumer or its stream was
+// deleted), the stage reports not ready and recreates them, retrying with a
+// growing delay, instead of idling while it looks healthy.
+//
 // The server is given no delivery limit: the runtime itself dead-letters a
 // message once it has been delivered MaxDeliver times, so a message whose
 // handling crashed the process on its last try is still dead-lettered on the
 // next start instead of being stranded.
 func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) error {
-	stream, err := ensureStream(ctx, r.js, r.cfg, input)
-	if err != nil {
-		return err
-	}
 	var pub *Publisher
 	if output != "" {
+		var err error
 		if pub, err = r.Publisher(ctx, output); err != nil {
 			return err
 		}
+	}
+	jobs := make(chan jetstream.Msg)
+	finished := make(chan struct{})
+	// A failed first start is a configuration problem: report it at once.
+	cc, cons, err := r.startConsuming(ctx, input, jobs, finished)
+	if err != nil {
+		return err
+	}
+
+	var consuming atomic.Bool
+	r.health.Add(r.name+"/consumer", func(context.Context) error {
+		if !consuming.Load() {
+			return errors.New("not consuming")
+		}
+		return nil
+	})
+	ready := r.tel.ready.WithLabelValues(r.name)
+	setReady := func(ok bool) {
+		consuming.Store(ok)
+		if ok {
+			ready.Set(1)
+		} else {
+			ready.Set(0)
+		}
+	}
+
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-finished:
+					return
+				default:
+				}
+				select {
+				case m := <-jobs:
+					r.handle(m, h, pub)
+				case <-finished:
+					return
+				}
+			}
+		})
+	}
+	lagCtx, stopLag := context.WithCancel(context.Background())
+	defer stopLag()
+	wg.Go(func() { r.watchLag(lagCtx, cons) })
+
+	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers)
+	for attempt := uint64(1); ; {
+		setReady(true)
+		closed := cc.Closed()
+		select {
+		case <-ctx.Done():
+		case <-closed:
+			setReady(false)
+			r.log.Error("consumption ended by the server (consumer or stream deleted?); recreating")
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		for {
+			delay := retryDelay(r.cfg.RetryBase, r.cfg.RetryMax, attempt)
+			select {
+			case <-ctx.Done():
+			case <-time.After(delay):
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			if cc, _, err = r.startConsuming(ctx, input, jobs, finished); err == nil {
+				attempt = 1
+				break
+			}
+			attempt++
+			r.log.Error("recreate consumer", "error", err, "retry_in", retryDelay(r.cfg.RetryBase, r.cfg.RetryMax, attempt))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	r.log.Info("draining consumer")
+	setReady(false)
+	cc.Drain()
+	select {
+	case <-cc.Closed():
+	case <-time.After(r.cfg.ShutdownTimeout):
+		r.log.Warn("drain timed out; unfinished messages will be redelivered")
+		cc.Stop()
+	}
+	close(finished)
+	stopLag()
+	wg.Wait()
+	return nil
+}
+
+// startConsuming makes sure the input stream and the stage's durable
+// consumer exist and starts pulling into jobs.
+func (r *Runtime) startConsuming(ctx context.Context, input string, jobs chan<- jetstream.Msg, finished <-chan struct{}) (jetstream.ConsumeContext, jetstream.Consumer, error) {
+	stream, err := ensureStream(ctx, r.js, r.cfg, input)
+	if err != nil {
+		return nil, nil, err
 	}
 	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       r.name,
@@ -57,11 +161,8 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return fmt.Errorf("create consumer %s on %s: %w", r.name, stream.CachedInfo().Config.Name, err)
+		return nil, nil, fmt.Errorf("create consumer %s on %s: %w", r.name, stream.CachedInfo().Config.Name, err)
 	}
-
-	jobs := make(chan jetstream.Msg)
-	finished := make(chan struct{})
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
 		case jobs <- m:
@@ -74,62 +175,20 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 		}
 	}))
 	if err != nil {
-		return fmt.Errorf("consume %s: %w", input, err)
+		return nil, nil, fmt.Errorf("consume %s: %w", input, err)
 	}
-
-	var consuming atomic.Bool
-	consuming.Store(true)
-	r.health.Add(r.name+"/consumer", func(context.Context) error {
-		if !consuming.Load() {
-			return errors.New("not consuming")
-		}
-		return nil
-	})
-	ready := r.tel.ready.WithLabelValues(r.name)
-	ready.Set(1)
-	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers)
-
-	var wg sync.WaitGroup
-	for range r.cfg.Workers {
-		wg.Go(func() {
-			for {
-				select {
-				case m := <-jobs:
-					r.handle(m, h, pub)
-				case <-finished:
-					return
-				}
-			}
-		})
-	}
-	lagCtx, stopLag := context.WithCancel(context.Background())
-	wg.Go(func() { r.watchLag(lagCtx, cons) })
-
-	<-ctx.Done()
-	r.log.Info("draining consumer")
-	consuming.Store(false)
-	ready.Set(0)
-	cc.Drain()
-	select {
-	case <-cc.Closed():
-	case <-time.After(r.cfg.ShutdownTimeout):
-		r.log.Warn("drain timed out; unfinished messages will be redelivered")
-		cc.Stop()
-	}
-	close(finished)
-	stopLag()
-	wg.Wait()
-	r.health.Remove(r.name + "/consumer")
-	return nil
+	return cc, cons, nil
 }
 
-// watchLag exports the consumer's pending and ack-pending counts.
+// watchLag exports the consumer's pending and ack-pending counts. Every
+// replica exports the same consumer-wide values: aggregate with max, not sum.
 func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
+	stream := cons.CachedInfo().Stream
 	t := time.NewTicker(lagInterval)
 	defer t.Stop()
 	for {
 		ictx, cancel := context.WithTimeout(ctx, lagInterval)
-		info, err := cons.Info(ictx)
+		info, err := r.consumerInfo(ictx, stream)
 		cancel()
 		if err == nil {
 			r.tel.pending.WithLabelValues(r.name).Set(float64(info.NumPending))
@@ -143,6 +202,14 @@ func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
+func (r *Runtime) consumerInfo(ctx context.Context, stream string) (*jetstream.ConsumerInfo, error) {
+	cons, err := r.js.Consumer(ctx, stream, r.name)
+	if err != nil {
+		return nil, err
+	}
+	return cons.Info(ctx)
+}
+
 // handle runs one message through h and settles it: ack, nak with delay, or
 // dead-letter and terminate.
 func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
@@ -154,6 +221,9 @@ func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 		r.tel.duration.WithLabelValues(r.name).Observe(time.Since(start).Seconds())
 	}()
 
+	// The ack-wait clock started at delivery, and the message may have
+	// waited in the client's buffer for a free worker: restart it.
+	_ = m.InProgress()
 	delivered := uint64(1)
 	if meta, err := m.Metadata(); err == nil {
 		delivered = meta.NumDelivered
@@ -239,9 +309,19 @@ func (r *Runtime) deadLetter(m jetstream.Msg, articleID, reason string, cause er
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
-	if _, err := r.dead.send(ctx, msg, "dead:"+r.name+":"+source); err != nil {
-		log.Error("dead-letter publish failed; will retry", "error", err)
-		_ = m.NakWithDelay(r.cfg.RetryBase)
+	msgID := "dead:" + r.name + ":" + source
+	_, err := r.dead.send(ctx, msg, msgID)
+	if reason, _ := permanentReason(err); reason == "oversize" {
+		// The original plus headers is over the payload limit: dead-letter
+		// the headers alone; the source header points at the original.
+		msg.Data = nil
+		msg.Header.Set(HeaderDeadPayload, "omitted: over the payload limit; see "+HeaderDeadSource)
+		_, err = r.dead.send(ctx, msg, msgID)
+	}
+	if err != nil {
+		delay := retryDelay(r.cfg.RetryBase, r.cfg.RetryMax, delivered)
+		log.Error("dead-letter publish failed; will retry", "error", err, "retry_in", delay)
+		_ = m.NakWithDelay(delay)
 		r.tel.messages.WithLabelValues(r.name, OutcomeRetried).Inc()
 		return
 	}

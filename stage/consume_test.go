@@ -286,3 +286,67 @@ func TestOversizeOutputIsDeadLettered(t *testing.T) {
 	require.Equal(t, "oversize", dead.Header.Get(HeaderDeadReason))
 	require.Contains(t, dead.Header.Get(HeaderDeadError), "payload limit")
 }
+
+func TestConsumerDeletedIsRecreated(t *testing.T) {
+	h := newHarness(t, "sink")
+	var calls atomic.Int32
+	stop := h.run(SubjectTagged, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+		calls.Add(1)
+		return nil, nil
+	})
+	defer stop()
+	h.publish(SubjectTagged, article("a"))
+	waitFor(t, func() bool { return calls.Load() == 1 })
+
+	require.NoError(t, h.js.DeleteConsumer(t.Context(), "ARTICLES_TAGGED", "sink"))
+	h.publish(SubjectTagged, article("b"))
+	waitFor(t, func() bool { return calls.Load() >= 2 })
+	_, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
+	require.NoError(t, err, "the consumer exists again")
+	require.Empty(t, h.rt.Health().Check(t.Context()), "ready again once consuming")
+}
+
+func TestOversizeDeadLetterKeepsHeadersOnly(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		return a, nil
+	})
+	defer stop()
+	_, err := h.rt.Publisher(t.Context(), SubjectFetched)
+	require.NoError(t, err)
+	// An undecodable payload just under the limit: with the dead-letter
+	// headers it no longer fits.
+	junk := []byte(strings.Repeat("\xff", int(h.rt.Conn().MaxPayload())-512))
+	_, err = h.js.Publish(t.Context(), SubjectFetched, junk)
+	require.NoError(t, err)
+	dead := h.get(SubjectDeadPrefix+"normalizer", 1)
+	require.Equal(t, "decode", dead.Header.Get(HeaderDeadReason))
+	require.Contains(t, dead.Header.Get(HeaderDeadPayload), "omitted")
+	require.Empty(t, dead.Data)
+	require.Equal(t, "ARTICLES_FETCHED:1", dead.Header.Get(HeaderDeadSource))
+	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 })
+	require.Zero(t, h.tel.MessageCount("normalizer", OutcomeRetried))
+}
+
+// TestBufferedMessagesAreNotRedelivered: messages waiting in the client's
+// buffer for a busy worker must not run out their ack wait and be handled
+// twice.
+func TestBufferedMessagesAreNotRedelivered(t *testing.T) {
+	h := newHarness(t, "sink")
+	h.rt.cfg.Workers = 1
+	h.rt.cfg.AckWait = 1200 * time.Millisecond
+	h.rt.cfg.HandlerTimeout = 500 * time.Millisecond
+	var calls atomic.Int32
+	stop := h.run(SubjectTagged, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+		calls.Add(1)
+		time.Sleep(600 * time.Millisecond)
+		return nil, nil
+	})
+	defer stop()
+	for i := range 6 {
+		h.publish(SubjectTagged, article(fmt.Sprint("buf", i)))
+	}
+	waitFor(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == 6 })
+	time.Sleep(time.Second) // a redelivery would arrive within one ack wait
+	require.Equal(t, int32(6), calls.Load())
+}

@@ -31,13 +31,6 @@ func (h *Health) Add(name string, check func(context.Context) error) {
 	h.checks[name] = check
 }
 
-// Remove drops a check, for a stage that has shut down.
-func (h *Health) Remove(name string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.checks, name)
-}
-
 // Check runs every check and returns each failure by name.
 func (h *Health) Check(ctx context.Context) map[string]error {
 	h.mu.Lock()

@@ -17,6 +17,9 @@ import (
 type Publisher struct {
 	r       *Runtime
 	subject string
+	// dead marks the dead-letter publisher, whose sends are counted by
+	// newsflow_dead_letters_total instead of newsflow_published_total.
+	dead bool
 }
 
 // Publisher returns a publisher for subject, creating its stream if missing.
@@ -60,7 +63,9 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, msgID string) (bool
 		p.r.tel.publishErrors.WithLabelValues(p.r.name).Inc()
 		return false, fmt.Errorf("publish to %s: %w", p.subject, err)
 	}
-	p.r.tel.published.WithLabelValues(p.r.name, fmt.Sprint(ack.Duplicate)).Inc()
+	if !p.dead {
+		p.r.tel.published.WithLabelValues(p.r.name, fmt.Sprint(ack.Duplicate)).Inc()
+	}
 	return ack.Duplicate, nil
 }
 

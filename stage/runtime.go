@@ -88,6 +88,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 		nc.Close()
 		return nil, err
 	}
+	r.dead.dead = true
 	r.health.Add(opts.Name+"/nats", func(context.Context) error {
 		if !nc.IsConnected() {
 			return fmt.Errorf("nats %s", nc.Status())
@@ -143,7 +144,6 @@ func (r *Runtime) Handle(pattern string, h http.Handler) {
 
 // Close drains the NATS connection: pending publishes and acks are flushed.
 func (r *Runtime) Close() error {
-	r.health.Remove(r.name + "/nats")
 	if r.nc.IsClosed() {
 		return nil
 	}

@@ -94,7 +94,6 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	}
 	defer st.Close()
 	rt.Health().Add("sink/store", st.Ping)
-	defer rt.Health().Remove("sink/store")
 	rt.Handle("/api/", api.New(st))
 	s := New(st, rt.Telemetry().Registry)
 	return rt.Consume(ctx, stage.SubjectTagged, "", s.Handle)
