@@ -21,6 +21,7 @@ import (
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/fetcher/page"
 	"github.com/newsflow/newsflow/services/fetcher/seen"
+	"github.com/newsflow/newsflow/stage"
 	"github.com/newsflow/newsflow/stage/natstest"
 )
 
@@ -33,6 +34,9 @@ type memPublisher struct {
 	articles []*newsflowv1.Article
 	// fail, when set, makes Publish fail for the URLs it returns true for.
 	fail func(a *newsflowv1.Article) bool
+	// refuse, when set, makes Publish refuse those articles as permanent
+	// failures, as the runtime does an article over the size limit.
+	refuse func(a *newsflowv1.Article) bool
 }
 
 func (p *memPublisher) Publish(_ context.Context, a *newsflowv1.Article) error {
@@ -40,6 +44,9 @@ func (p *memPublisher) Publish(_ context.Context, a *newsflowv1.Article) error {
 	defer p.mu.Unlock()
 	if p.fail != nil && p.fail(a) {
 		return errors.New("jetstream unavailable")
+	}
+	if p.refuse != nil && p.refuse(a) {
+		return stage.Permanentf("oversize", "message exceeds the nats payload limit")
 	}
 	p.articles = append(p.articles, proto.Clone(a).(*newsflowv1.Article))
 	return nil

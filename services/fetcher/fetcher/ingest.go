@@ -32,7 +32,9 @@ func ingestType(name string) (string, bool) {
 // .txt file is one article with url file://<absolute path> and source
 // "file". A file that cannot be read, or is larger than maxBytes (0 means
 // page.DefaultMaxBytes), is counted, reported in the returned error, and
-// skipped; a publish failure stops the ingest at once.
+// skipped, as is a file whose article the publisher refuses as permanent
+// (over the message size limit); any other publish failure stops the ingest
+// at once.
 func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (Stats, error) {
 	if maxBytes <= 0 {
 		maxBytes = page.DefaultMaxBytes
@@ -87,6 +89,13 @@ func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (St
 		}
 		art := newArticle(origin{canonical: resp.URL, feed: feedURL, source: "file", item: feed.Item{}}, resp, received)
 		if err := pub.Publish(ctx, art); err != nil {
+			if publishRefused(err) {
+				// Over the message size limit: this file is skipped, the
+				// others still go.
+				stats.Failed = addCounts(stats.Failed, map[string]int{ReasonTooLarge: 1})
+				fileErrs = append(fileErrs, fmt.Errorf("publish %s: %w", p, err))
+				return nil
+			}
 			stats.Failed = addCounts(stats.Failed, map[string]int{ReasonPublish: 1})
 			return fmt.Errorf("publish %s: %w", p, err)
 		}
@@ -121,7 +130,7 @@ func readFile(path, contentType string, maxBytes int64) (*page.Response, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	body, charset, err := page.Decode(raw, contentType)
+	body, charset, err := page.DecodeCapped(raw, contentType, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

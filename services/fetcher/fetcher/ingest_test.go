@@ -112,6 +112,25 @@ func TestIngestStopsOnPublishFailure(t *testing.T) {
 	require.Equal(t, Stats{ItemsSeen: 2, Published: 1, Failed: map[string]int{ReasonPublish: 1}}, stats)
 }
 
+func TestIngestSkipsRefusedArticles(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a.html": "<p>a</p>", "b.html": "<p>b</p>", "c.html": "<p>c</p>"})
+	pub := &memPublisher{refuse: func(a *newsflowv1.Article) bool { return strings.HasSuffix(a.Url, "/b.html") }}
+	stats, err := Ingest(t.Context(), dir, 0, pub)
+	require.ErrorContains(t, err, "payload limit", "the refusal is reported")
+	require.Equal(t, Stats{ItemsSeen: 3, Published: 2, Failed: map[string]int{ReasonTooLarge: 1}}, stats, "the other files still go")
+}
+
+func TestIngestCapsTheDecodedBody(t *testing.T) {
+	// 700 bytes of windows-1252 "é" decode to 1400 bytes of UTF-8.
+	latin := strings.Repeat("\xe9", 700)
+	dir := writeTree(t, map[string]string{"small.txt": "caf\xe9", "grows.txt": latin})
+	pub := &memPublisher{}
+	stats, err := Ingest(t.Context(), dir, 1024, pub)
+	require.ErrorIs(t, err, page.ErrTooLarge)
+	require.Equal(t, Stats{ItemsSeen: 2, Published: 1, Failed: map[string]int{ReasonTooLarge: 1}}, stats)
+	require.Equal(t, "café", string(pub.published()[0].GetFetch().GetBody()))
+}
+
 func TestIngestSameFileSameID(t *testing.T) {
 	dir := writeTree(t, map[string]string{"a.html": "<p>a</p>"})
 	pub := &memPublisher{}

@@ -266,9 +266,16 @@ func (r *pollRun) fetchItem(ctx context.Context, job *itemJob) {
 		item:      job.item,
 	}, resp, received)
 	if err := r.pub.Publish(ctx, art); err != nil {
-		r.counter.fail(ReasonPublish)
+		refused := publishRefused(err)
+		reason := ReasonPublish
+		if refused {
+			reason = ReasonTooLarge
+		}
+		r.counter.fail(reason)
 		r.logFailure(ctx, log.With(slog.String("article_id", art.Id)), "publish article", err)
-		job.done(true)
+		// A refused article (over the message size limit) will not fit on
+		// the next poll either; anything else is retried.
+		job.done(!refused)
 		return
 	}
 	r.counter.update(func(s *Stats) { s.Published++ })

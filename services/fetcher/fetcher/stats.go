@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // Stats counts what one poll (or one ingest) did.
@@ -77,6 +78,14 @@ func Reason(err error) string {
 		return ReasonCanceled
 	}
 	return ReasonTransient
+}
+
+// publishRefused reports whether a publish failed for good (the stage
+// runtime marks an article over the message size limit as permanent), as
+// opposed to a transient NATS failure worth retrying.
+func publishRefused(err error) bool {
+	var pe *stage.PermanentError
+	return errors.As(err, &pe)
 }
 
 // Add adds o's counts to s.

@@ -219,10 +219,24 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 		}
 	}
 	r.ContentType = mediaType(header)
-	if r.Body, r.Charset, err = Decode(raw, header); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	if r.Body, r.Charset, err = DecodeCapped(raw, header, c.cfg.MaxBytes); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// DecodeCapped is Decode with the size cap applied again to the UTF-8
+// result: a legacy single-byte page can grow up to threefold when decoded,
+// and what is published must stay under the cap. Failures are permanent.
+func DecodeCapped(raw []byte, contentType string, limit int64) ([]byte, string, error) {
+	body, name, err := Decode(raw, contentType)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, "", tooLarge(limit, fmt.Sprintf("%d bytes once decoded from %s", len(body), name))
+	}
+	return body, name, nil
 }
 
 func (c *Client) checkType(mt string) error {
