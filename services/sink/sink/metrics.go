@@ -13,7 +13,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "newsflow", Name: "store_rows_written_total",
-			Help: "Articles written by the sink, by outcome (inserted, updated, duplicate: skipped as already stored).",
+			Help: "Articles handled by the sink, by outcome: inserted, updated, duplicate (already stored as is), stale (an older version than the stored one).",
 		}, []string{"outcome"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "newsflow", Name: "store_errors_total",

@@ -111,8 +111,12 @@ func (s *Sink) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.A
 		}
 		return nil, stage.Permanent("store", fmt.Errorf("store article %s: %w", a.GetId(), err))
 	}
-	if outcome == store.Unchanged {
+	switch outcome {
+	case store.Unchanged:
 		s.m.rows.WithLabelValues("duplicate").Inc()
+		return nil, stage.ErrDuplicate
+	case store.Stale:
+		s.m.rows.WithLabelValues("stale").Inc()
 		return nil, stage.ErrDuplicate
 	}
 	s.m.rows.WithLabelValues(outcome.String()).Inc()

@@ -55,8 +55,17 @@ func TestHandleStoresOnceAndUpdatesOnNewContent(t *testing.T) {
 	_, err = s.Handle(ctx, a)
 	require.ErrorIs(t, err, stage.ErrDuplicate, "a redelivery is a duplicate")
 
-	_, err = s.Handle(ctx, tagged("h2", "Rovers won the cup final after extra time."))
+	replayed := tagged("h1", "Rovers won the cup final.")
+	replayed.Tagged.Topics[0].Score = 0.9 // the same page through a newer tagger
+	replayed.Fetch.FetchedAt = a.Fetch.FetchedAt
+	_, err = s.Handle(ctx, replayed)
+	require.NoError(t, err, "a re-processed article is written")
+
+	v2 := tagged("h2", "Rovers won the cup final after extra time.")
+	_, err = s.Handle(ctx, v2)
 	require.NoError(t, err)
+	_, err = s.Handle(ctx, a)
+	require.ErrorIs(t, err, stage.ErrDuplicate, "an older version arriving late is skipped")
 	got, err = st.Get(ctx, a.GetId())
 	require.NoError(t, err)
 	require.Equal(t, "Rovers won the cup final after extra time.", got.Text)

@@ -41,12 +41,16 @@ type Outcome int
 const (
 	// Inserted: the id was new.
 	Inserted Outcome = iota + 1
-	// Updated: the id was known with a different content hash; the row now
-	// holds the new version.
+	// Updated: the id was known with different content (a new version of
+	// the page, or the same page re-processed differently); the row now holds
+	// the new one.
 	Updated
-	// Unchanged: the id was known with the same content hash, a duplicate
+	// Unchanged: the id was known with exactly this content, a duplicate
 	// delivery; nothing was written.
 	Unchanged
+	// Stale: the stored version was fetched later than this one, which
+	// arrived late (a redelivery); nothing was written.
+	Stale
 )
 
 func (o Outcome) String() string {
@@ -57,6 +61,8 @@ func (o Outcome) String() string {
 		return "updated"
 	case Unchanged:
 		return "unchanged"
+	case Stale:
+		return "stale"
 	}
 	return "unknown"
 }

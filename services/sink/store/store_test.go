@@ -52,7 +52,7 @@ func TestOpenCreatesSchemaOnceAndUsesWAL(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []int{1, 2}, versions)
+	require.Equal(t, []int{1, 2, 3}, versions)
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
@@ -88,13 +88,19 @@ func TestUpsertOutcomes(t *testing.T) {
 	v1 := storetest.Fixtures()[0]
 	v1.Title = "Tram line approved"
 
-	resend := *v1
-	resend.Title = "A title that must not be written" // same hash: a duplicate delivery
+	resend := *v1 // a duplicate delivery: exactly what is stored
+
+	replayed := *v1 // the same page re-processed by a newer normalizer
+	replayed.Title = "Tram line approved by council"
 
 	v2 := *v1
 	v2.ContentHash = "h-zurich-2"
+	v2.FetchedAt = v1.FetchedAt.Add(time.Hour)
 	v2.Title = "Tram line postponed"
 	v2.Topics = []store.Topic{{Code: "medtop:04000000", Label: "economy, business and finance", Score: 0.5, Level: 1}}
+
+	late := replayed // the older version, redelivered after v2 was stored
+	late.Title = "An old title that must not be written"
 
 	steps := []struct {
 		name      string
@@ -104,9 +110,11 @@ func TestUpsertOutcomes(t *testing.T) {
 		wantTopic string
 	}{
 		{"new id", v1, store.Inserted, "Tram line approved", "medtop:11000000"},
-		{"same id and hash", &resend, store.Unchanged, "Tram line approved", "medtop:11000000"},
-		{"same id, new hash", &v2, store.Updated, "Tram line postponed", "medtop:04000000"},
+		{"duplicate delivery", &resend, store.Unchanged, "Tram line approved", "medtop:11000000"},
+		{"same page re-processed", &replayed, store.Updated, "Tram line approved by council", "medtop:11000000"},
+		{"same id, new version", &v2, store.Updated, "Tram line postponed", "medtop:04000000"},
 		{"redelivered new version", &v2, store.Unchanged, "Tram line postponed", "medtop:04000000"},
+		{"older version arriving late", &late, store.Stale, "Tram line postponed", "medtop:04000000"},
 	}
 	for _, st := range steps {
 		got, err := s.Upsert(ctx, st.article)

@@ -2,17 +2,22 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 )
 
-// Upsert stores a by id. A redelivery (same id and content hash) returns
-// Unchanged and writes nothing; a new content hash replaces the stored
-// version, topics included. Upsert sets a.StoredAt to the time the stored
-// version was written.
+// Upsert stores a by id. A redelivery of what is stored (same id, same
+// record) returns Unchanged and writes nothing; anything else replaces the
+// stored version, topics included, unless the stored version was fetched
+// later (Stale: an old version arriving late never overwrites a newer one).
+// The record compared is everything stored, not only the page's content
+// hash, so a replay through a newer normalizer or tagger updates the row.
+// Upsert sets a.StoredAt to the time the stored version was written.
 func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 	if err := validate(a); err != nil {
 		return 0, err
@@ -27,18 +32,23 @@ func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	var hash string
-	var storedAt int64
+	record := recordHash(a)
+	var storedRecord string
+	var fetchedAt, storedAt int64
 	outcome := Updated
-	err = tx.QueryRowContext(ctx, `SELECT content_hash, stored_at FROM articles WHERE id = ?`, a.ID).Scan(&hash, &storedAt)
+	err = tx.QueryRowContext(ctx, `SELECT record_hash, fetched_at, stored_at FROM articles WHERE id = ?`, a.ID).
+		Scan(&storedRecord, &fetchedAt, &storedAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		outcome = Inserted
 	case err != nil:
 		return 0, classify("upsert article "+a.ID, err)
-	case hash == a.ContentHash:
+	case storedRecord == record:
 		a.StoredAt = fromMicros(storedAt)
 		return Unchanged, nil
+	case fetchedAt > a.FetchedAt.UnixMicro():
+		a.StoredAt = fromMicros(storedAt)
+		return Stale, nil
 	}
 
 	now := fromMicros(s.now().UnixMicro()) // what reads will return
@@ -46,21 +56,21 @@ func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 		a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
 		a.Title, a.Byline, strings.ToLower(a.Language), a.Text,
 		publishedMicros(a), a.FetchedAt.UnixMicro(), now.UnixMicro(), a.sortTime().UnixMicro(),
-		string(keywords), a.ID,
+		string(keywords), record, a.ID,
 	}
 	if outcome == Inserted {
 		_, err = tx.ExecContext(ctx, `INSERT INTO articles (
 			url, canonical_url, feed, source, content_hash,
 			title, byline, language, body,
 			published_at, fetched_at, stored_at, sort_at,
-			keywords, id
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			keywords, record_hash, id
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	} else {
 		_, err = tx.ExecContext(ctx, `UPDATE articles SET
 			url = ?, canonical_url = ?, feed = ?, source = ?, content_hash = ?,
 			title = ?, byline = ?, language = ?, body = ?,
 			published_at = ?, fetched_at = ?, stored_at = ?, sort_at = ?,
-			keywords = ?
+			keywords = ?, record_hash = ?
 		WHERE id = ?`, args...)
 		if err == nil {
 			_, err = tx.ExecContext(ctx, `DELETE FROM article_topics WHERE article_id = ?`, a.ID)
@@ -80,6 +90,28 @@ func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 	}
 	a.StoredAt = now
 	return outcome, nil
+}
+
+// recordHash digests everything Upsert stores for a, StoredAt aside.
+func recordHash(a *Article) string {
+	h := sha256.New()
+	field := func(s string) {
+		// Length-prefixed, so no two different records share a digest.
+		fmt.Fprintf(h, "%d:%s", len(s), s)
+	}
+	for _, s := range []string{a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
+		a.Title, a.Byline, strings.ToLower(a.Language), a.Text} {
+		field(s)
+	}
+	field(fmt.Sprint(publishedMicros(a), a.FetchedAt.UnixMicro()))
+	for _, k := range a.Keywords {
+		field(k)
+	}
+	field("topics")
+	for _, t := range a.Topics {
+		field(fmt.Sprintf("%s|%s|%g|%d", t.Code, t.Label, t.Score, t.Level))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func validate(a *Article) error {
