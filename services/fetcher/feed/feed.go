@@ -89,17 +89,14 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 // link, else a GUID that is itself a URL (RSS isPermaLink, Atom ids that are
 // URLs).
 func itemLink(it *gofeed.Item) string {
-	candidates := append([]string{it.Link}, it.Links...)
-	candidates = append(candidates, it.GUID)
-	for _, c := range candidates {
-		c = strings.TrimSpace(c)
-		if c == "" {
-			continue
+	for _, c := range append([]string{it.Link}, it.Links...) {
+		if c = strings.TrimSpace(c); c != "" {
+			return c
 		}
-		if c == it.GUID && !strings.Contains(c, "://") {
-			continue // an opaque GUID such as "tag:" or a number is no link
-		}
-		return c
+	}
+	// An opaque GUID such as "tag:…" or a number is no link.
+	if g := strings.TrimSpace(it.GUID); strings.Contains(g, "://") {
+		return g
 	}
 	return ""
 }

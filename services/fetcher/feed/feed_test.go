@@ -154,3 +154,19 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func TestParseLinkEqualToGUID(t *testing.T) {
+	body := `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>a</title><link>/story/1</link><guid>/story/1</guid></item>
+<item><title>b</title><guid isPermaLink="true">https://news.example/story/2</guid></item>
+<item><title>c</title><guid isPermaLink="false">3</guid></item>
+</channel></rss>`
+	f, err := Parse([]byte(body), "https://news.example/feed.xml")
+	require.NoError(t, err)
+	var links []string
+	for _, it := range f.Items {
+		links = append(links, it.Link)
+	}
+	require.Equal(t, []string{"https://news.example/story/1", "https://news.example/story/2"}, links)
+	require.Equal(t, 1, f.Skipped, "an item whose only candidate is an opaque GUID has no link")
+}
