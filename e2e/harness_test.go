@@ -87,6 +87,12 @@ type proc struct {
 // directory that is printed when the test fails.
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv is start with extra environment variables.
+func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -94,7 +100,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 	}
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), "NEWSFLOW_LOG_FORMAT=text")
+	cmd.Env = append(append(os.Environ(), "NEWSFLOW_LOG_FORMAT=text"), env...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -112,3 +112,16 @@ func TestReadyzReportsFailedChecks(t *testing.T) {
 	require.Equal(t, http.StatusOK, get("/healthz").Code, "liveness does not depend on readiness")
 	require.Contains(t, get("/metrics").Body.String(), "go_goroutines")
 }
+
+func TestParseFailpoint(t *testing.T) {
+	f, err := parseFailpoint("")
+	require.NoError(t, err)
+	f.afterPublish() // off: returns
+	f, err = parseFailpoint("crash-after-publish:3")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), f.after)
+	for _, bad := range []string{"crash", "crash-after-publish:", "crash-after-publish:0", "crash-after-publish:x", "panic-after-publish:1"} {
+		_, err := parseFailpoint(bad)
+		require.ErrorContains(t, err, EnvFailpoint, bad)
+	}
+}

@@ -253,6 +253,9 @@ func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 			FinishedAt: timestamppb.Now(),
 		})
 		duplicate, err = pub.publish(ctx, out)
+		if err == nil {
+			r.crash.afterPublish()
+		}
 	}
 
 	switch reason, permanent := permanentReason(err); {

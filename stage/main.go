@@ -72,6 +72,12 @@ func run(ctx context.Context, p Program, args []string, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, a second one kills at once (default
+		// handling) should the graceful shutdown hang.
+		<-ctx.Done()
+		stop()
+	}()
 	tel, health := NewTelemetry(), NewHealth()
 	var mux *http.ServeMux
 	httpCtx, stopHTTP := context.WithCancel(context.Background())

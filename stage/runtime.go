@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,6 +37,7 @@ type Runtime struct {
 	mux    *http.ServeMux
 	log    *slog.Logger
 	dead   *Publisher
+	crash  *failpoint
 }
 
 // New connects the stage to NATS (waiting for the server until ctx ends, so
@@ -54,6 +56,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 		opts.Logger = slog.Default()
 	}
 	log := opts.Logger.With("stage", opts.Name)
+	crash, err := parseFailpoint(os.Getenv(EnvFailpoint))
+	if err != nil {
+		return nil, err
+	}
 	natsOpts := []nats.Option{
 		nats.Name("newsflow-" + opts.Name),
 		nats.MaxReconnects(-1),
@@ -82,7 +88,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log}
+	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log, crash: crash}
 	r.dead, err = r.Publisher(ctx, SubjectDeadPrefix+opts.Name)
 	if err != nil {
 		nc.Close()

@@ -103,6 +103,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once should shutting down hang
+	}()
 
 	o := &c.opts
 	if c.sampleSite() {

@@ -201,5 +201,8 @@ func Run(ctx context.Context, rt *stage.Runtime, o Options) error {
 	}
 	st, err := s.Once(ctx)
 	rt.Logger().Info("fetched once", "stats", st)
+	if ctx.Err() != nil {
+		return nil // stopped by a signal: what was published stays published
+	}
 	return err
 }
