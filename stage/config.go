@@ -126,6 +126,10 @@ func (c Config) Validate() error {
 	}
 	if c.DuplicateWindow <= 0 || c.DuplicateWindow > c.Retention {
 		bad("duplicate-window", "must be positive and at most -retention, got %s", c.DuplicateWindow)
+	} else if c.DuplicateWindow < c.AckWait+c.RetryMax {
+		// A retry may re-publish an output stored just before a failure up
+		// to an ack wait plus the longest nak delay later.
+		bad("duplicate-window", "must be at least -ack-wait plus -retry-max (%s), got %s", c.AckWait+c.RetryMax, c.DuplicateWindow)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive, got %s", c.ShutdownTimeout)
