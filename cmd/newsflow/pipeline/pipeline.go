@@ -255,10 +255,13 @@ func (p *Pipeline) Close() error {
 		p.cancel()
 	}
 	p.wg.Wait()
-	var errs []error
-	for _, rt := range p.rts {
-		errs = append(errs, rt.Close())
+	// Each drain may take up to the shutdown timeout: run them together.
+	errs := make([]error, len(p.rts))
+	var wg sync.WaitGroup
+	for i, rt := range p.rts {
+		wg.Go(func() { errs[i] = rt.Close() })
 	}
+	wg.Wait()
 	if p.nc != nil {
 		p.nc.Close()
 	}
