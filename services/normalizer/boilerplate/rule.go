@@ -104,7 +104,8 @@ func (r *Rule) Apply(lines []string) ([]string, bool) {
 
 func (r *Rule) applyDrop(lines []string) ([]string, bool) {
 	from := r.from(len(lines))
-	out := lines[:from:from]
+	out := make([]string, from, len(lines))
+	copy(out, lines[:from])
 	for _, l := range lines[from:] {
 		if r.fits(l) && anyMatch(r.match, l) {
 			continue
