@@ -14,6 +14,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add([]byte("<table><tr><td>a<td><p>b</table><pre>x\ny</pre><br><time>t</time>"), "text/html", "")
 	f.Add([]byte(`<script type="application/ld+json">{"@graph":[{"@graph":[{"@type":"NewsArticle","author":{"name":1}}]}]}</script>`), "text/html", "::bad url")
 	f.Add([]byte("FACT CHECK: x\n\n-----\nRead full bio →\n | AFP"), "text/plain", "")
+	f.Add(deepPage("<div><a rel=author>", 300), "text/html", "https://news.example/a") // too deep for html.Parse
 	e, err := New(WithMinChars(0))
 	if err != nil {
 		f.Fatal(err)

@@ -14,8 +14,9 @@ import (
 func extractHTML(body []byte, base *url.URL) (*Document, []string) {
 	root, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
-		// html.Parse fails only when reading fails, which a byte slice cannot.
-		return &Document{}, nil
+		// Reading a byte slice cannot fail, so the page is nested too deeply
+		// for the parser.
+		return extractFlat(body, base)
 	}
 	doc := readMeta(root, base)
 	prune(root)
