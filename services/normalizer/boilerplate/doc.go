@@ -17,20 +17,27 @@
 //	end REGEXP               block: last line of the block (repeatable)
 //	anchor start|end         block: which marker is searched for first (default start);
 //	                         with "end" the start is looked for backwards
+//	inner REGEXP             block: every line between the markers must match one of
+//	                         these (repeatable; default: any line)
+//	after REGEXP             cut: every line after the marker must match one of these
+//	                         (repeatable; default: any line), e.g. headline-shaped
 //	span N                   block: at most N lines between the markers (default 10)
 //	where any|tail|last      which lines the rule may touch (defaults: cut, block → tail;
 //	                         strip → last; drop → any)
 //	tail F                   the tail is the last F of the lines, 0 < F ≤ 1 (default 0.5)
 //	maxlen N                 only lines of at most N characters match (default 300 for
 //	                         drop and cut, unlimited otherwise) so a real paragraph that
-//	                         merely mentions a phrase is never dropped
+//	                         merely mentions a phrase is never dropped; for block, the
+//	                         markers and every line between them
 //	in TEXT / out TEXT       a test case: input and expected output, lines separated by
 //	                         a literal \n; "out" may be empty. Every rule needs one.
 //
 // Kinds: drop removes a matching line; cut removes a matching line and every
 // line after it (only in the tail); strip removes the matched fragment from the
-// end of a line and drops the line if nothing is left; block removes the lines
-// from a start marker through an end marker, and nothing when one of the two is
-// missing. Rules run by kind (block, cut, drop, strip), in file order within a
-// kind, so a sign-off is stripped from the last line that survives the others.
+// end of a line (only the part in a group named "strip", if the pattern has
+// one, so context before it can be required but kept) and drops the line if
+// nothing is left; block removes the lines from a start marker through an end
+// marker, and nothing when one of the two is missing. Rules run by kind (block,
+// cut, drop, strip), in file order within a kind, so a sign-off is stripped
+// from the last line that survives the others.
 package boilerplate

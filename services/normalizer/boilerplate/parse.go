@@ -116,7 +116,7 @@ func (p *parser) ruleField(r *Rule, key, val string) error {
 			return fmt.Errorf("rule %s: unknown where %q", r.Name, val)
 		}
 		r.Where = w
-	case "match", "start", "end":
+	case "match", "start", "end", "inner", "after":
 		re, cerr := regexp.Compile(val)
 		if cerr != nil {
 			return fmt.Errorf("rule %s: %s: %w", r.Name, key, cerr)
@@ -126,6 +126,10 @@ func (p *parser) ruleField(r *Rule, key, val string) error {
 			r.match = append(r.match, re)
 		case "start":
 			r.start = append(r.start, re)
+		case "inner":
+			r.inner = append(r.inner, re)
+		case "after":
+			r.after = append(r.after, re)
 		default:
 			r.end = append(r.end, re)
 		}
@@ -193,6 +197,12 @@ func (p *parser) finish() {
 		return
 	case r.Kind != KindBlock && len(r.match) == 0:
 		p.errs = append(p.errs, fmt.Errorf("rule %s: no match pattern", r.Name))
+		return
+	case r.Kind != KindBlock && len(r.inner) > 0:
+		p.errs = append(p.errs, fmt.Errorf("rule %s: inner is for block rules", r.Name))
+		return
+	case r.Kind != KindCut && len(r.after) > 0:
+		p.errs = append(p.errs, fmt.Errorf("rule %s: after is for cut rules", r.Name))
 		return
 	}
 	if r.Where == 0 {

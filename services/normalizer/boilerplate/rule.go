@@ -55,6 +55,8 @@ type Rule struct {
 	Tests []Case
 
 	match, start, end []*regexp.Regexp
+	inner             []*regexp.Regexp // block: every line between the markers matches one
+	after             []*regexp.Regexp // cut: every line after the marker matches one
 	anchorEnd         bool
 	span              int
 	tail              float64
@@ -117,11 +119,37 @@ func (r *Rule) applyDrop(lines []string) ([]string, bool) {
 
 func (r *Rule) applyCut(lines []string) ([]string, bool) {
 	for i := r.from(len(lines)); i < len(lines); i++ {
-		if r.fits(lines[i]) && anyMatch(r.match, lines[i]) {
+		if r.fits(lines[i]) && anyMatch(r.match, lines[i]) && r.allAfter(lines[i+1:]) {
 			return lines[:i:i], true
 		}
 	}
 	return lines, false
+}
+
+// allAfter reports whether every line of tail matches an after pattern (or
+// the rule has none).
+func (r *Rule) allAfter(tail []string) bool {
+	if len(r.after) == 0 {
+		return true
+	}
+	for _, l := range tail {
+		if !anyMatch(r.after, l) {
+			return false
+		}
+	}
+	return true
+}
+
+// innerFits reports whether the lines strictly between two block markers
+// may go with them: each fits maxlen and matches an inner pattern (if the
+// rule has any).
+func (r *Rule) innerFits(lines []string) bool {
+	for _, l := range lines {
+		if !r.fits(l) || len(r.inner) > 0 && !anyMatch(r.inner, l) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *Rule) applyStrip(lines []string) ([]string, bool) {
@@ -130,14 +158,18 @@ func (r *Rule) applyStrip(lines []string) ([]string, bool) {
 	for i := r.from(len(lines)); i < len(lines); i++ {
 		l := lines[i]
 		for _, re := range r.match {
-			loc := re.FindStringIndex(l)
+			loc := re.FindStringSubmatchIndex(l)
 			if loc == nil || loc[1] != len(l) {
 				continue
+			}
+			cut := loc[0]
+			if g := re.SubexpIndex("strip"); g > 0 && loc[2*g] >= 0 {
+				cut = loc[2*g]
 			}
 			if out == nil {
 				out = slices.Clone(lines)
 			}
-			l = strings.TrimRightFunc(l[:loc[0]], isSpace)
+			l = strings.TrimRightFunc(l[:cut], isSpace)
 			out[i] = l
 			changed = true
 		}
@@ -176,7 +208,7 @@ func (r *Rule) applyBlock(lines []string) ([]string, bool) {
 				}
 			}
 		}
-		if first < 0 || last < 0 {
+		if first < 0 || last < 0 || !r.innerFits(lines[first+1:last]) {
 			continue
 		}
 		for j := first; j <= last; j++ {

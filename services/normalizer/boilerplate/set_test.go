@@ -33,11 +33,57 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field", "rule a\nkind drop\ncolour red", "unknown field"},
 		{"empty host", "host", "missing name"},
 		{"empty disable", "disable", "missing rule name"},
+		{"inner outside block", "rule a\nkind drop\nmatch x\ninner y\nin x\nout", "inner is for block rules"},
+		{"after outside cut", "rule a\nkind drop\nmatch x\nafter y\nin x\nout", "after is for cut rules"},
+		{"bad inner", "rule a\nkind block\nstart x\nend y\ninner (", "inner"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.src))
 			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// TestRuleConditions pins the conditions a rule can put on its context:
+// inner lines of a block, lines after a cut, and the "strip" group.
+func TestRuleConditions(t *testing.T) {
+	tests := []struct {
+		name, src string
+		in, want  []string
+	}{
+		{
+			"block inner lines must match",
+			"rule a\nkind block\nstart ^S$\nend ^E$\ninner ^bio\nwhere any\nin S\\nbio\\nE\nout",
+			[]string{"S", "bio one", "prose", "E", "S", "bio two", "E"}, []string{"S", "bio one", "prose", "E"},
+		},
+		{
+			"block inner lines obey maxlen",
+			"rule a\nkind block\nstart ^S$\nend ^E$\nmaxlen 5\nwhere any\nin S\\nE\nout",
+			[]string{"S", "too long", "E", "S", "short", "E"}, []string{"S", "too long", "E"},
+		},
+		{
+			"cut only before matching lines",
+			"rule a\nkind cut\nmatch ^More$\nafter ^[^.]*$\nwhere any\nin More\nout",
+			[]string{"More", "Prose.", "x", "More", "Headline"}, []string{"More", "Prose.", "x"},
+		},
+		{
+			"strip only the strip group",
+			"rule a\nkind strip\nmatch [.](?P<strip> \\(X\\))$\nin a. (X)\nout a.",
+			[]string{"Done. (X)"}, []string{"Done."},
+		},
+		{
+			"strip group context is required",
+			"rule a\nkind strip\nmatch [.](?P<strip> \\(X\\))$\nin a. (X)\nout a.",
+			[]string{"Done (X)"}, []string{"Done (X)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse([]byte(tt.src))
+			require.NoError(t, err)
+			got, _ := s.Rules()[0].Apply(slices.Clone(tt.in))
+			require.Equal(t, tt.want, got)
 		})
 	}
 }
