@@ -61,7 +61,9 @@ func TestMainServesAndStopsCleanly(t *testing.T) {
 	}
 	code := make(chan int, 1)
 	var stderr bytes.Buffer
-	go func() { code <- run(ctx, prog, []string{"-nats", s.ClientURL(), "-http", addr, "-log-format", "json"}, &stderr) }()
+	go func() {
+		code <- run(ctx, prog, []string{"-nats", s.ClientURL(), "-http", addr, "-log-format", "json"}, &stderr)
+	}()
 	var rt *Runtime
 	select {
 	case rt = <-started:
