@@ -4,17 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
-	"github.com/newsflow/newsflow/services/fetcher/fetcher"
-	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/services/sink/sink"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -34,23 +30,7 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	data := b.TempDir()
-	cfg := stage.DefaultConfig()
-	cfg.LogLevel = "error"
-	fo := fetcher.DefaultOptions()
-	fo.Ingest = dir
-	p, err := pipeline.Start(context.Background(), pipeline.Options{
-		DataDir:    data,
-		Stage:      cfg,
-		Fetcher:    fo,
-		Normalizer: normalizer.DefaultConfig(),
-		Sink:       sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
+	p := startPipeline(b, dir, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 

@@ -32,22 +32,7 @@ func TestPipelineStoresAndDeadLetters(t *testing.T) {
 	poison := filepath.Join(dir, "poison.html")
 	require.NoError(t, os.WriteFile(poison, []byte("<html><body><nav>Home</nav></body></html>"), 0o644))
 
-	data := t.TempDir()
-	cfg := stage.DefaultConfig()
-	cfg.HTTPAddr = "127.0.0.1:0"
-	fo := fetcher.DefaultOptions()
-	fo.Ingest = dir
-	p, err := pipeline.Start(t.Context(), pipeline.Options{
-		DataDir:    data,
-		HTTPAddr:   cfg.HTTPAddr,
-		Stage:      cfg,
-		Fetcher:    fo,
-		Normalizer: normalizer.DefaultConfig(),
-		Sink:       sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	defer func() { require.NoError(t, p.Close()) }()
+	p := startPipeline(t, dir, "127.0.0.1:0")
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -83,4 +68,34 @@ func TestPipelineStoresAndDeadLetters(t *testing.T) {
 	for _, name := range []string{"newsflow_messages_total", "newsflow_consumer_pending_messages", "newsflow_fetch_to_stored_seconds", "newsflow_tags_assigned_total", "newsflow_empty_extractions_total"} {
 		require.Contains(t, body, name)
 	}
+}
+
+// startPipeline starts the all-in-one over the files in dir, with its data in
+// a temporary directory, quiet logs and HTTP on httpAddr ("" for none). It
+// is closed when the test ends.
+func startPipeline(tb testing.TB, dir, httpAddr string) *pipeline.Pipeline {
+	tb.Helper()
+	data := tb.TempDir()
+	cfg := stage.DefaultConfig()
+	cfg.LogLevel = "error"
+	fo := fetcher.DefaultOptions()
+	fo.Ingest = dir
+	p, err := pipeline.Start(context.Background(), pipeline.Options{
+		DataDir:    data,
+		HTTPAddr:   httpAddr,
+		Stage:      cfg,
+		Fetcher:    fo,
+		Normalizer: normalizer.DefaultConfig(),
+		Sink:       sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return p
 }
