@@ -120,6 +120,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	started := time.Now()
 	p, err := pipeline.Start(ctx, *o)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w (choose another address with -http)", err)
+	}
 	if err != nil {
 		return err
 	}
