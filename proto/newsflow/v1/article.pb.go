@@ -437,8 +437,12 @@ type Tagged struct {
 	LanguageConfidence float32    `protobuf:"fixed32,2,opt,name=language_confidence,json=languageConfidence,proto3" json:"language_confidence,omitempty"`
 	Topics             []*Topic   `protobuf:"bytes,3,rep,name=topics,proto3" json:"topics,omitempty"`
 	Keywords           []*Keyword `protobuf:"bytes,4,rep,name=keywords,proto3" json:"keywords,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	Entities           []*Entity  `protobuf:"bytes,5,rep,name=entities,proto3" json:"entities,omitempty"`
+	Signature          *Signature `protobuf:"bytes,6,opt,name=signature,proto3" json:"signature,omitempty"`
+	// Where the article stands among recent articles from every source.
+	Story         *Story `protobuf:"bytes,7,opt,name=story,proto3" json:"story,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tagged) Reset() {
@@ -499,6 +503,236 @@ func (x *Tagged) GetKeywords() []*Keyword {
 	return nil
 }
 
+func (x *Tagged) GetEntities() []*Entity {
+	if x != nil {
+		return x.Entities
+	}
+	return nil
+}
+
+func (x *Tagged) GetSignature() *Signature {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *Tagged) GetStory() *Story {
+	if x != nil {
+		return x.Story
+	}
+	return nil
+}
+
+type Entity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Canonical name: spelling variants merged, titles dropped
+	// ("Volodymyr Zelenskyy", "United States").
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "person", "organisation" or "place".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// For places: "country", "region" or "city" when known.
+	Subtype  string `protobuf:"bytes,3,opt,name=subtype,proto3" json:"subtype,omitempty"`
+	Mentions int32  `protobuf:"varint,4,opt,name=mentions,proto3" json:"mentions,omitempty"`
+	// Surface forms seen in this article, most frequent first.
+	Aliases       []string `protobuf:"bytes,5,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Entity) Reset() {
+	*x = Entity{}
+	mi := &file_newsflow_v1_article_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Entity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Entity) ProtoMessage() {}
+
+func (x *Entity) ProtoReflect() protoreflect.Message {
+	mi := &file_newsflow_v1_article_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Entity.ProtoReflect.Descriptor instead.
+func (*Entity) Descriptor() ([]byte, []int) {
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Entity) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Entity) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Entity) GetSubtype() string {
+	if x != nil {
+		return x.Subtype
+	}
+	return ""
+}
+
+func (x *Entity) GetMentions() int32 {
+	if x != nil {
+		return x.Mentions
+	}
+	return 0
+}
+
+func (x *Entity) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
+	}
+	return nil
+}
+
+// Near-duplicate signature of the normalized text.
+type Signature struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 64-bit SimHash over word shingles.
+	Simhash uint64 `protobuf:"fixed64,1,opt,name=simhash,proto3" json:"simhash,omitempty"`
+	// MinHash of word shingles, one value per hash function.
+	Minhash       []uint32 `protobuf:"varint,2,rep,packed,name=minhash,proto3" json:"minhash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signature) Reset() {
+	*x = Signature{}
+	mi := &file_newsflow_v1_article_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signature) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signature) ProtoMessage() {}
+
+func (x *Signature) ProtoReflect() protoreflect.Message {
+	mi := &file_newsflow_v1_article_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signature.ProtoReflect.Descriptor instead.
+func (*Signature) Descriptor() ([]byte, []int) {
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Signature) GetSimhash() uint64 {
+	if x != nil {
+		return x.Simhash
+	}
+	return 0
+}
+
+func (x *Signature) GetMinhash() []uint32 {
+	if x != nil {
+		return x.Minhash
+	}
+	return nil
+}
+
+type Story struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the story (an event across outlets); shared by every article in it.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Article id of the first-seen copy when this one is a syndicated copy.
+	DuplicateOf string `protobuf:"bytes,2,opt,name=duplicate_of,json=duplicateOf,proto3" json:"duplicate_of,omitempty"`
+	// Article id of the article this one reuses a large part of.
+	DerivedFrom string `protobuf:"bytes,3,opt,name=derived_from,json=derivedFrom,proto3" json:"derived_from,omitempty"`
+	// Share of this article's shingles found in the one it is a copy of or
+	// derived from.
+	Overlap       float32 `protobuf:"fixed32,4,opt,name=overlap,proto3" json:"overlap,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Story) Reset() {
+	*x = Story{}
+	mi := &file_newsflow_v1_article_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Story) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Story) ProtoMessage() {}
+
+func (x *Story) ProtoReflect() protoreflect.Message {
+	mi := &file_newsflow_v1_article_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Story.ProtoReflect.Descriptor instead.
+func (*Story) Descriptor() ([]byte, []int) {
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Story) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Story) GetDuplicateOf() string {
+	if x != nil {
+		return x.DuplicateOf
+	}
+	return ""
+}
+
+func (x *Story) GetDerivedFrom() string {
+	if x != nil {
+		return x.DerivedFrom
+	}
+	return ""
+}
+
+func (x *Story) GetOverlap() float32 {
+	if x != nil {
+		return x.Overlap
+	}
+	return 0
+}
+
 type Topic struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// IPTC Media Topic code, e.g. "medtop:11000000".
@@ -513,7 +747,7 @@ type Topic struct {
 
 func (x *Topic) Reset() {
 	*x = Topic{}
-	mi := &file_newsflow_v1_article_proto_msgTypes[5]
+	mi := &file_newsflow_v1_article_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +759,7 @@ func (x *Topic) String() string {
 func (*Topic) ProtoMessage() {}
 
 func (x *Topic) ProtoReflect() protoreflect.Message {
-	mi := &file_newsflow_v1_article_proto_msgTypes[5]
+	mi := &file_newsflow_v1_article_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +772,7 @@ func (x *Topic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Topic.ProtoReflect.Descriptor instead.
 func (*Topic) Descriptor() ([]byte, []int) {
-	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{5}
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Topic) GetCode() string {
@@ -579,7 +813,7 @@ type Keyword struct {
 
 func (x *Keyword) Reset() {
 	*x = Keyword{}
-	mi := &file_newsflow_v1_article_proto_msgTypes[6]
+	mi := &file_newsflow_v1_article_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +825,7 @@ func (x *Keyword) String() string {
 func (*Keyword) ProtoMessage() {}
 
 func (x *Keyword) ProtoReflect() protoreflect.Message {
-	mi := &file_newsflow_v1_article_proto_msgTypes[6]
+	mi := &file_newsflow_v1_article_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +838,7 @@ func (x *Keyword) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Keyword.ProtoReflect.Descriptor instead.
 func (*Keyword) Descriptor() ([]byte, []int) {
-	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{6}
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Keyword) GetTerm() string {
@@ -632,7 +866,7 @@ type Span struct {
 
 func (x *Span) Reset() {
 	*x = Span{}
-	mi := &file_newsflow_v1_article_proto_msgTypes[7]
+	mi := &file_newsflow_v1_article_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +878,7 @@ func (x *Span) String() string {
 func (*Span) ProtoMessage() {}
 
 func (x *Span) ProtoReflect() protoreflect.Message {
-	mi := &file_newsflow_v1_article_proto_msgTypes[7]
+	mi := &file_newsflow_v1_article_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +891,7 @@ func (x *Span) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Span.ProtoReflect.Descriptor instead.
 func (*Span) Descriptor() ([]byte, []int) {
-	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{7}
+	return file_newsflow_v1_article_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Span) GetStage() string {
@@ -727,12 +961,29 @@ const file_newsflow_v1_article_proto_rawDesc = "" +
 	"\vBoilerplate\x12#\n" +
 	"\rbytes_removed\x18\x01 \x01(\x03R\fbytesRemoved\x12#\n" +
 	"\rlines_removed\x18\x02 \x01(\x05R\flinesRemoved\x12\x14\n" +
-	"\x05rules\x18\x03 \x03(\tR\x05rules\"\xbf\x01\n" +
+	"\x05rules\x18\x03 \x03(\tR\x05rules\"\xc4\x02\n" +
 	"\x06Tagged\x12\x1a\n" +
 	"\blanguage\x18\x01 \x01(\tR\blanguage\x12/\n" +
 	"\x13language_confidence\x18\x02 \x01(\x02R\x12languageConfidence\x12*\n" +
 	"\x06topics\x18\x03 \x03(\v2\x12.newsflow.v1.TopicR\x06topics\x120\n" +
-	"\bkeywords\x18\x04 \x03(\v2\x14.newsflow.v1.KeywordR\bkeywordsJ\x04\b\x05\x10\x06J\x04\b\x06\x10\a\"]\n" +
+	"\bkeywords\x18\x04 \x03(\v2\x14.newsflow.v1.KeywordR\bkeywords\x12/\n" +
+	"\bentities\x18\x05 \x03(\v2\x13.newsflow.v1.EntityR\bentities\x124\n" +
+	"\tsignature\x18\x06 \x01(\v2\x16.newsflow.v1.SignatureR\tsignature\x12(\n" +
+	"\x05story\x18\a \x01(\v2\x12.newsflow.v1.StoryR\x05story\"\x80\x01\n" +
+	"\x06Entity\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x18\n" +
+	"\asubtype\x18\x03 \x01(\tR\asubtype\x12\x1a\n" +
+	"\bmentions\x18\x04 \x01(\x05R\bmentions\x12\x18\n" +
+	"\aaliases\x18\x05 \x03(\tR\aaliases\"?\n" +
+	"\tSignature\x12\x18\n" +
+	"\asimhash\x18\x01 \x01(\x06R\asimhash\x12\x18\n" +
+	"\aminhash\x18\x02 \x03(\rR\aminhash\"w\n" +
+	"\x05Story\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\fduplicate_of\x18\x02 \x01(\tR\vduplicateOf\x12!\n" +
+	"\fderived_from\x18\x03 \x01(\tR\vderivedFrom\x12\x18\n" +
+	"\aoverlap\x18\x04 \x01(\x02R\aoverlap\"]\n" +
 	"\x05Topic\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
@@ -760,37 +1011,43 @@ func file_newsflow_v1_article_proto_rawDescGZIP() []byte {
 	return file_newsflow_v1_article_proto_rawDescData
 }
 
-var file_newsflow_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_newsflow_v1_article_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_newsflow_v1_article_proto_goTypes = []any{
 	(*Article)(nil),               // 0: newsflow.v1.Article
 	(*Fetch)(nil),                 // 1: newsflow.v1.Fetch
 	(*Normalized)(nil),            // 2: newsflow.v1.Normalized
 	(*Boilerplate)(nil),           // 3: newsflow.v1.Boilerplate
 	(*Tagged)(nil),                // 4: newsflow.v1.Tagged
-	(*Topic)(nil),                 // 5: newsflow.v1.Topic
-	(*Keyword)(nil),               // 6: newsflow.v1.Keyword
-	(*Span)(nil),                  // 7: newsflow.v1.Span
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*Entity)(nil),                // 5: newsflow.v1.Entity
+	(*Signature)(nil),             // 6: newsflow.v1.Signature
+	(*Story)(nil),                 // 7: newsflow.v1.Story
+	(*Topic)(nil),                 // 8: newsflow.v1.Topic
+	(*Keyword)(nil),               // 9: newsflow.v1.Keyword
+	(*Span)(nil),                  // 10: newsflow.v1.Span
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 }
 var file_newsflow_v1_article_proto_depIdxs = []int32{
 	1,  // 0: newsflow.v1.Article.fetch:type_name -> newsflow.v1.Fetch
 	2,  // 1: newsflow.v1.Article.normalized:type_name -> newsflow.v1.Normalized
 	4,  // 2: newsflow.v1.Article.tagged:type_name -> newsflow.v1.Tagged
-	7,  // 3: newsflow.v1.Article.trace:type_name -> newsflow.v1.Span
-	8,  // 4: newsflow.v1.Fetch.fetched_at:type_name -> google.protobuf.Timestamp
-	8,  // 5: newsflow.v1.Fetch.feed_published_at:type_name -> google.protobuf.Timestamp
-	8,  // 6: newsflow.v1.Normalized.published_at:type_name -> google.protobuf.Timestamp
-	8,  // 7: newsflow.v1.Normalized.modified_at:type_name -> google.protobuf.Timestamp
+	10, // 3: newsflow.v1.Article.trace:type_name -> newsflow.v1.Span
+	11, // 4: newsflow.v1.Fetch.fetched_at:type_name -> google.protobuf.Timestamp
+	11, // 5: newsflow.v1.Fetch.feed_published_at:type_name -> google.protobuf.Timestamp
+	11, // 6: newsflow.v1.Normalized.published_at:type_name -> google.protobuf.Timestamp
+	11, // 7: newsflow.v1.Normalized.modified_at:type_name -> google.protobuf.Timestamp
 	3,  // 8: newsflow.v1.Normalized.boilerplate:type_name -> newsflow.v1.Boilerplate
-	5,  // 9: newsflow.v1.Tagged.topics:type_name -> newsflow.v1.Topic
-	6,  // 10: newsflow.v1.Tagged.keywords:type_name -> newsflow.v1.Keyword
-	8,  // 11: newsflow.v1.Span.received_at:type_name -> google.protobuf.Timestamp
-	8,  // 12: newsflow.v1.Span.finished_at:type_name -> google.protobuf.Timestamp
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	8,  // 9: newsflow.v1.Tagged.topics:type_name -> newsflow.v1.Topic
+	9,  // 10: newsflow.v1.Tagged.keywords:type_name -> newsflow.v1.Keyword
+	5,  // 11: newsflow.v1.Tagged.entities:type_name -> newsflow.v1.Entity
+	6,  // 12: newsflow.v1.Tagged.signature:type_name -> newsflow.v1.Signature
+	7,  // 13: newsflow.v1.Tagged.story:type_name -> newsflow.v1.Story
+	11, // 14: newsflow.v1.Span.received_at:type_name -> google.protobuf.Timestamp
+	11, // 15: newsflow.v1.Span.finished_at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_newsflow_v1_article_proto_init() }
@@ -804,7 +1061,7 @@ func file_newsflow_v1_article_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_newsflow_v1_article_proto_rawDesc), len(file_newsflow_v1_article_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
