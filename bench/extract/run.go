@@ -224,4 +224,3 @@ func mean(xs []uint64) float64 {
 	}
 	return t / float64(len(xs))
 }
-
