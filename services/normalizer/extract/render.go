@@ -32,20 +32,24 @@ var skipAtoms = map[atom.Atom]bool{
 // renderer writes text one block per line. Whitespace inside a block
 // collapses to single spaces; table cells are separated by a tab.
 type renderer struct {
+	b     *budget
 	lines []string
 	cells []string
 	cur   strings.Builder
 	pre   int
 }
 
-func renderBlocks(n *html.Node) []string {
-	var r renderer
+func renderBlocks(n *html.Node, b *budget) []string {
+	r := renderer{b: b}
 	r.walk(n)
 	r.flush()
 	return r.lines
 }
 
 func (r *renderer) walk(n *html.Node) {
+	if r.b.spent() {
+		return
+	}
 	switch n.Type {
 	case html.TextNode:
 		if r.pre > 0 {
