@@ -10,13 +10,13 @@ import (
 func pathological() map[string][]byte {
 	para := "<p>The council met on Tuesday and agreed the budget after a long debate about the harbour.</p>"
 	return map[string][]byte{
-		"10000 nested divs":        []byte("<html><body>" + strings.Repeat("<div>", 10000) + para + strings.Repeat("</div>", 10000) + "</body></html>"),
-		"500 nested sidebar divs":  []byte("<html><body>" + strings.Repeat(`<div class="sidebar"><p>x</p>`, 500) + para + strings.Repeat("</div>", 500) + "</body></html>"),
-		"50 MB single line":        []byte("<html><body><p>" + strings.Repeat("word ", 10<<20) + "</p></body></html>"),
-		"100000 paragraphs":        []byte("<html><body><article>" + strings.Repeat(para, 100000) + "</article></body></html>"),
-		"broken tags":              []byte(strings.Repeat("<p <div class=\"a <b></i><table><td><tr>", 20000) + para),
-		"unclosed tables":          []byte(strings.Repeat("<table><tr><td>", 3000) + para),
-		"wrong declared charset":   []byte(`<html><head><meta charset="windows-1251"></head><body>` + strings.Repeat("<p>Grüße aus Köln, Привет из Москвы — “quotes” \xff\xfe bad bytes.</p>", 2000) + "</body></html>"),
+		"10000 nested divs":       []byte("<html><body>" + strings.Repeat("<div>", 10000) + para + strings.Repeat("</div>", 10000) + "</body></html>"),
+		"500 nested sidebar divs": []byte("<html><body>" + strings.Repeat(`<div class="sidebar"><p>x</p>`, 500) + para + strings.Repeat("</div>", 500) + "</body></html>"),
+		"50 MB single line":       []byte("<html><body><p>" + strings.Repeat("word ", 10<<20) + "</p></body></html>"),
+		"100000 paragraphs":       []byte("<html><body><article>" + strings.Repeat(para, 100000) + "</article></body></html>"),
+		"broken tags":             []byte(strings.Repeat("<p <div class=\"a <b></i><table><td><tr>", 20000) + para),
+		"unclosed tables":         []byte(strings.Repeat("<table><tr><td>", 3000) + para),
+		"wrong declared charset":  []byte(`<html><head><meta charset="windows-1251"></head><body>` + strings.Repeat("<p>Grüße aus Köln, Привет из Москвы — “quotes” \xff\xfe bad bytes.</p>", 2000) + "</body></html>"),
 	}
 }
 
