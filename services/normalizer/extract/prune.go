@@ -48,6 +48,7 @@ var nameWords = map[string]int{
 	"caption": strong, "captions": strong, "credit": strong, "credits": strong,
 	"ad": strong, "ads": strong, "advert": strong, "adverts": strong, "advertisement": strong,
 	"outbrain": strong, "taboola": strong, "paywall": strong, "dateline": strong, "timestamp": strong,
+	"rollover": strong, "tooltip": strong, "popover": strong, "hovercard": strong,
 
 	"tags": weak, "sponsored": weak, "popular": weak, "trending": weak, "sidebar": weak,
 	"widget": weak, "widgets": weak, "toolbar": weak, "modal": weak, "popup": weak,
