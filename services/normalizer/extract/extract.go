@@ -22,7 +22,8 @@ type Document struct {
 	Title, Byline       string
 	Published, Modified time.Time // zero when unknown
 	// Language is the declared language, the lowercased BCP 47 primary
-	// subtag ("en"), "" if none.
+	// subtag ("en"); if none is declared, the language detected from the
+	// text when the detector is confident; else "".
 	Language string
 	// CanonicalURL and LeadImageURL are absolute, "" if none.
 	SiteName, CanonicalURL, LeadImageURL string
@@ -200,6 +201,9 @@ func (e *Extractor) ExtractContext(ctx context.Context, body []byte, contentType
 		doc.Title = textTitle(res.Lines)
 	}
 	doc.Text = strings.Join(res.Lines, "\n")
+	if doc.Language == "" {
+		doc.Language = detectLanguage(doc.Text)
+	}
 	doc.LinesRemoved = res.Removed
 	doc.Rules = res.Fired
 	doc.BytesRemoved = int64(len(body) - len(doc.Text))

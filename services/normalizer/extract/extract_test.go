@@ -59,11 +59,12 @@ func TestExtractFixtures(t *testing.T) {
 		},
 		{
 			file: "wrapped.txt", contentType: "text/plain",
-			want:  Document{Title: "Council Votes to Extend Tram Line"},
+			want:  Document{Title: "Council Votes to Extend Tram Line", Language: "en"},
 			rules: []string{"advertisement", "copyright", "listen-player"},
 		},
 		{
 			file: "perline.txt", contentType: "",
+			want:  Document{Language: "uk"}, // declares none: detected from the text
 			rules: []string{"advertisement", "listen-player", "newsletter", "read-more-inline", "related-tail"},
 		},
 	}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -148,8 +150,34 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 			Rules:        doc.Rules,
 		},
 	}
+	if c := sameSiteCanonical(doc.CanonicalURL, a.GetUrl()); c != "" && c != a.GetCanonicalUrl() {
+		// The page names its canonical address: the article's identity
+		// follows it, so two links to one story become one article.
+		a.CanonicalUrl = c
+		a.Id = newsflowv1.ArticleID(c)
+	}
 	// The raw page stays in the fetched stream for replay; later stages
 	// need only the text, so it is not carried on.
 	a.Fetch.Body = nil
 	return a, nil
+}
+
+// sameSiteCanonical returns the page's declared canonical URL, without its
+// fragment, if it is http(s) on the same host as the fetched URL ("www."
+// aside); otherwise "". A page cannot claim another site's identity.
+func sameSiteCanonical(canonical, fetched string) string {
+	c, err := url.Parse(canonical)
+	if err != nil || (c.Scheme != "http" && c.Scheme != "https") || c.Host == "" {
+		return ""
+	}
+	f, err := url.Parse(fetched)
+	if err != nil {
+		return ""
+	}
+	site := func(u *url.URL) string { return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.") }
+	if site(c) != site(f) {
+		return ""
+	}
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
 }

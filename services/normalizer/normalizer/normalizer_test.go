@@ -96,3 +96,29 @@ func TestConfigValidate(t *testing.T) {
 	require.ErrorContains(t, err, "-max-page-bytes:")
 	require.ErrorContains(t, err, "-extract-timeout:")
 }
+
+func TestHandleTakesTheSameSiteCanonicalURL(t *testing.T) {
+	n := newTestNormalizer(t, DefaultConfig())
+	withCanonical := func(href string) string {
+		return strings.Replace(page, "<head>", `<head><link rel="canonical" href="`+href+`">`, 1)
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"relative, same site", withCanonical("/harbour-reopens#top"), "https://gazette.example/harbour-reopens"},
+		{"www. aside", withCanonical("https://www.gazette.example/harbour-reopens"), "https://www.gazette.example/harbour-reopens"},
+		{"other site ignored", withCanonical("https://other.example/harbour"), "https://gazette.example/harbour?utm=x"},
+		{"none", page, "https://gazette.example/harbour?utm=x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fetched := "https://gazette.example/harbour?utm=x"
+			in := &newsflowv1.Article{Id: newsflowv1.ArticleID(fetched), Url: fetched, CanonicalUrl: fetched, Source: "gazette.example",
+				Fetch: &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(tc.body)}}
+			out, err := n.Handle(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out.GetCanonicalUrl())
+			require.Equal(t, newsflowv1.ArticleID(tc.want), out.GetId(), "the id follows the canonical URL")
+		})
+	}
+}
