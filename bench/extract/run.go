@@ -51,13 +51,9 @@ func run(c config, w io.Writer) error {
 	if len(chosen) == 0 {
 		return fmt.Errorf("-only %q names no extractor (have %s)", c.only, strings.Join(extractorNames(), ", "))
 	}
-	var results []*result
-	for _, e := range chosen {
-		r, err := measure(e, pages, c)
-		if err != nil {
-			return fmt.Errorf("%s: %w", e.name, err)
-		}
-		results = append(results, r)
+	results, err := measure(chosen, pages, c)
+	if err != nil {
+		return err
 	}
 	report(w, results, pages, c)
 	return nil
@@ -107,46 +103,61 @@ func readGzip(path string) ([]byte, error) {
 	return b, nil
 }
 
-// measure runs one extractor over every page: once untimed to score it and
-// count its allocations, then c.runs timed runs.
-func measure(e extractor, pages []page, c config) (*result, error) {
-	fn, err := e.setup()
-	if err != nil {
-		return nil, err
-	}
-	r := &result{name: e.name}
+// measure runs each extractor once over every page, untimed, to score it
+// and count its allocations; then c.runs timed runs in which the extractors
+// take turns page by page, so a change in the machine's load falls on all
+// of them alike.
+func measure(chosen []extractor, pages []page, c config) ([]*result, error) {
+	fns := make([]func([]byte, string) (string, error), len(chosen))
+	results := make([]*result, len(chosen))
 	var ms runtime.MemStats
-	for _, p := range pages {
-		runtime.ReadMemStats(&ms)
-		before := ms.TotalAlloc
-		text, err := fn(p.body, p.url)
-		runtime.ReadMemStats(&ms)
-		r.allocs = append(r.allocs, ms.TotalAlloc-before)
+	for k, e := range chosen {
+		fn, err := e.setup()
 		if err != nil {
-			r.failed++
-			text = ""
+			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
-		r.scores = append(r.scores, score.Compare(text, p.truth))
-		if c.dump != "" {
-			if err := dumpText(c.dump, e.name, p.id, text); err != nil {
-				return nil, err
+		fns[k] = fn
+		r := &result{name: e.name}
+		for _, p := range pages {
+			runtime.ReadMemStats(&ms)
+			before := ms.TotalAlloc
+			text, err := fn(p.body, p.url)
+			runtime.ReadMemStats(&ms)
+			r.allocs = append(r.allocs, ms.TotalAlloc-before)
+			if err != nil {
+				r.failed++
+				text = ""
+			}
+			r.scores = append(r.scores, score.Compare(text, p.truth))
+			if c.dump != "" {
+				if err := dumpText(c.dump, e.name, p.id, text); err != nil {
+					return nil, err
+				}
+			}
+		}
+		r.summary = score.Summarize(r.scores)
+		results[k] = r
+	}
+	runs := make([][][]time.Duration, len(chosen)) // extractor, page, run
+	for k := range runs {
+		runs[k] = make([][]time.Duration, len(pages))
+	}
+	for range c.runs {
+		for i, p := range pages {
+			for k, fn := range fns {
+				start := time.Now()
+				_, _ = fn(p.body, p.url)
+				runs[k][i] = append(runs[k][i], time.Since(start))
 			}
 		}
 	}
-	r.summary = score.Summarize(r.scores)
-	runs := make([][]time.Duration, len(pages))
-	for range c.runs {
-		for i, p := range pages {
-			start := time.Now()
-			_, _ = fn(p.body, p.url)
-			runs[i] = append(runs[i], time.Since(start))
+	for k, r := range results {
+		for _, d := range runs[k] {
+			slices.Sort(d)
+			r.times = append(r.times, d[len(d)/2])
 		}
 	}
-	for _, d := range runs {
-		slices.Sort(d)
-		r.times = append(r.times, d[len(d)/2])
-	}
-	return r, nil
+	return results, nil
 }
 
 func dumpText(dir, name, id, text string) error {
