@@ -66,7 +66,7 @@ func TestExtractPathological(t *testing.T) {
 	}
 	e, err := New()
 	require.NoError(t, err)
-	for name, page := range pathological() {
+	for name, page := range pathological(2000) {
 		t.Run(name, func(t *testing.T) {
 			d, err := e.Extract(page, "text/html", "https://news.example/a")
 			switch {
