@@ -16,8 +16,15 @@ func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	root, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
 		// Reading a byte slice cannot fail, so the page is nested too deeply
-		// for the parser.
-		return extractFlat(body, base, b)
+		// for the parser: parse it again with the deepest wrappers left out,
+		// and only if that fails too, take the tokenizer's crude pass.
+		flat, ok := capDepth(body, b)
+		if !ok {
+			return &Document{}, nil
+		}
+		if root, err = html.Parse(bytes.NewReader(flat)); err != nil {
+			return extractFlat(body, base, b)
+		}
 	}
 	doc := readMeta(root, base)
 	prune(root, b)
