@@ -32,6 +32,11 @@
 //	in TEXT / out TEXT       a test case: input and expected output, lines separated by
 //	                         a literal \n; "out" may be empty. Every rule needs one.
 //
+// Patterns are Go regular expressions, except that \b is a word boundary in
+// every script (Go's own \b knows only ASCII letters): it matches the start
+// or end of the line or one character that is not a letter, digit or '_',
+// which it consumes.
+//
 // Kinds: drop removes a matching line; cut removes a matching line and every
 // line after it (only in the tail); strip removes the matched fragment from the
 // end of a line (only the part in a group named "strip", if the pattern has

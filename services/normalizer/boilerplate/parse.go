@@ -117,7 +117,7 @@ func (p *parser) ruleField(r *Rule, key, val string) error {
 		}
 		r.Where = w
 	case "match", "start", "end", "inner", "after":
-		re, cerr := regexp.Compile(val)
+		re, cerr := regexp.Compile(unicodeBoundaries(val))
 		if cerr != nil {
 			return fmt.Errorf("rule %s: %s: %w", r.Name, key, cerr)
 		}

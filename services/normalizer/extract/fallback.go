@@ -46,7 +46,7 @@ var metaAtoms = map[atom.Atom]bool{
 // furniture. Without a real tree there is no readability scoring and no
 // pruning by class, so this is cruder than extractHTML, but the article and
 // its metadata survive.
-func extractFlat(body []byte, base *url.URL) (*Document, []string) {
+func extractFlat(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	z := html.NewTokenizer(bytes.NewReader(body))
 	root := &html.Node{Type: html.DocumentNode}
 	var open []*html.Node // metadata elements not yet closed, outermost first
@@ -67,7 +67,7 @@ func extractFlat(body []byte, base *url.URL) (*Document, []string) {
 		}
 		return root
 	}
-	for {
+	for !b.spent() {
 		tt := z.Next()
 		if tt == html.ErrorToken {
 			break

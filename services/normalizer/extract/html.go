@@ -11,15 +11,26 @@ import (
 // extractHTML reads the metadata from the untouched tree, strips the
 // elements that are boilerplate by their markup, lets readability pick the
 // main content node, and renders that node one block per line.
-func extractHTML(body []byte, base *url.URL) (*Document, []string) {
+// It stops early, with what it has, once b is spent.
+func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	root, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
 		// Reading a byte slice cannot fail, so the page is nested too deeply
-		// for the parser.
-		return extractFlat(body, base)
+		// for the parser: parse it again with the deepest wrappers left out,
+		// and only if that fails too, take the tokenizer's crude pass.
+		flat, ok := capDepth(body, b)
+		if !ok {
+			return &Document{}, nil
+		}
+		if root, err = html.Parse(bytes.NewReader(flat)); err != nil {
+			return extractFlat(body, base, b)
+		}
 	}
 	doc := readMeta(root, base)
-	prune(root)
+	prune(root, b)
+	if b.spent() {
+		return doc, nil
+	}
 
 	p := readability.NewParser()
 	p.DisableJSONLD = true // readMeta has read it already
@@ -33,7 +44,10 @@ func extractHTML(body []byte, base *url.URL) (*Document, []string) {
 	if content == nil {
 		return doc, nil
 	}
-	lines := renderBlocks(content)
+	if b.expired() {
+		return doc, nil
+	}
+	lines := renderBlocks(content, b)
 	if len(lines) > 0 && doc.Title != "" && lines[0] == doc.Title {
 		// The headline is metadata, not body text.
 		lines = lines[1:]

@@ -84,7 +84,7 @@ func TestExtractFlat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, lines := extractFlat([]byte(tt.in), nil)
+			_, lines := extractFlat([]byte(tt.in), nil, newBudget(time.Time{}))
 			require.Equal(t, tt.want, lines)
 		})
 	}

@@ -48,6 +48,7 @@ var nameWords = map[string]int{
 	"caption": strong, "captions": strong, "credit": strong, "credits": strong,
 	"ad": strong, "ads": strong, "advert": strong, "adverts": strong, "advertisement": strong,
 	"outbrain": strong, "taboola": strong, "paywall": strong, "dateline": strong, "timestamp": strong,
+	"rollover": strong, "tooltip": strong, "popover": strong, "hovercard": strong,
 
 	"tags": weak, "sponsored": weak, "popular": weak, "trending": weak, "sidebar": weak,
 	"widget": weak, "widgets": weak, "toolbar": weak, "modal": weak, "popup": weak,
@@ -73,11 +74,11 @@ var keepAtoms = map[atom.Atom]bool{atom.Html: true, atom.Body: true, atom.Main: 
 
 // prune removes boilerplate elements before readability scores the page, so
 // that share bars, captions and related lists never reach the text.
-func prune(root *html.Node) {
+func prune(root *html.Node, b *budget) {
 	total := proseLen(root)
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
-		for c := n.FirstChild; c != nil; {
+		for c := n.FirstChild; c != nil && !b.spent(); {
 			next := c.NextSibling
 			if c.Type == html.CommentNode || (c.Type == html.ElementNode && isBoilerplate(c, total)) {
 				n.RemoveChild(c)

@@ -32,26 +32,39 @@ var skipAtoms = map[atom.Atom]bool{
 // renderer writes text one block per line. Whitespace inside a block
 // collapses to single spaces; table cells are separated by a tab.
 type renderer struct {
+	b     *budget
 	lines []string
 	cells []string
 	cur   strings.Builder
 	pre   int
+	// link is the depth of open <a> elements; linked and plain count the
+	// non-space bytes of the current line written inside and outside them.
+	link          int
+	linked, plain int
 }
 
-func renderBlocks(n *html.Node) []string {
-	var r renderer
+func renderBlocks(n *html.Node, b *budget) []string {
+	r := renderer{b: b}
 	r.walk(n)
 	r.flush()
 	return r.lines
 }
 
 func (r *renderer) walk(n *html.Node) {
+	if r.b.spent() {
+		return
+	}
 	switch n.Type {
 	case html.TextNode:
 		if r.pre > 0 {
 			r.writePre(n.Data)
 		} else {
 			r.cur.WriteString(n.Data)
+		}
+		if c := nonSpace(n.Data); r.link > 0 {
+			r.linked += c
+		} else {
+			r.plain += c
 		}
 		return
 	case html.ElementNode:
@@ -71,6 +84,8 @@ func (r *renderer) walk(n *html.Node) {
 		r.endCell()
 	case atom.Pre:
 		r.pre++
+	case atom.A:
+		r.link++
 	}
 	block := blockAtoms[a]
 	if block {
@@ -84,6 +99,8 @@ func (r *renderer) walk(n *html.Node) {
 		r.endCell()
 	case atom.Pre:
 		r.pre--
+	case atom.A:
+		r.link--
 	}
 	if block {
 		r.flush()
@@ -115,12 +132,16 @@ func (r *renderer) flush() {
 		r.endCell()
 		r.lines = append(r.lines, strings.Join(r.cells, "\t"))
 		r.cells = r.cells[:0]
+		r.linked, r.plain = 0, 0
 		return
 	}
-	if s := collapse(r.cur.String()); s != "" {
+	// A line that is one link and nothing else is a pointer to another
+	// page ("SEE ALSO THIS STORY", a related-stories list), not article text.
+	if s := collapse(r.cur.String()); s != "" && !(r.linked > 0 && r.plain == 0) {
 		r.lines = append(r.lines, s)
 	}
 	r.cur.Reset()
+	r.linked, r.plain = 0, 0
 }
 
 // collapse trims s and turns each run of white space into one space.
@@ -129,4 +150,15 @@ func collapse(s string) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// nonSpace counts the bytes of s that are not ASCII white space.
+func nonSpace(s string) int {
+	c := 0
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b != ' ' && b != '\n' && b != '\t' && b != '\r' {
+			c++
+		}
+	}
+	return c
 }

@@ -3,10 +3,11 @@ package normalizer
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	removed *prometheus.CounterVec
-	empty   *prometheus.CounterVec
-	ratio   prometheus.Histogram
-	rules   *prometheus.CounterVec
+	removed  *prometheus.CounterVec
+	empty    *prometheus.CounterVec
+	ratio    prometheus.Histogram
+	rules    *prometheus.CounterVec
+	timeouts prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,7 +29,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "newsflow", Name: "boilerplate_rule_hits_total",
 			Help: "Articles in which a text-level boilerplate rule removed something, by rule.",
 		}, []string{"rule"}),
+		timeouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "extraction_timeouts_total",
+			Help: "Pages dead-lettered because extracting them took longer than -extract-timeout.",
+		}),
 	}
-	reg.MustRegister(m.removed, m.empty, m.ratio, m.rules)
+	reg.MustRegister(m.removed, m.empty, m.ratio, m.rules, m.timeouts)
 	return m
 }

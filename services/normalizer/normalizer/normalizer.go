@@ -7,7 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/normalizer/extract"
@@ -23,15 +26,25 @@ type Config struct {
 	RulesFile string
 	// MinChars is the shortest text accepted as an article.
 	MinChars int
+	// MaxPageBytes is the largest page extracted; larger ones are
+	// dead-lettered as too_large.
+	MaxPageBytes int
+	// ExtractTimeout bounds one page's extraction; slower pages are
+	// dead-lettered as timeout.
+	ExtractTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults of the normalizer's flags.
-func DefaultConfig() Config { return Config{MinChars: 200} }
+func DefaultConfig() Config {
+	return Config{MinChars: extract.DefaultMinChars, MaxPageBytes: extract.DefaultMaxBytes, ExtractTimeout: extract.DefaultTimeout}
+}
 
 // RegisterFlags registers the normalizer's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RulesFile, "rules", c.RulesFile, "boilerplate rules `file` with per-site overrides (added to the built-in rules)")
 	fs.IntVar(&c.MinChars, "min-chars", c.MinChars, "shortest extracted text, in characters, accepted as an article")
+	fs.IntVar(&c.MaxPageBytes, "max-page-bytes", c.MaxPageBytes, "largest page, in bytes, the normalizer extracts (0: no cap); larger ones are dead-lettered")
+	fs.DurationVar(&c.ExtractTimeout, "extract-timeout", c.ExtractTimeout, "time limit for extracting one page (0: none); slower pages are dead-lettered")
 }
 
 // Validate reports every problem with c at once.
@@ -45,13 +58,23 @@ func (c Config) Validate() error {
 	if c.MinChars < 0 {
 		p.Add("min-chars", "must not be negative, got %d", c.MinChars)
 	}
+	if c.MaxPageBytes < 0 {
+		p.Add("max-page-bytes", "must not be negative, got %d", c.MaxPageBytes)
+	}
+	if c.ExtractTimeout < 0 {
+		p.Add("extract-timeout", "must not be negative, got %s", c.ExtractTimeout)
+	}
 	return p.Err()
 }
 
 // Extractor builds the extractor this configuration describes; the CLI's
 // extract command uses it too, so both extract alike.
 func (c Config) Extractor() (*extract.Extractor, error) {
-	opts := []extract.Option{extract.WithMinChars(c.MinChars)}
+	opts := []extract.Option{
+		extract.WithMinChars(c.MinChars),
+		extract.WithMaxBytes(c.MaxPageBytes),
+		extract.WithTimeout(c.ExtractTimeout),
+	}
 	if c.RulesFile != "" {
 		opts = append(opts, extract.WithRulesFile(c.RulesFile))
 	}
@@ -82,20 +105,26 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	return rt.Consume(ctx, stage.SubjectFetched, stage.SubjectNormalized, n.Handle)
 }
 
-// Handle extracts one article. Pages with no usable text and content that
-// is not HTML or text are permanent failures: retrying cannot change them.
-func (n *Normalizer) Handle(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+// Handle extracts one article. Pages with no usable text, content that is
+// not HTML or text, pages over the size cap and pages that take too long are
+// permanent failures: retrying cannot change them.
+func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
 	f := a.GetFetch()
 	source := a.GetSource()
 	if len(f.GetBody()) == 0 {
 		n.m.empty.WithLabelValues(source).Inc()
 		return nil, stage.Permanentf("empty_body", "page %s has an empty body", a.GetUrl())
 	}
-	doc, err := n.ex.Extract(f.GetBody(), f.GetContentType(), a.GetUrl())
+	doc, err := n.ex.ExtractContext(ctx, f.GetBody(), f.GetContentType(), a.GetUrl())
 	switch {
 	case errors.Is(err, extract.ErrEmpty):
 		n.m.empty.WithLabelValues(source).Inc()
 		return nil, stage.Permanent("empty_extraction", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	case errors.Is(err, extract.ErrTimeout):
+		n.m.timeouts.Inc()
+		return nil, stage.Permanent("timeout", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	case errors.Is(err, extract.ErrTooLarge):
+		return nil, stage.Permanent("too_large", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
 	case errors.Is(err, extract.ErrUnsupported):
 		return nil, stage.Permanent("unsupported_content", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
 	case err != nil:
@@ -121,8 +150,34 @@ func (n *Normalizer) Handle(_ context.Context, a *newsflowv1.Article) (*newsflow
 			Rules:        doc.Rules,
 		},
 	}
+	if c := sameSiteCanonical(doc.CanonicalURL, a.GetUrl()); c != "" && c != a.GetCanonicalUrl() {
+		// The page names its canonical address: the article's identity
+		// follows it, so two links to one story become one article.
+		a.CanonicalUrl = c
+		a.Id = newsflowv1.ArticleID(c)
+	}
 	// The raw page stays in the fetched stream for replay; later stages
 	// need only the text, so it is not carried on.
 	a.Fetch.Body = nil
 	return a, nil
+}
+
+// sameSiteCanonical returns the page's declared canonical URL, without its
+// fragment, if it is http(s) on the same host as the fetched URL ("www."
+// aside); otherwise "". A page cannot claim another site's identity.
+func sameSiteCanonical(canonical, fetched string) string {
+	c, err := url.Parse(canonical)
+	if err != nil || (c.Scheme != "http" && c.Scheme != "https") || c.Host == "" {
+		return ""
+	}
+	f, err := url.Parse(fetched)
+	if err != nil {
+		return ""
+	}
+	site := func(u *url.URL) string { return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.") }
+	if site(c) != site(f) {
+		return ""
+	}
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
 }

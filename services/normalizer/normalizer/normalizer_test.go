@@ -5,17 +5,19 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/stage"
 )
 
-func newTestNormalizer(t *testing.T) *Normalizer {
+func newTestNormalizer(t *testing.T, cfg Config) *Normalizer {
 	t.Helper()
-	ex, err := DefaultConfig().Extractor()
+	ex, err := cfg.Extractor()
 	require.NoError(t, err)
 	return &Normalizer{ex: ex, m: newMetrics(prometheus.NewRegistry())}
 }
@@ -32,7 +34,7 @@ const page = `<!doctype html><html lang="en"><head><title>Harbour reopens | Gaze
 </article><footer>© 2026 Gazette. All rights reserved.</footer></body></html>`
 
 func TestHandleExtractsAndDropsTheBody(t *testing.T) {
-	n := newTestNormalizer(t)
+	n := newTestNormalizer(t, DefaultConfig())
 	in := &newsflowv1.Article{Id: "a", Url: "https://gazette.example/harbour", Source: "gazette.example",
 		Fetch: &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(page)}}
 	out, err := n.Handle(context.Background(), in)
@@ -51,32 +53,72 @@ func TestHandleExtractsAndDropsTheBody(t *testing.T) {
 }
 
 func TestHandlePermanentFailures(t *testing.T) {
+	slow := DefaultConfig()
+	slow.ExtractTimeout = time.Nanosecond
+	small := DefaultConfig()
+	small.MaxPageBytes = 100
 	tests := []struct {
 		name        string
+		cfg         Config
 		contentType string
 		body        string
 		reason      string
 	}{
-		{"empty body", "text/html", "", "empty_body"},
-		{"no article text", "text/html", "<html><body><nav>Home</nav><footer>© 2026</footer></body></html>", "empty_extraction"},
-		{"binary content", "image/png", "\x89PNG\r\n\x1a\n", "unsupported_content"},
+		{"empty body", DefaultConfig(), "text/html", "", "empty_body"},
+		{"no article text", DefaultConfig(), "text/html", "<html><body><nav>Home</nav><footer>© 2026</footer></body></html>", "empty_extraction"},
+		{"binary content", DefaultConfig(), "image/png", "\x89PNG\r\n\x1a\n", "unsupported_content"},
+		{"too slow", slow, "text/html", page, "timeout"},
+		{"too large", small, "text/html", page, "too_large"},
 	}
-	n := newTestNormalizer(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			n := newTestNormalizer(t, tc.cfg)
 			in := &newsflowv1.Article{Id: "p", Url: "https://x.example/p", Source: "x.example",
 				Fetch: &newsflowv1.Fetch{ContentType: tc.contentType, Body: []byte(tc.body)}}
 			_, err := n.Handle(context.Background(), in)
 			var pe *stage.PermanentError
 			require.True(t, errors.As(err, &pe), "want a permanent error, got %v", err)
 			require.Equal(t, tc.reason, pe.Reason)
+			timeouts := 0.0
+			if tc.reason == "timeout" {
+				timeouts = 1
+			}
+			require.Equal(t, timeouts, testutil.ToFloat64(n.m.timeouts))
 		})
 	}
 }
 
 func TestConfigValidate(t *testing.T) {
 	require.NoError(t, DefaultConfig().Validate())
-	err := Config{RulesFile: "/nonexistent/rules.txt", MinChars: -1}.Validate()
+	err := Config{RulesFile: "/nonexistent/rules.txt", MinChars: -1, MaxPageBytes: -1, ExtractTimeout: -time.Second}.Validate()
 	require.ErrorContains(t, err, "-rules:")
 	require.ErrorContains(t, err, "-min-chars:")
+	require.ErrorContains(t, err, "-max-page-bytes:")
+	require.ErrorContains(t, err, "-extract-timeout:")
+}
+
+func TestHandleTakesTheSameSiteCanonicalURL(t *testing.T) {
+	n := newTestNormalizer(t, DefaultConfig())
+	withCanonical := func(href string) string {
+		return strings.Replace(page, "<head>", `<head><link rel="canonical" href="`+href+`">`, 1)
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"relative, same site", withCanonical("/harbour-reopens#top"), "https://gazette.example/harbour-reopens"},
+		{"www. aside", withCanonical("https://www.gazette.example/harbour-reopens"), "https://www.gazette.example/harbour-reopens"},
+		{"other site ignored", withCanonical("https://other.example/harbour"), "https://gazette.example/harbour?utm=x"},
+		{"none", page, "https://gazette.example/harbour?utm=x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fetched := "https://gazette.example/harbour?utm=x"
+			in := &newsflowv1.Article{Id: newsflowv1.ArticleID(fetched), Url: fetched, CanonicalUrl: fetched, Source: "gazette.example",
+				Fetch: &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(tc.body)}}
+			out, err := n.Handle(context.Background(), in)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, out.GetCanonicalUrl())
+			require.Equal(t, newsflowv1.ArticleID(tc.want), out.GetId(), "the id follows the canonical URL")
+		})
+	}
 }

@@ -1,0 +1,34 @@
+// Command extract scores the normalizer's extraction on a benchmark
+// directory (html/<id>.html.gz and ground-truth.json, as in
+// ../shared/extraction-bench) with the benchmark's metric, and, in the same
+// run and on the same pages, the reference Go extractors: go-trafilatura
+// with its fallback extractors off, and readeck's go-readability v2.
+//
+//	go run ./bench/extract -bench ../shared/extraction-bench
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+func main() {
+	var c config
+	fs := flag.NewFlagSet("extract", flag.ExitOnError)
+	fs.StringVar(&c.dir, "bench", "", "benchmark `directory` (html/*.html.gz and ground-truth.json)")
+	fs.IntVar(&c.runs, "runs", 3, "timed runs per page and extractor; a page's time is the median of its runs")
+	fs.StringVar(&c.only, "only", "", "comma-separated `extractors` to run (default all: "+strings.Join(extractorNames(), ", ")+")")
+	fs.IntVar(&c.worst, "worst", 0, "list the `n` pages with the lowest F1 for each extractor")
+	fs.StringVar(&c.dump, "dump", "", "write each extractor's text per page to `dir`/<extractor>/<id>.txt")
+	_ = fs.Parse(os.Args[1:])
+	if c.dir == "" || c.runs < 1 || fs.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "usage: extract -bench DIR [-runs N] [-only NAMES] [-worst N] [-dump DIR]")
+		os.Exit(2)
+	}
+	if err := run(c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "extract:", err)
+		os.Exit(1)
+	}
+}
