@@ -48,6 +48,11 @@ type ClientConfig struct {
 	MaxRedirects int
 	// AllowedTypes lists accepted media types (default DefaultAllowedTypes()).
 	AllowedTypes []string
+	// Policy decides which addresses may be connected to; the zero policy
+	// refuses loopback, private and other internal ranges.
+	Policy NetPolicy
+	// Resolver resolves host names (default net.DefaultResolver).
+	Resolver Resolver
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -78,6 +83,9 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if len(c.AllowedTypes) == 0 {
 		c.AllowedTypes = DefaultAllowedTypes()
 	}
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
+	}
 	return c
 }
 
@@ -101,6 +109,9 @@ type Response struct {
 	// NotModified is set on a 304 answer to a conditional request.
 	NotModified bool
 	FetchedAt   time.Time
+	// CacheFor is how long the server says the resource stays fresh, from
+	// Cache-Control max-age or Expires; zero when it says nothing.
+	CacheFor time.Duration
 }
 
 // Client fetches pages; it is safe for concurrent use.
@@ -112,9 +123,11 @@ type Client struct {
 // NewClient returns a Client for cfg.
 func NewClient(cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	dialer := newGuardedDialer(cfg.Policy, cfg.Resolver, &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second})
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		// No proxy: a proxy would connect on the fetcher's behalf, past the
+		// network policy's check of every address connected to.
+		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
@@ -175,6 +188,9 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	if cond.LastModified != "" {
 		req.Header.Set("If-Modified-Since", cond.LastModified)
 	}
+	// Set explicitly, so the transport leaves decoding to decompress,
+	// which caps the decompressed size.
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 
 	hresp, err := c.http.Do(req)
 	if err != nil {
@@ -189,6 +205,7 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 		LastModified: hresp.Header.Get("Last-Modified"),
 		FetchedAt:    time.Now().UTC(),
 	}
+	r.CacheFor = cacheFor(hresp.Header, r.FetchedAt)
 	switch {
 	case hresp.StatusCode == http.StatusNotModified && cond != (Conditional{}):
 		r.NotModified = true
@@ -206,7 +223,11 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	if hresp.ContentLength > c.cfg.MaxBytes {
 		return nil, tooLarge(c.cfg.MaxBytes, strconv.FormatInt(hresp.ContentLength, 10)+" bytes announced")
 	}
-	raw, err := ReadAll(hresp.Body, c.cfg.MaxBytes)
+	body, err := decompress(hresp.Body, hresp.Header.Get("Content-Encoding"))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := ReadAll(body, c.cfg.MaxBytes)
 	if err != nil {
 		return nil, classify(parent, fmt.Errorf("read body: %w", err))
 	}
