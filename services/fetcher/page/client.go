@@ -53,6 +53,13 @@ type ClientConfig struct {
 	Policy NetPolicy
 	// Resolver resolves host names (default net.DefaultResolver).
 	Resolver Resolver
+	// HostConcurrency bounds requests in flight to one host (default 2;
+	// negative: unbounded). HostRate bounds requests a second to one host
+	// (default 1; negative: unbounded), in bursts of up to HostBurst
+	// (default 1).
+	HostConcurrency int
+	HostRate        float64
+	HostBurst       int
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -82,6 +89,12 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	}
 	if len(c.AllowedTypes) == 0 {
 		c.AllowedTypes = DefaultAllowedTypes()
+	}
+	if c.HostConcurrency == 0 {
+		c.HostConcurrency = 2
+	}
+	if c.HostRate == 0 {
+		c.HostRate = 1
 	}
 	if c.Resolver == nil {
 		c.Resolver = net.DefaultResolver
@@ -116,8 +129,9 @@ type Response struct {
 
 // Client fetches pages; it is safe for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	http *http.Client
+	cfg   ClientConfig
+	http  *http.Client
+	hosts *hostLimits
 }
 
 // NewClient returns a Client for cfg.
@@ -136,7 +150,7 @@ func NewClient(cfg ClientConfig) *Client {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, hosts: newHostLimits(cfg.HostConcurrency, cfg.HostRate, cfg.HostBurst)}
 	c.http = &http.Client{Transport: transport, CheckRedirect: c.checkRedirect}
 	return c
 }
@@ -192,6 +206,11 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	// which caps the decompressed size.
 	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 
+	release, err := c.hosts.acquire(ctx, u.Hostname())
+	if err != nil {
+		return nil, classify(parent, err)
+	}
+	defer release()
 	hresp, err := c.http.Do(req)
 	if err != nil {
 		return nil, classify(parent, err)

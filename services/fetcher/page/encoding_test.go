@@ -100,7 +100,7 @@ func TestCacheFor(t *testing.T) {
 
 func TestErrorClassOfTimeoutsAndConnect(t *testing.T) {
 	srv := newServer(t)
-	c := NewClient(ClientConfig{Policy: loopback, ResponseHeaderTimeout: 100 * time.Millisecond})
+	c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, ResponseHeaderTimeout: 100 * time.Millisecond})
 	_, err := c.Get(t.Context(), srv.URL+"/slow", Conditional{})
 	require.Equal(t, ClassTimeout, ErrorClass(err), "%v", err)
 
@@ -112,7 +112,7 @@ func TestErrorClassOfTimeoutsAndConnect(t *testing.T) {
 	_, err = testClient().Get(t.Context(), srv.URL+"/status/503", Conditional{})
 	require.Equal(t, ClassHTTPStatus, ErrorClass(err))
 
-	c = NewClient(ClientConfig{Resolver: fakeResolver{}})
+	c = NewClient(ClientConfig{HostRate: -1, Resolver: fakeResolver{}})
 	_, err = c.Get(t.Context(), "http://nowhere.example/", Conditional{})
 	require.Equal(t, ClassDNS, ErrorClass(err), "%v", err)
 

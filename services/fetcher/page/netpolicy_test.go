@@ -61,8 +61,8 @@ func TestSSRFSpellingsOfLoopback(t *testing.T) {
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	res := fakeResolver{"localhost-name": {"127.0.0.1"}}
 
-	strict := NewClient(ClientConfig{Resolver: res})
-	open := NewClient(ClientConfig{Resolver: res, Policy: loopback})
+	strict := NewClient(ClientConfig{HostRate: -1, Resolver: res})
+	open := NewClient(ClientConfig{HostRate: -1, Resolver: res, Policy: loopback})
 	for _, spelling := range ssrfSpellings {
 		u := fmt.Sprintf(spelling, port)
 		t.Run(u, func(t *testing.T) {
@@ -88,7 +88,7 @@ func TestSSRFInternalAddresses(t *testing.T) {
 		"metadata.example": {"169.254.169.254"},
 		"mixed.example":    {"192.168.1.1", "fd00::1"},
 	}
-	c := NewClient(ClientConfig{Resolver: res, Timeout: 2e9})
+	c := NewClient(ClientConfig{HostRate: -1, Resolver: res, Timeout: 2e9})
 	for _, u := range []string{
 		"http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.0.1/",
 		"http://100.64.0.1/", "http://100.100.100.200/", // CGNAT, Alibaba metadata
@@ -132,7 +132,7 @@ func TestSSRFRedirects(t *testing.T) {
 	defer front.Close()
 
 	res := fakeResolver{"rebind.example": {"127.0.0.1"}, "front.example": {"127.0.0.2"}}
-	c := NewClient(ClientConfig{Resolver: res, Policy: NetPolicy{Allow: mustPrefixes("127.0.0.2/32")}})
+	c := NewClient(ClientConfig{HostRate: -1, Resolver: res, Policy: NetPolicy{Allow: mustPrefixes("127.0.0.2/32")}})
 	for _, to := range []string{
 		"http://127.0.0.1:" + port + "/",
 		"http://2130706433:" + port + "/",
@@ -169,4 +169,37 @@ func TestParseAllowNets(t *testing.T) {
 	_, err = ParseAllowNets("127.0.0.0/33,nope")
 	require.ErrorContains(t, err, "127.0.0.0/33")
 	require.ErrorContains(t, err, "nope")
+}
+
+// Requests to one host wait for each other beyond HostConcurrency.
+func TestHostConcurrency(t *testing.T) {
+	var inFlight, peak atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		w.Header().Set("Content-Type", "text/plain")
+	}))
+	defer srv.Close()
+	c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, HostConcurrency: 2})
+	done := make(chan error, 5)
+	for range 5 {
+		go func() {
+			_, err := c.Get(t.Context(), srv.URL, Conditional{})
+			done <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return inFlight.Load() == 2 }, 5e9, 1e7)
+	close(release)
+	for range 5 {
+		require.NoError(t, <-done)
+	}
+	require.Equal(t, int32(2), peak.Load())
 }
