@@ -39,7 +39,7 @@ const (
 	ReasonContentType = "content_type"
 	ReasonScheme      = "scheme"
 	ReasonRedirects   = "redirects"
-	ReasonAddress     = "address" // the network policy refuses the address
+	ReasonAddress     = "address"   // the network policy refuses the address
 	ReasonTransient   = "transient" // 5xx, 408, 429, timeouts, network
 	ReasonPermanent   = "permanent" // other 4xx, undecodable body
 	ReasonCanceled    = "canceled"  // the poll's context ended
