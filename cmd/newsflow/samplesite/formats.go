@@ -55,7 +55,7 @@ func (s *site) serveJSONFeed(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "encode feed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	serveBytes(w, r, "application/feed+json", s.updated, body)
+	serveBytes(w, r, "application/feed+json; charset=utf-8", s.updated, body)
 }
 
 type newsURLSet struct {
