@@ -203,3 +203,20 @@ func TestHostConcurrency(t *testing.T) {
 	}
 	require.Equal(t, int32(2), peak.Load())
 }
+
+func FuzzHostAddr(f *testing.F) {
+	for _, s := range []string{"127.0.0.1", "2130706433", "0x7f.1", "0177.0.0.01", "[::ffff:10.0.0.1]", "example.com", "1.2.3.4.5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		a, ok := HostAddr(host)
+		if !ok {
+			return
+		}
+		require.True(t, a.IsValid())
+		// A dotted quad in plain decimal reads as itself.
+		if p, err := netip.ParseAddr(host); err == nil && p.Is4() {
+			require.Equal(t, p, a)
+		}
+	})
+}
