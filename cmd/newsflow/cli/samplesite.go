@@ -10,7 +10,7 @@ import (
 
 // allowSampleSite lets the fetcher reach the all-in-one's own sample site,
 // which listens on loopback, a network the fetcher otherwise refuses: only
-// that one address is allowed, not -allow-net's loopback as a whole. The
+// that one address and port, not loopback as a whole. The
 // per-host rate limit is lifted for it too (it is our own server), unless
 // -host-rate was changed from its default.
 func allowSampleSite(o *fetcher.Options, siteURL string) error {
@@ -18,11 +18,11 @@ func allowSampleSite(o *fetcher.Options, siteURL string) error {
 	if err != nil {
 		return fmt.Errorf("sample site url: %w", err)
 	}
-	ip, err := netip.ParseAddr(u.Hostname())
+	ap, err := netip.ParseAddrPort(u.Host)
 	if err != nil {
 		return fmt.Errorf("sample site address: %w", err)
 	}
-	o.AllowNet = append(o.AllowNet, netip.PrefixFrom(ip, ip.BitLen()))
+	o.AllowServices = append(o.AllowServices, ap)
 	if o.HostRate == fetcher.DefaultOptions().HostRate {
 		o.HostRate = 0
 	}

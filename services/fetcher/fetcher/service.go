@@ -35,8 +35,11 @@ type Options struct {
 	SeenBucket  string
 	SeenTTL     time.Duration
 
-	FeedsBucket     string
-	AllowNet        []netip.Prefix
+	FeedsBucket string
+	AllowNet    []netip.Prefix
+	// AllowServices are single address:port services let through the
+	// network policy (the all-in-one's own sample site); no flag.
+	AllowServices   []netip.AddrPort
 	HostConcurrency int
 	HostRate        float64
 	RobotsTTL       time.Duration
@@ -233,7 +236,7 @@ func (o Options) clientConfig() page.ClientConfig {
 	}
 	return page.ClientConfig{
 		UserAgent: o.UserAgent, Timeout: o.Timeout, MaxBytes: o.MaxBytes,
-		Policy:          page.NetPolicy{Allow: o.AllowNet},
+		Policy:          page.NetPolicy{Allow: o.AllowNet, AllowAddrPorts: o.AllowServices},
 		HostConcurrency: o.HostConcurrency, HostRate: rate,
 	}
 }

@@ -160,7 +160,7 @@ func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 	// The state written by the survivors is in the registry.
 	entries, err := reg.List(t.Context())
 	require.NoError(t, err)
-	require.Len(t, entries, feeds)
+	require.Equal(t, feeds, len(entries), "feeds listed")
 	for _, e := range entries {
 		require.Positive(t, e.Feed.Polls, e.Feed.URL)
 		require.False(t, e.Feed.LastSuccess.IsZero(), e.Feed.URL)

@@ -61,6 +61,21 @@ func mustPrefixes(cidrs ...string) []netip.Prefix {
 // (tests, intranet feeds, the all-in-one's own sample site).
 type NetPolicy struct {
 	Allow []netip.Prefix
+	// AllowAddrPorts lets through single services: one address and port
+	// each (the all-in-one's own sample site), not the whole address.
+	AllowAddrPorts []netip.AddrPort
+}
+
+// CheckAddrPort is Check for a connection to ap: allowed if ap is one of
+// AllowAddrPorts, else by its address.
+func (p NetPolicy) CheckAddrPort(ap netip.AddrPort) error {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	for _, a := range p.AllowAddrPorts {
+		if netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) == ap {
+			return nil
+		}
+	}
+	return p.Check(ap.Addr())
 }
 
 // ParseAllowNets parses "CIDR[,CIDR…]"; a bare address is a /32 or /128.
@@ -216,7 +231,7 @@ func newGuardedDialer(p NetPolicy, r Resolver, d *net.Dialer) *guardedDialer {
 		if err != nil {
 			return fmt.Errorf("%w: %w: unparseable address %q", ErrPermanent, ErrForbiddenAddress, address)
 		}
-		return p.Check(ap.Addr())
+		return p.CheckAddrPort(ap)
 	}
 	return g
 }
@@ -238,11 +253,12 @@ func (g *guardedDialer) DialContext(ctx context.Context, network, addr string) (
 	}
 	var errs []error
 	for _, ip := range ips {
-		if err := g.policy.Check(ip); err != nil {
+		ap := netip.AddrPortFrom(ip.Unmap(), uint16(port))
+		if err := g.policy.CheckAddrPort(ap); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		conn, err := g.dialer.DialContext(ctx, network, netip.AddrPortFrom(ip.Unmap(), uint16(port)).String())
+		conn, err := g.dialer.DialContext(ctx, network, ap.String())
 		if err == nil {
 			return conn, nil
 		}

@@ -220,3 +220,21 @@ func FuzzHostAddr(f *testing.F) {
 		}
 	})
 }
+
+// One allowed service (address and port) does not open its whole address.
+func TestAllowAddrPort(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+	}))
+	defer srv.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a service that was not allowed was reached")
+	}))
+	defer other.Close()
+	ap := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	c := NewClient(ClientConfig{HostRate: -1, Policy: NetPolicy{AllowAddrPorts: []netip.AddrPort{ap}}})
+	_, err := c.Get(t.Context(), srv.URL, Conditional{})
+	require.NoError(t, err)
+	_, err = c.Get(t.Context(), other.URL, Conditional{})
+	require.ErrorIs(t, err, ErrForbiddenAddress)
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -220,26 +221,60 @@ func (r *Registry) Update(ctx context.Context, e Entry) (uint64, error) {
 }
 
 // List reads every feed, sorted by URL.
+//
+// It reads through a watch rather than listing keys and getting each: a
+// key listing misses the entries that replicas rewrite while it runs (the
+// old revision is gone before it is read, the new one comes after the
+// listing ends). The watch goes on past its initial values until it has
+// seen as many keys as the bucket holds.
 func (r *Registry) List(ctx context.Context) ([]Entry, error) {
-	lister, err := r.kv.ListKeys(ctx)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list feeds: %w", err)
 	}
-	var out []Entry
-	for key := range lister.Keys() {
-		e, err := r.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // removed meanwhile
+	defer func() { _ = w.Stop() }()
+	entries := map[string]Entry{}
+	removed := map[string]bool{}
+	initial := true
+	for {
+		var want uint64
+		if !initial {
+			st, err := r.kv.Status(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list feeds: %w", err)
+			}
+			want = st.Values() // one message a key: a value, or a removal marker
+			if uint64(len(entries)+len(removed)) >= want {
+				break
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list feeds: %w", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("list feeds: %w", ctx.Err())
+		case kve, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("list feeds: watch ended")
+			}
+			if kve == nil {
+				initial = false
+				continue
+			}
+			if kve.Operation() != jetstream.KeyValuePut {
+				removed[kve.Key()] = true
+				delete(entries, kve.Key())
+				continue
+			}
+			delete(removed, kve.Key())
+			if e, err := decode(kve); err == nil {
+				entries[kve.Key()] = e
+			} else {
+				removed[kve.Key()] = true // a foreign value: counted, not listed
+			}
 		}
-		entry, err := decode(e)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, entry)
 	}
+	out := slices.Collect(maps.Values(entries))
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Feed.URL, b.Feed.URL) })
 	return out, nil
 }

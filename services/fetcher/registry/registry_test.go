@@ -123,3 +123,39 @@ func TestWatch(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+// List sees every feed while replicas keep rewriting them.
+func TestListWhileEntriesChange(t *testing.T) {
+	ns := natstest.Run(t)
+	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	require.NoError(t, err)
+	const feeds = 200
+	for i := range feeds {
+		_, err := reg.Add(t.Context(), "https://a.example/feed/"+string(rune('a'+i%26))+"/"+time.Duration(i).String(), time.Now())
+		require.NoError(t, err)
+	}
+	all, err := reg.List(t.Context())
+	require.NoError(t, err)
+	require.Len(t, all, feeds)
+
+	writer, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			e := all[i%feeds]
+			e.Feed.Polls = i
+			if rev, err := writer.Update(ctx, e); err == nil {
+				all[i%feeds].Revision = rev
+			}
+		}
+	})
+	for range 5 {
+		got, err := reg.List(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, feeds, len(got), "feeds listed")
+	}
+	cancel()
+	wg.Wait()
+}
