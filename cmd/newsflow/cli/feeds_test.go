@@ -2,11 +2,19 @@ package cli
 
 import (
 	"bytes"
+	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
+	"github.com/newsflow/newsflow/services/fetcher/fetcher"
+	"github.com/newsflow/newsflow/services/normalizer/normalizer"
+	"github.com/newsflow/newsflow/services/sink/sink"
+	"github.com/newsflow/newsflow/stage"
 )
 
 func TestFeedsCommand(t *testing.T) {
@@ -43,4 +51,29 @@ func TestFeedsCommand(t *testing.T) {
 
 	out = runCLI(t, "feeds", "stats", "-data", data)
 	require.Contains(t, out, "2 feeds: 2 healthy")
+}
+
+// While the all-in-one runs, "feeds" reaches its NATS server through the
+// URL it records under -data (its storage is locked by the running server).
+func TestFeedsCommandWhileRunning(t *testing.T) {
+	data := t.TempDir()
+	cfg := stage.DefaultConfig()
+	cfg.LogLevel = "error"
+	p, err := pipeline.Start(t.Context(), pipeline.Options{
+		DataDir: data, Stage: cfg, Fetcher: fetcher.DefaultOptions(), Normalizer: normalizer.DefaultConfig(),
+		Sink:   sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(data, pipeline.NATSURLFile))
+
+	require.Equal(t, "added    https://a.example/feed.xml\n", runCLI(t, "feeds", "add", "-data", data, "https://a.example/feed.xml"))
+	e, err := p.Fetcher().Registry().Get(t.Context(), "https://a.example/feed.xml")
+	require.NoError(t, err, "the running pipeline's registry has the feed")
+	require.Equal(t, "https://a.example/feed.xml", e.Feed.URL)
+
+	require.NoError(t, p.Close())
+	require.NoFileExists(t, filepath.Join(data, pipeline.NATSURLFile))
+	// Stopped: the command opens the stored registry itself.
+	require.Contains(t, runCLI(t, "feeds", "list", "-data", data), "https://a.example/feed.xml")
 }
