@@ -50,7 +50,10 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 
 	// Fill the fetched stream before the normalizer starts.
 	feeds := samplesite.FeedURL(site.URL) + "," + poison + "/feed.xml"
-	fetch := start(t, "fetcher", "-nats", natsURL, "-http", freeAddr(t), "-feeds", feeds, "-once")
+	// Both sites listen on loopback, which the fetcher refuses unless
+	// allowed; and they are ours, so no per-host rate limit.
+	fetch := start(t, "fetcher", "-nats", natsURL, "-http", freeAddr(t), "-feeds", feeds, "-once",
+		"-allow-net", "127.0.0.0/8", "-host-rate", "0")
 	require.NoError(t, fetch.wait(t, 60*time.Second), "fetcher -once over the feeds")
 	ingest := start(t, "fetcher", "-nats", natsURL, "-http", freeAddr(t), "-ingest", bulk, "-once")
 	require.NoError(t, ingest.wait(t, 60*time.Second), "fetcher -once -ingest")

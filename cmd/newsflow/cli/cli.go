@@ -22,6 +22,8 @@ Usage:
   newsflow extract [-url URL] FILE…  extract article text from HTML or text files ("-" reads stdin)
   newsflow tag                       tag JSON Lines {"id","title","text"} from stdin
   newsflow export [-data DIR]        write every stored article as JSON Lines
+  newsflow feeds add|remove URL…     register or unregister feeds (-data DIR or -nats URL)
+  newsflow feeds list|stats [URL…]   the registered feeds, their health, schedule and errors
   newsflow version                   print the version
 
 Run "newsflow COMMAND -h" for a command's flags. Every flag can also be set
@@ -44,6 +46,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = tagCmd(args, stdin, stdout, stderr)
 	case "export":
 		err = exportCmd(args, stdout, stderr)
+	case "feeds":
+		err = feedsCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "newsflow", Version)
 	case "help", "-h", "--help":

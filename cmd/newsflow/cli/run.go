@@ -116,6 +116,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		defer site.Close()
 		o.Fetcher.Feeds = []string{samplesite.FeedURL(site.URL)}
+		if err := allowSampleSite(&o.Fetcher, site.URL); err != nil {
+			return err
+		}
 		fmt.Fprintf(stdout, "sample site   %s/ (feed %s)\n", site.URL, o.Fetcher.Feeds[0])
 	}
 	started := time.Now()

@@ -72,7 +72,13 @@ type Pipeline struct {
 
 	deadMu sync.Mutex
 	dead   []DeadLetter
+
+	urlFile string // where the embedded server's URL is recorded
 }
+
+// NATSURLFile, in the data directory, holds the URL of the embedded NATS
+// server while the all-in-one runs.
+const NATSURLFile = "nats.url"
 
 // DeadLetter is one message a stage could not process.
 type DeadLetter struct {
@@ -108,6 +114,11 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 			return nil, err
 		}
 		p.NATSURL = p.ns.ClientURL()
+		// Commands such as "newsflow feeds" find the running server here.
+		p.urlFile = filepath.Join(o.DataDir, NATSURLFile)
+		if err := os.WriteFile(p.urlFile, []byte(p.NATSURL+"\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("record nats url: %w", err)
+		}
 	}
 	o.Stage.NATSURL = p.NATSURL
 
@@ -271,6 +282,7 @@ func (p *Pipeline) Close() error {
 	if p.ns != nil {
 		p.ns.Shutdown()
 		p.ns.WaitForShutdown()
+		_ = os.Remove(p.urlFile)
 	}
 	return errors.Join(errs...)
 }

@@ -44,7 +44,9 @@ func newSite(c *corpus) (*site, error) {
 }
 
 // Handler serves the sample site: the index at /, RSS 2.0 at /feed.xml,
-// Atom 1.0 at /atom.xml and the articles under /news/<section>/<slug>.html.
+// Atom 1.0 at /atom.xml, JSON Feed 1.1 at /feed.json, a Google News sitemap
+// at /news-sitemap.xml, /robots.txt and the articles under
+// /news/<section>/<slug>.html.
 // Links in feeds and pages are absolute to the request's Host.
 func Handler() http.Handler {
 	s, err := newSite(mustCorpus())
@@ -56,6 +58,9 @@ func Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.serveIndex)
 	mux.HandleFunc("GET /feed.xml", s.serveRSS)
 	mux.HandleFunc("GET /atom.xml", s.serveAtom)
+	mux.HandleFunc("GET /feed.json", s.serveJSONFeed)
+	mux.HandleFunc("GET /news-sitemap.xml", s.serveNewsSitemap)
+	mux.HandleFunc("GET /robots.txt", serveRobots)
 	mux.HandleFunc("GET /news/{section}/{file}", s.serveArticle)
 	return mux
 }

@@ -419,7 +419,7 @@ func TestUnknownPaths(t *testing.T) {
 		{http.MethodGet, "/news/" + a.Section + "/", http.StatusNotFound},
 		{http.MethodGet, "/feed.xml/extra", http.StatusNotFound},
 		{http.MethodGet, "/index.html", http.StatusNotFound},
-		{http.MethodGet, "/robots.txt", http.StatusNotFound},
+		{http.MethodGet, "/favicon.ico", http.StatusNotFound},
 		{http.MethodGet, "/rss", http.StatusNotFound},
 		{http.MethodPost, "/feed.xml", http.StatusMethodNotAllowed},
 		{http.MethodHead, a.Path(), http.StatusOK},

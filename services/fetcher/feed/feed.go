@@ -1,5 +1,7 @@
-// Package feed parses syndication feeds (RSS 2.0 and Atom 1.0 for now) into
-// the few fields the fetcher needs to discover articles.
+// Package feed parses syndication feeds (RSS 0.9x, 1.0 (RDF) and 2.0, Atom
+// 0.3 and 1.0, JSON Feed 1.0 and 1.1, Google News sitemaps and sitemap
+// indexes) into the few fields the fetcher needs to discover articles, and
+// finds the feeds an HTML page links to.
 //
 // The format work is done by github.com/mmcdole/gofeed: real feeds are full of
 // malformed XML, a dozen date layouts, xml:base and RSS 1.0/JSON Feed
@@ -22,7 +24,7 @@ import (
 	"golang.org/x/net/html"
 )
 
-// ErrUnknownFormat is returned when the body is neither RSS nor Atom.
+// ErrUnknownFormat is returned when the body is no feed format known here.
 var ErrUnknownFormat = errors.New("unknown feed format")
 
 // Feed is a parsed feed.
@@ -31,6 +33,11 @@ type Feed struct {
 	Items []Item
 	// Skipped counts entries dropped because they had no usable http(s) link.
 	Skipped int
+	// TTL is how long the feed asks to be cached (RSS <ttl>, or the
+	// syndication module's update period); zero when it does not say.
+	TTL time.Duration
+	// Sitemaps lists the child sitemaps of a sitemap index, absolute.
+	Sitemaps []string
 }
 
 // Item is one entry of a feed.
@@ -44,7 +51,7 @@ type Item struct {
 	Published, Updated time.Time
 }
 
-// Parse parses an RSS 2.0 or Atom 1.0 document fetched from feedURL.
+// Parse parses a feed or sitemap fetched from feedURL.
 //
 // body is expected in UTF-8, as page.Client returns it: when it is valid
 // UTF-8, an encoding named in the XML declaration is ignored (the bytes were
@@ -56,15 +63,25 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 		return nil, fmt.Errorf("parse feed url %q: %w", feedURL, err)
 	}
 	switch gofeed.DetectFeedType(bytes.NewReader(body)) {
-	case gofeed.FeedTypeRSS, gofeed.FeedTypeAtom:
+	case gofeed.FeedTypeRSS, gofeed.FeedTypeAtom, gofeed.FeedTypeJSON:
 	default:
+		if isSitemap(body) {
+			return parseSitemap(body, base)
+		}
 		return nil, fmt.Errorf("parse feed %s: %w", feedURL, ErrUnknownFormat)
 	}
-	parsed, err := gofeed.NewParser().Parse(bytes.NewReader(declareUTF8(body)))
+	parser := gofeed.NewParser()
+	parser.KeepOriginalFeed = true
+	parsed, err := parser.Parse(bytes.NewReader(declareUTF8(body)))
 	if err != nil {
 		return nil, fmt.Errorf("parse feed %s: %w", feedURL, err)
 	}
-	f := &Feed{Title: plainText(parsed.Title)}
+	if parsed.FeedType == "json" && parsed.FeedVersion == "" {
+		// Any JSON object parses as a JSON Feed; without its version URL it
+		// is some other document.
+		return nil, fmt.Errorf("parse feed %s: json without a jsonfeed.org version: %w", feedURL, ErrUnknownFormat)
+	}
+	f := &Feed{Title: plainText(parsed.Title), TTL: feedTTL(parsed)}
 	for _, it := range parsed.Items {
 		if it == nil {
 			continue
@@ -92,6 +109,14 @@ func itemLink(it *gofeed.Item) string {
 	for _, c := range append([]string{it.Link}, it.Links...) {
 		if c = strings.TrimSpace(c); c != "" {
 			return c
+		}
+	}
+	// RSS items that only carry <atom:link rel="alternate" href>.
+	for _, l := range it.Extensions["atom"]["link"] {
+		if rel := l.Attrs["rel"]; rel == "" || rel == "alternate" {
+			if href := strings.TrimSpace(l.Attrs["href"]); href != "" {
+				return href
+			}
 		}
 	}
 	// An opaque GUID such as "tag:…" or a number is no link.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,6 +168,15 @@ func (e *env) poller(t *testing.T, cfg Config) *Poller {
 	t.Helper()
 	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "fetcher_seen", time.Hour)
 	require.NoError(t, err)
-	client := page.NewClient(page.ClientConfig{MaxBytes: testCap, Timeout: 5 * time.Second})
+	client := page.NewClient(testClientConfig())
 	return NewPoller(cfg, client, set, e.pub, nil)
+}
+
+// testClientConfig reaches the test servers on loopback, with no per-host
+// rate limit.
+func testClientConfig() page.ClientConfig {
+	return page.ClientConfig{
+		MaxBytes: testCap, Timeout: 5 * time.Second, HostRate: -1, HostConcurrency: -1,
+		Policy: page.NetPolicy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+	}
 }

@@ -7,12 +7,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/services/fetcher/registry"
 )
 
 // Fetch kinds, the "kind" label.
 const (
-	kindFeed = "feed"
-	kindPage = "page"
+	kindFeed   = "feed"
+	kindPage   = "page"
+	kindRobots = "robots"
 )
 
 // Metrics are the fetcher's Prometheus metrics (names in DESIGN.md). Label
@@ -24,6 +26,12 @@ type Metrics struct {
 	refused     *prometheus.CounterVec // reason
 	polls       *prometheus.CounterVec // outcome
 	discovered  prometheus.Counter
+
+	errors       *prometheus.CounterVec // kind, class
+	robotsDenied prometheus.Counter
+	feeds        *prometheus.GaugeVec   // health
+	feedErrors   *prometheus.CounterVec // source (feed host), class
+	pollLag      prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -54,23 +62,51 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "newsflow_articles_discovered_total",
 			Help: "Feed items not seen before, queued for fetching.",
 		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newsflow_fetch_errors_total",
+			Help: "Failed fetches by kind (feed, page, robots) and class (dns, connect, tls, timeout, http_status, parse, policy, too_large, robots, other).",
+		}, []string{"kind", "class"}),
+		robotsDenied: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newsflow_robots_denied_total",
+			Help: "Article pages not fetched because robots.txt disallows them.",
+		}),
+		feeds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "newsflow_feeds",
+			Help: "Registered feeds by health (healthy, backoff, failing).",
+		}, []string{"health"}),
+		feedErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "newsflow_feed_errors_total",
+			Help: "Failed feed polls by feed host and error class.",
+		}, []string{"source", "class"}),
+		pollLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newsflow_feed_poll_lag_seconds",
+			Help:    "How late a feed poll started after it was due.",
+			Buckets: []float64{0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600},
+		}),
 	}
 	// Create every series up front so that rates and alerts see zeros
 	// instead of missing series.
-	for _, kind := range []string{kindFeed, kindPage} {
+	for _, kind := range []string{kindFeed, kindPage, kindRobots} {
 		m.bytes.WithLabelValues(kind)
 		for _, class := range []string{"2xx", "3xx", "4xx", "5xx", "error"} {
 			m.requests.WithLabelValues(kind, class)
 		}
+		for _, class := range page.Classes() {
+			m.errors.WithLabelValues(kind, class)
+		}
 	}
-	for _, reason := range []string{ReasonTooLarge, ReasonContentType, ReasonScheme, ReasonRedirects} {
+	for _, h := range []string{registry.Healthy, registry.Backoff, registry.Failing} {
+		m.feeds.WithLabelValues(h)
+	}
+	for _, reason := range []string{ReasonTooLarge, ReasonContentType, ReasonScheme, ReasonRedirects, ReasonAddress} {
 		m.refused.WithLabelValues(reason)
 	}
 	for _, outcome := range []string{pollOK, pollNotModified, pollFetchError, pollParseError} {
 		m.polls.WithLabelValues(outcome)
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered)
+		reg.MustRegister(m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
+			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag)
 	}
 	return m
 }
@@ -95,6 +131,14 @@ func (m *Metrics) fetched(kind string, resp *page.Response, err error) {
 	if reason := Reason(err); isRefusal(reason) {
 		m.refused.WithLabelValues(reason).Inc()
 	}
+	if class := page.ErrorClass(err); class != "" && Reason(err) != ReasonCanceled {
+		m.errors.WithLabelValues(kind, class).Inc()
+	}
+}
+
+// feedFailed records a failed poll of a feed on source's per-feed panel.
+func (m *Metrics) feedFailed(source, class string) {
+	m.feedErrors.WithLabelValues(source, class).Inc()
 }
 
 func statusClass(resp *page.Response, err error) string {

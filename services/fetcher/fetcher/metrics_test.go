@@ -15,7 +15,7 @@ import (
 // The names dashboards and alerts use (DESIGN.md, "Metrics").
 func TestMetricNames(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	NewMetrics(reg)
+	NewMetrics(reg).feedFailed("news.example", page.ClassDNS)
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	var names []string
@@ -23,17 +23,22 @@ func TestMetricNames(t *testing.T) {
 		names = append(names, f.GetName())
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				require.Contains(t, []string{"kind", "status_class", "reason", "outcome"}, l.GetName())
+				require.Contains(t, []string{"kind", "status_class", "reason", "outcome", "class", "health", "source"}, l.GetName())
 			}
 		}
 	}
 	require.Equal(t, []string{
 		"newsflow_articles_discovered_total",
+		"newsflow_feed_errors_total",
+		"newsflow_feed_poll_lag_seconds",
 		"newsflow_feed_polls_total",
+		"newsflow_feeds",
 		"newsflow_fetch_bytes_total",
+		"newsflow_fetch_errors_total",
 		"newsflow_fetch_not_modified_total",
 		"newsflow_fetch_refused_total",
 		"newsflow_fetch_requests_total",
+		"newsflow_robots_denied_total",
 	}, slices.Sorted(slices.Values(names)))
 }
 

@@ -4,6 +4,7 @@
 package fetcher
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,32 +15,49 @@ import (
 	"github.com/newsflow/newsflow/services/fetcher/canon"
 	"github.com/newsflow/newsflow/services/fetcher/feed"
 	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/services/fetcher/robots"
 )
 
-// SeenSet remembers canonical URLs already published; *seen.Set is the
-// production one.
+// SeenSet remembers canonical URLs already published, with the update
+// time their feed gave; *seen.Set is the production one.
 type SeenSet interface {
-	Has(ctx context.Context, canonicalURL string) (bool, error)
-	Add(ctx context.Context, canonicalURL string) error
+	Lookup(ctx context.Context, canonicalURL string) (bool, time.Time, error)
+	AddUpdated(ctx context.Context, canonicalURL string, updated time.Time) error
+}
+
+// RobotsChecker says whether robots.txt lets an article page be fetched;
+// *robots.Cache is the production one.
+type RobotsChecker interface {
+	Check(ctx context.Context, rawURL string) error
 }
 
 // Config configures a Poller.
 type Config struct {
 	Feeds []string
-	// Interval between the starts of two polls (default 15m).
+	// Interval is the polling interval of a feed whose publishing rate is
+	// not known yet (default 15m); Run (without a registry) polls every
+	// feed at this interval.
 	Interval time.Duration
+	// Schedule adapts each feed's interval (zero fields take defaults).
+	Schedule Schedule
 	// Concurrency bounds feeds fetched at once, and separately pages
 	// fetched at once (default 4).
 	Concurrency int
 	// Metrics (default: unregistered metrics).
 	Metrics *Metrics
-	// FeedStates keeps validators for conditional GETs (default in memory).
+	// FeedStates keeps each feed's state between polls (default in memory).
 	FeedStates FeedStates
+	// Robots, when set, is asked before every article page is fetched.
+	Robots RobotsChecker
+	// MaxSitemaps bounds the child sitemaps of a sitemap index read in one
+	// poll (default 20).
+	MaxSitemaps int
 }
 
 const (
 	defaultInterval    = 15 * time.Minute
 	defaultConcurrency = 4
+	defaultMaxSitemaps = 20
 )
 
 // Validate reports every problem in the configuration at once.
@@ -86,6 +104,10 @@ func NewPoller(cfg Config, client *page.Client, seen SeenSet, pub Publisher, log
 	if cfg.FeedStates == nil {
 		cfg.FeedStates = NewMemoryFeedStates()
 	}
+	if cfg.MaxSitemaps <= 0 {
+		cfg.MaxSitemaps = defaultMaxSitemaps
+	}
+	cfg.Schedule = cfg.Schedule.withDefaults(cfg.Interval)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +115,8 @@ func NewPoller(cfg Config, client *page.Client, seen SeenSet, pub Publisher, log
 }
 
 // Run polls every feed every Interval until ctx ends, then returns nil
-// once the poll in progress has stopped.
+// once the poll in progress has stopped. (A fetcher with a feed registry
+// uses RunShared instead, which schedules each feed on its own.)
 func (p *Poller) Run(ctx context.Context) error {
 	for {
 		start := time.Now()
@@ -116,37 +139,60 @@ func (p *Poller) Run(ctx context.Context) error {
 // returns when all are published. Failures are counted in Stats and logged,
 // not returned; the error is ctx's, when it ended during the poll.
 func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
-	run := &pollRun{Poller: p, jobs: make(chan *itemJob), queued: map[string]bool{}}
-	var workers, feeds sync.WaitGroup
-	for range p.cfg.Concurrency {
-		workers.Go(func() {
-			for job := range run.jobs {
-				run.fetchItem(ctx, job)
-			}
-		})
-	}
+	run := p.startRun(ctx)
+	var feeds sync.WaitGroup
 	slots := make(chan struct{}, p.cfg.Concurrency)
 	for _, feedURL := range p.cfg.Feeds {
 		feeds.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			run.pollFeed(ctx, feedURL)
+			state, err := p.cfg.FeedStates.Get(ctx, feedURL)
+			if err != nil {
+				p.log.Warn("load feed state", slog.String("feed", feedURL), slog.Any("error", err)) // poll unconditionally
+			}
+			res := run.pollFeed(ctx, feedURL, state)
+			if ctx.Err() != nil {
+				return
+			}
+			next := p.cfg.Schedule.Next(state, res, time.Now())
+			if err := p.cfg.FeedStates.Put(ctx, feedURL, next); err != nil {
+				p.log.Warn("save feed state", slog.String("feed", feedURL), slog.Any("error", err))
+			}
 		})
 	}
 	feeds.Wait()
-	close(run.jobs)
-	workers.Wait()
-	return run.counter.stats(), ctx.Err()
+	return run.stop(), ctx.Err()
 }
 
-// pollRun is the state of one PollOnce.
+// pollRun is the page-fetching side of polling: workers that fetch the
+// items feeds list, shared by every feed polled while it runs.
 type pollRun struct {
 	*Poller
 	counter counter
 	jobs    chan *itemJob
+	workers sync.WaitGroup
 
 	mu     sync.Mutex
-	queued map[string]bool // canonical URLs queued in this poll, from any feed
+	queued map[string]bool // canonical URLs queued and not yet done, from any feed
+}
+
+func (p *Poller) startRun(ctx context.Context) *pollRun {
+	r := &pollRun{Poller: p, jobs: make(chan *itemJob), queued: map[string]bool{}}
+	for range p.cfg.Concurrency {
+		r.workers.Go(func() {
+			for job := range r.jobs {
+				r.fetchItem(ctx, job)
+			}
+		})
+	}
+	return r
+}
+
+// stop waits for the workers, once no feed is being polled any more.
+func (r *pollRun) stop() Stats {
+	close(r.jobs)
+	r.workers.Wait()
+	return r.counter.stats()
 }
 
 type itemJob struct {
@@ -156,49 +202,91 @@ type itemJob struct {
 	done      func(retry bool)
 }
 
-// pollFeed fetches and parses one feed and queues its new items. The feed's
-// validators are saved only when no item needs a retry: otherwise the next
-// poll would get a 304 and never see those items again.
-func (r *pollRun) pollFeed(ctx context.Context, feedURL string) {
+// pollResult is what one poll of a feed found out, for its schedule.
+type pollResult struct {
+	err        error  // the feed could not be fetched or parsed
+	class      string // err's class (page.Class*)
+	retryAfter time.Duration
+
+	notModified bool
+	// retry: an item must be tried again, so the validators are not
+	// updated (a 304 next time would hide the item).
+	retry              bool
+	etag, lastModified string
+	cacheFor, ttl      time.Duration
+	newItems           int
+	// itemsPerDay is the publishing rate read from the items' dates;
+	// negative when they carry none.
+	itemsPerDay float64
+	discovered  string
+}
+
+// pollFeed fetches and parses one feed, queues its new items and waits
+// until they are done.
+func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState) pollResult {
 	log := r.log.With(slog.String("feed", feedURL))
-	state, err := r.cfg.FeedStates.Get(ctx, feedURL)
-	if err != nil {
-		log.Warn("load feed state", slog.Any("error", err)) // poll unconditionally
-	}
-	resp, err := r.client.Get(ctx, feedURL, page.Conditional{ETag: state.ETag, LastModified: state.LastModified})
+	target := cmp.Or(state.Discovered, feedURL)
+	resp, err := r.client.Get(ctx, target, page.Conditional{ETag: state.ETag, LastModified: state.LastModified})
 	r.cfg.Metrics.fetched(kindFeed, resp, err)
 	r.counter.update(func(s *Stats) { s.FeedsPolled++ })
 	if err != nil {
 		r.cfg.Metrics.polls.WithLabelValues(pollFetchError).Inc()
 		r.counter.failFeed(Reason(err))
 		r.logFailure(ctx, log, "fetch feed", err)
-		return
+		res := pollResult{err: err, class: page.ErrorClass(err)}
+		var se *page.StatusError
+		if errors.As(err, &se) {
+			res.retryAfter = se.RetryAfter
+		}
+		if ctx.Err() == nil {
+			r.cfg.Metrics.feedFailed(sourceOf(target), res.class)
+		}
+		return res
 	}
 	if resp.NotModified {
 		r.cfg.Metrics.polls.WithLabelValues(pollNotModified).Inc()
 		r.counter.update(func(s *Stats) { s.FeedsNotModified++ })
-		return
+		return pollResult{notModified: true, cacheFor: resp.CacheFor, itemsPerDay: -1,
+			etag: state.ETag, lastModified: state.LastModified, discovered: state.Discovered}
 	}
 	parsed, err := feed.Parse(resp.Body, resp.URL)
+	if errors.Is(err, feed.ErrUnknownFormat) && state.Discovered == "" {
+		// A web page instead of a feed: poll the feed it links to.
+		if links := feed.Discover(resp.Body, resp.URL); len(links) > 0 {
+			log.Info("feed discovered", slog.String("discovered", links[0]))
+			r.counter.update(func(s *Stats) { s.FeedsPolled-- }) // the page was no poll of a feed
+			return r.pollFeed(ctx, feedURL, FeedState{Discovered: links[0]})
+		}
+	}
 	if err != nil {
 		r.cfg.Metrics.polls.WithLabelValues(pollParseError).Inc()
+		r.cfg.Metrics.errors.WithLabelValues(kindFeed, page.ClassParse).Inc()
+		r.cfg.Metrics.feedFailed(sourceOf(target), page.ClassParse)
 		r.counter.failFeed(ReasonParse)
 		log.Warn("parse feed", slog.Any("error", err))
-		return
+		return pollResult{err: err, class: page.ClassParse}
 	}
 	r.cfg.Metrics.polls.WithLabelValues(pollOK).Inc()
+	items := parsed.Items
+	for _, child := range parsed.Sitemaps[:min(len(parsed.Sitemaps), r.cfg.MaxSitemaps)] {
+		items = append(items, r.childSitemap(ctx, log, child)...)
+	}
 
 	var pending sync.WaitGroup
 	var retryMu sync.Mutex
-	retry := false
+	retry, newItems := false, 0
 	markRetry := func() { retryMu.Lock(); retry = true; retryMu.Unlock() }
-	for _, item := range parsed.Items {
+	for _, item := range items {
 		canonical, queue := r.triage(ctx, log, item, markRetry)
 		if !queue {
 			continue
 		}
+		newItems++
 		pending.Add(1)
 		r.jobs <- &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(again bool) {
+			r.mu.Lock()
+			delete(r.queued, canonical)
+			r.mu.Unlock()
 			if again {
 				markRetry()
 			}
@@ -206,15 +294,54 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string) {
 		}}
 	}
 	pending.Wait()
-	if retry || ctx.Err() != nil {
-		return
-	}
-	if err := r.cfg.FeedStates.Put(ctx, feedURL, FeedState{ETag: resp.ETag, LastModified: resp.LastModified}); err != nil {
-		log.Warn("save feed state", slog.Any("error", err))
+	return pollResult{
+		retry: retry || ctx.Err() != nil, etag: resp.ETag, lastModified: resp.LastModified,
+		cacheFor: resp.CacheFor, ttl: parsed.TTL, newItems: newItems,
+		itemsPerDay: itemsPerDay(items, resp.FetchedAt), discovered: state.Discovered,
 	}
 }
 
-// triage decides whether an item needs fetching.
+// childSitemap reads the items of one sitemap an index lists; failures
+// are counted and logged, and the other children still count.
+func (r *pollRun) childSitemap(ctx context.Context, log *slog.Logger, sitemapURL string) []feed.Item {
+	resp, err := r.client.Get(ctx, sitemapURL, page.Conditional{})
+	r.cfg.Metrics.fetched(kindFeed, resp, err)
+	if err != nil {
+		r.logFailure(ctx, log, "fetch child sitemap", err)
+		return nil
+	}
+	parsed, err := feed.Parse(resp.Body, resp.URL)
+	if err != nil {
+		r.cfg.Metrics.errors.WithLabelValues(kindFeed, page.ClassParse).Inc()
+		log.Warn("parse child sitemap", slog.String("sitemap", sitemapURL), slog.Any("error", err))
+		return nil
+	}
+	return parsed.Items
+}
+
+// itemsPerDay estimates a feed's publishing rate from its items' dates:
+// the items of the last week, per day; -1 when no item is dated.
+func itemsPerDay(items []feed.Item, now time.Time) float64 {
+	const window = 7 * 24 * time.Hour
+	dated, recent := 0, 0
+	for _, it := range items {
+		t := cmpOr(it.Published, it.Updated)
+		if t.IsZero() {
+			continue
+		}
+		dated++
+		if now.Sub(t) <= window {
+			recent++
+		}
+	}
+	if dated == 0 {
+		return -1
+	}
+	return float64(recent) / 7
+}
+
+// triage decides whether an item needs fetching: not seen before, or seen
+// with an older update time than its feed gives now.
 func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, markRetry func()) (string, bool) {
 	r.counter.update(func(s *Stats) { s.ItemsSeen++ })
 	canonical, err := canon.URL(item.Link)
@@ -223,16 +350,22 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 		log.Warn("canonicalise item link", slog.String("url", item.Link), slog.Any("error", err))
 		return "", false
 	}
-	seen, err := r.seen.Has(ctx, canonical)
+	seen, updated, err := r.seen.Lookup(ctx, canonical)
 	if err != nil {
 		r.counter.fail(ReasonSeenStore)
 		markRetry()
 		r.logFailure(ctx, log, "check seen url", err)
 		return "", false
 	}
+	if seen && !updated.IsZero() && item.Updated.After(updated) {
+		seen = false // the feed says the article changed since
+		r.counter.update(func(s *Stats) { s.Updated++ })
+	}
 	r.mu.Lock()
 	queued := r.queued[canonical]
-	r.queued[canonical] = true
+	if !seen && !queued {
+		r.queued[canonical] = true
+	}
 	r.mu.Unlock()
 	if seen || queued {
 		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
@@ -248,14 +381,19 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 func (r *pollRun) fetchItem(ctx context.Context, job *itemJob) {
 	log := r.log.With(slog.String("feed", job.feedURL), slog.String("url", job.item.Link))
 	received := time.Now()
+	if r.cfg.Robots != nil {
+		if err := r.cfg.Robots.Check(ctx, job.item.Link); err != nil {
+			r.robotsRefused(ctx, log, job, err)
+			return
+		}
+	}
 	resp, err := r.client.Get(ctx, job.item.Link, page.Conditional{})
 	r.cfg.Metrics.fetched(kindPage, resp, err)
 	if err != nil {
 		reason := Reason(err)
 		r.counter.fail(reason)
 		r.logFailure(ctx, log, "fetch page", err)
-		// A permanent failure is not retried while the feed is unchanged;
-		// error streaks and backoff arrive with adaptive scheduling.
+		// A permanent failure is not retried while the feed is unchanged.
 		job.done(reason == ReasonTransient || reason == ReasonCanceled)
 		return
 	}
@@ -281,11 +419,28 @@ func (r *pollRun) fetchItem(ctx context.Context, job *itemJob) {
 	r.counter.update(func(s *Stats) { s.Published++ })
 	// Marked only after the publish was acknowledged: a crash in between
 	// re-publishes, and the stream's duplicate window drops the copy.
-	if err := r.seen.Add(ctx, job.canonical); err != nil {
+	if err := r.seen.AddUpdated(ctx, job.canonical, job.item.Updated); err != nil {
 		r.counter.fail(ReasonSeenStore)
 		r.logFailure(ctx, log, "mark url seen", err)
 	}
 	job.done(false)
+}
+
+// robotsRefused handles an article page robots.txt keeps us from: denied
+// for good (until the feed lists it again with a newer date, or the rule
+// changes and the feed changes), or robots.txt unreachable (retried).
+func (r *pollRun) robotsRefused(ctx context.Context, log *slog.Logger, job *itemJob, err error) {
+	if errors.Is(err, robots.ErrDenied) {
+		r.cfg.Metrics.robotsDenied.Inc()
+		r.cfg.Metrics.errors.WithLabelValues(kindPage, page.ClassRobots).Inc()
+		r.counter.fail(ReasonRobots)
+		log.Info("robots.txt denies page")
+		job.done(false)
+		return
+	}
+	r.counter.fail(Reason(err))
+	r.logFailure(ctx, log, "robots.txt", err)
+	job.done(true)
 }
 
 // logFailure logs a failure once, where it is handled; failures caused by

@@ -4,11 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/services/fetcher/registry"
+	"github.com/newsflow/newsflow/services/fetcher/robots"
 	"github.com/newsflow/newsflow/services/fetcher/seen"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -30,6 +34,20 @@ type Options struct {
 	MaxBytes    int64
 	SeenBucket  string
 	SeenTTL     time.Duration
+
+	FeedsBucket string
+	AllowNet    []netip.Prefix
+	// AllowServices are single address:port services let through the
+	// network policy (the all-in-one's own sample site); no flag.
+	AllowServices   []netip.AddrPort
+	HostConcurrency int
+	HostRate        float64
+	RobotsTTL       time.Duration
+	MinInterval     time.Duration
+	MaxInterval     time.Duration
+	MaxBackoff      time.Duration
+	Lease           time.Duration
+	Replica         string
 }
 
 // DefaultOptions returns the defaults of the fetcher's flags.
@@ -42,6 +60,15 @@ func DefaultOptions() Options {
 		MaxBytes:    page.DefaultMaxBytes,
 		SeenBucket:  "newsflow_seen",
 		SeenTTL:     90 * 24 * time.Hour,
+
+		FeedsBucket:     registry.DefaultBucket,
+		HostConcurrency: 2,
+		HostRate:        1,
+		RobotsTTL:       24 * time.Hour,
+		MinInterval:     5 * time.Minute,
+		MaxInterval:     6 * time.Hour,
+		MaxBackoff:      24 * time.Hour,
+		Lease:           2 * time.Minute,
 	}
 }
 
@@ -66,15 +93,26 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&o.MaxBytes, "max-bytes", o.MaxBytes, "largest page body accepted, in bytes (larger pages are refused, never truncated)")
 	fs.StringVar(&o.SeenBucket, "seen-bucket", o.SeenBucket, "JetStream key-value bucket of URLs already published")
 	fs.DurationVar(&o.SeenTTL, "seen-ttl", o.SeenTTL, "how long a published URL is remembered")
+	fs.StringVar(&o.FeedsBucket, "feeds-bucket", o.FeedsBucket, "JetStream key-value bucket of the feed registry (feeds and their polling state)")
+	fs.Func("allow-net", "`CIDR[,CIDR…]` the fetcher may connect to although internal (loopback, private, link-local, CGNAT, metadata ranges are refused by default)", func(s string) error {
+		nets, err := page.ParseAllowNets(s)
+		o.AllowNet = append(o.AllowNet, nets...)
+		return err
+	})
+	fs.IntVar(&o.HostConcurrency, "host-concurrency", o.HostConcurrency, "requests in flight to one host at most")
+	fs.Float64Var(&o.HostRate, "host-rate", o.HostRate, "requests a second to one host at most (0: no limit)")
+	fs.DurationVar(&o.RobotsTTL, "robots-ttl", o.RobotsTTL, "how long a site's robots.txt is cached")
+	fs.DurationVar(&o.MinInterval, "min-interval", o.MinInterval, "shortest interval between two polls of a feed, however often it publishes")
+	fs.DurationVar(&o.MaxInterval, "max-interval", o.MaxInterval, "longest interval between two polls of a healthy feed, however quiet")
+	fs.DurationVar(&o.MaxBackoff, "max-backoff", o.MaxBackoff, "longest wait before polling a failing feed again (it is never given up)")
+	fs.DurationVar(&o.Lease, "lease", o.Lease, "how long a replica holds a feed it polls without renewing; a dead replica's feeds wait this long")
+	fs.StringVar(&o.Replica, "replica", o.Replica, "this replica's name in feed leases (default: host name and process id)")
 }
 
 // Validate reports every problem with o at once.
 func (o Options) Validate() error {
 	var p stage.Problems
 	bad := p.Add
-	if len(o.Feeds) == 0 && o.FeedsFile == "" && o.Ingest == "" {
-		bad("feeds", "name feeds with -feeds or -feeds-file, or files with -ingest")
-	}
 	if o.FeedsFile != "" {
 		if _, err := os.Stat(o.FeedsFile); err != nil {
 			bad("feeds-file", "%v", err)
@@ -106,19 +144,44 @@ func (o Options) Validate() error {
 	if o.SeenTTL <= 0 {
 		bad("seen-ttl", "must be positive, got %s", o.SeenTTL)
 	}
+	if o.FeedsBucket == "" {
+		bad("feeds-bucket", "must not be empty")
+	}
+	if o.HostConcurrency < 1 {
+		bad("host-concurrency", "must be at least 1, got %d", o.HostConcurrency)
+	}
+	if o.HostRate < 0 {
+		bad("host-rate", "must not be negative, got %g", o.HostRate)
+	}
+	if o.RobotsTTL <= 0 {
+		bad("robots-ttl", "must be positive, got %s", o.RobotsTTL)
+	}
+	if o.MinInterval <= 0 || o.MinInterval > o.MaxInterval {
+		bad("min-interval", "must be positive and at most -max-interval (%s), got %s", o.MaxInterval, o.MinInterval)
+	}
+	if o.MaxBackoff < o.MaxInterval {
+		bad("max-backoff", "must be at least -max-interval (%s), got %s", o.MaxInterval, o.MaxBackoff)
+	}
+	if o.Lease < 3*time.Second || o.Lease < o.Timeout {
+		bad("lease", "must be at least 3s and at least -timeout (%s), got %s", o.Timeout, o.Lease)
+	}
 	return p.Err()
 }
 
 // Stage is a fetcher connected to the pipeline.
 type Stage struct {
-	opts   Options
-	poller *Poller
-	pub    *stage.Publisher
-	rt     *stage.Runtime
+	opts     Options
+	poller   *Poller
+	pub      *stage.Publisher
+	rt       *stage.Runtime
+	registry *registry.Registry
+	// named are the feeds named by -feeds and -feeds-file.
+	named []string
 }
 
-// Start connects the fetcher's parts: its seen-set bucket, its HTTP client
-// and its publisher to the fetched subject.
+// Start connects the fetcher's parts: the feed registry (where the feeds
+// named by flags are registered), its seen-set bucket, its HTTP client and
+// its publisher to the fetched subject.
 func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 	feeds := o.Feeds
 	if o.FeedsFile != "" {
@@ -132,27 +195,63 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stage{opts: o, pub: pub, rt: rt}
-	if len(feeds) == 0 {
-		return s, nil
+	s := &Stage{opts: o, pub: pub, rt: rt, named: feeds}
+	if o.Ingest != "" && len(feeds) == 0 {
+		return s, nil // files only: no feeds, no registry
+	}
+	if s.registry, err = registry.Open(ctx, rt.JetStream(), o.FeedsBucket); err != nil {
+		return nil, err
+	}
+	for _, f := range feeds {
+		if _, err := s.registry.Add(ctx, f, time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	set, err := seen.Open(ctx, rt.JetStream(), o.SeenBucket, o.SeenTTL)
 	if err != nil {
 		return nil, err
 	}
-	client := page.NewClient(page.ClientConfig{UserAgent: o.UserAgent, Timeout: o.Timeout, MaxBytes: o.MaxBytes})
+	metrics := NewMetrics(rt.Telemetry().Registry)
+	client := page.NewClient(o.clientConfig())
+	rob := robots.New(client, productToken(o.UserAgent), o.RobotsTTL)
+	rob.OnFetch = func(resp *page.Response, err error) { metrics.fetched(kindRobots, resp, err) }
 	cfg := Config{
 		Feeds:       feeds,
 		Interval:    o.Interval,
 		Concurrency: o.Concurrency,
-		Metrics:     NewMetrics(rt.Telemetry().Registry),
+		Metrics:     metrics,
+		FeedStates:  RegistryFeedStates{Registry: s.registry},
+		Robots:      rob,
+		Schedule:    Schedule{MinInterval: o.MinInterval, MaxInterval: o.MaxInterval, MaxBackoff: o.MaxBackoff},
 	}
 	s.poller = NewPoller(cfg, client, set, pub, rt.Logger())
 	return s, nil
 }
 
-// Once ingests the local path, if any, and polls every feed once; it
-// returns when everything found is published.
+// clientConfig is the page client the options describe.
+func (o Options) clientConfig() page.ClientConfig {
+	rate := o.HostRate
+	if rate == 0 {
+		rate = -1 // no limit
+	}
+	return page.ClientConfig{
+		UserAgent: o.UserAgent, Timeout: o.Timeout, MaxBytes: o.MaxBytes,
+		Policy:          page.NetPolicy{Allow: o.AllowNet, AllowAddrPorts: o.AllowServices},
+		HostConcurrency: o.HostConcurrency, HostRate: rate,
+	}
+}
+
+// productToken is the User-Agent's product name, what robots.txt groups
+// are matched against ("newsflow-fetcher" of "newsflow-fetcher/1 (+…)").
+func productToken(ua string) string {
+	tok, _, _ := strings.Cut(strings.TrimSpace(ua), " ")
+	tok, _, _ = strings.Cut(tok, "/")
+	return tok
+}
+
+// Once ingests the local path, if any, and polls every feed once (the
+// feeds named by flags, or else every registered feed); it returns when
+// everything found is published.
 func (s *Stage) Once(ctx context.Context) (Stats, error) {
 	var total Stats
 	if s.opts.Ingest != "" {
@@ -162,18 +261,26 @@ func (s *Stage) Once(ctx context.Context) (Stats, error) {
 			return total, fmt.Errorf("ingest %s: %w", s.opts.Ingest, err)
 		}
 	}
-	if s.poller != nil {
-		st, err := s.poller.PollOnce(ctx)
-		total.Add(st)
+	if s.poller == nil {
+		return total, nil
+	}
+	if len(s.named) == 0 {
+		entries, err := s.registry.List(ctx)
 		if err != nil {
 			return total, err
 		}
+		s.poller.cfg.Feeds = nil
+		for _, e := range entries {
+			s.poller.cfg.Feeds = append(s.poller.cfg.Feeds, e.Feed.URL)
+		}
 	}
-	return total, nil
+	st, err := s.poller.PollOnce(ctx)
+	total.Add(st)
+	return total, err
 }
 
-// Run ingests the local path, if any, then polls the feeds every interval
-// until ctx ends.
+// Run ingests the local path, if any, then polls the registered feeds, each
+// when due, sharing them with the other replicas, until ctx ends.
 func (s *Stage) Run(ctx context.Context) error {
 	if s.opts.Ingest != "" {
 		st, err := Ingest(ctx, s.opts.Ingest, s.opts.MaxBytes, s.pub)
@@ -186,8 +293,19 @@ func (s *Stage) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	return s.poller.Run(ctx)
+	return s.poller.RunShared(ctx, Shared{Registry: s.registry, Owner: s.replica(), Lease: s.opts.Lease})
 }
+
+func (s *Stage) replica() string {
+	if s.opts.Replica != "" {
+		return s.opts.Replica
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%04x", host, os.Getpid(), rand.Uint32()&0xffff)
+}
+
+// Registry is the feed registry (nil when only ingesting files).
+func (s *Stage) Registry() *registry.Registry { return s.registry }
 
 // Run is the fetcher service: with Once it publishes what there is and
 // returns, otherwise it keeps polling until ctx ends.

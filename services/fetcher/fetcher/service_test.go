@@ -16,7 +16,7 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{name: "feeds", args: []string{"-feeds", "https://a.example/feed.xml, https://b.example/atom.xml"}},
 		{name: "ingest", args: []string{"-ingest", "."}},
-		{name: "nothing to fetch", flags: []string{"-feeds"}},
+		{name: "registered feeds only"},
 		{name: "bad feed URL", args: []string{"-feeds", "ftp://a.example/feed"}, flags: []string{"-feeds"}},
 		{name: "missing feeds file", args: []string{"-feeds-file", "/nonexistent/feeds.txt"}, flags: []string{"-feeds-file"}},
 		{

@@ -2,17 +2,18 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"time"
+
+	"github.com/newsflow/newsflow/services/fetcher/registry"
 )
 
 // FeedState is what the poller remembers about a feed between polls.
-// (Next-poll time and error streaks join it with adaptive scheduling.)
-type FeedState struct {
-	ETag, LastModified string
-}
+type FeedState = registry.State
 
-// FeedStates stores FeedState by feed URL. The in-memory implementation is
-// the default; a KV-bucket one will share it between replicas.
+// FeedStates stores FeedState by feed URL: in memory, or in the feed
+// registry shared by replicas.
 type FeedStates interface {
 	Get(ctx context.Context, feedURL string) (FeedState, error)
 	Put(ctx context.Context, feedURL string, s FeedState) error
@@ -42,4 +43,38 @@ func (s *MemoryFeedStates) Put(_ context.Context, feedURL string, st FeedState) 
 	defer s.mu.Unlock()
 	s.m[feedURL] = st
 	return nil
+}
+
+// RegistryFeedStates keeps feed state in the feed registry, registering a
+// feed on first use. Writes are compare-and-set, retried on a conflict;
+// another owner's lease is left in place.
+type RegistryFeedStates struct {
+	Registry *registry.Registry
+}
+
+// Get returns the state of feedURL, registering it if needed.
+func (s RegistryFeedStates) Get(ctx context.Context, feedURL string) (FeedState, error) {
+	e, err := s.Registry.Get(ctx, feedURL)
+	if errors.Is(err, registry.ErrNotFound) {
+		_, err = s.Registry.Add(ctx, feedURL, time.Now())
+		return FeedState{}, err
+	}
+	return e.Feed.State, err
+}
+
+// Put replaces the state of feedURL.
+func (s RegistryFeedStates) Put(ctx context.Context, feedURL string, st FeedState) error {
+	var err error
+	for range 5 {
+		var e registry.Entry
+		if e, err = s.Registry.Get(ctx, feedURL); err != nil {
+			return err
+		}
+		st.LeaseOwner, st.LeaseUntil = e.Feed.LeaseOwner, e.Feed.LeaseUntil
+		e.Feed.State = st
+		if _, err = s.Registry.Update(ctx, e); !errors.Is(err, registry.ErrConflict) {
+			return err
+		}
+	}
+	return err
 }

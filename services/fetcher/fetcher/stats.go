@@ -23,6 +23,9 @@ type Stats struct {
 	New         int // items not in the seen-set, queued for fetching
 	Published   int
 	SkippedSeen int // items already seen, or already queued in this poll
+	// Updated counts seen items fetched again because their feed gives a
+	// newer update time (they are counted in New as well).
+	Updated int
 	// Failed counts item failures by reason class. All but seen_store mean
 	// the item was not published; seen_store after a publish means it will
 	// be published again (and dropped as a duplicate by the stream).
@@ -36,6 +39,7 @@ const (
 	ReasonContentType = "content_type"
 	ReasonScheme      = "scheme"
 	ReasonRedirects   = "redirects"
+	ReasonAddress     = "address"   // the network policy refuses the address
 	ReasonTransient   = "transient" // 5xx, 408, 429, timeouts, network
 	ReasonPermanent   = "permanent" // other 4xx, undecodable body
 	ReasonCanceled    = "canceled"  // the poll's context ended
@@ -43,14 +47,15 @@ const (
 	ReasonBadURL      = "bad_url"   // an item link that cannot be canonicalised
 	ReasonSeenStore   = "seen_store"
 	ReasonPublish     = "publish"
-	ReasonRead        = "read" // a local file that cannot be read
+	ReasonRead        = "read"   // a local file that cannot be read
+	ReasonRobots      = "robots" // robots.txt disallows the page
 )
 
 // isRefusal reports the reasons for which the fetcher itself declined a
 // response (rather than the server or the network failing).
 func isRefusal(reason string) bool {
 	switch reason {
-	case ReasonTooLarge, ReasonContentType, ReasonScheme, ReasonRedirects:
+	case ReasonTooLarge, ReasonContentType, ReasonScheme, ReasonRedirects, ReasonAddress:
 		return true
 	}
 	return false
@@ -70,6 +75,8 @@ func Reason(err error) string {
 		return ReasonScheme
 	case errors.Is(err, page.ErrTooManyRedirects):
 		return ReasonRedirects
+	case errors.Is(err, page.ErrForbiddenAddress):
+		return ReasonAddress
 	case errors.Is(err, page.ErrTransient):
 		return ReasonTransient
 	case errors.Is(err, page.ErrPermanent):
@@ -96,6 +103,7 @@ func (s *Stats) Add(o Stats) {
 	s.New += o.New
 	s.Published += o.Published
 	s.SkippedSeen += o.SkippedSeen
+	s.Updated += o.Updated
 	s.FeedsFailed = addCounts(s.FeedsFailed, o.FeedsFailed)
 	s.Failed = addCounts(s.Failed, o.Failed)
 }
@@ -119,6 +127,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int("new", s.New),
 		slog.Int("published", s.Published),
 		slog.Int("skipped_seen", s.SkippedSeen),
+		slog.Int("updated", s.Updated),
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.FeedsFailed)) {
 		attrs = append(attrs, slog.Int("feeds_failed_"+k, s.FeedsFailed[k]))

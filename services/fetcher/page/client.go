@@ -48,6 +48,18 @@ type ClientConfig struct {
 	MaxRedirects int
 	// AllowedTypes lists accepted media types (default DefaultAllowedTypes()).
 	AllowedTypes []string
+	// Policy decides which addresses may be connected to; the zero policy
+	// refuses loopback, private and other internal ranges.
+	Policy NetPolicy
+	// Resolver resolves host names (default net.DefaultResolver).
+	Resolver Resolver
+	// HostConcurrency bounds requests in flight to one host (default 2;
+	// negative: unbounded). HostRate bounds requests a second to one host
+	// (default 1; negative: unbounded), in bursts of up to HostBurst
+	// (default 1).
+	HostConcurrency int
+	HostRate        float64
+	HostBurst       int
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -78,6 +90,15 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	if len(c.AllowedTypes) == 0 {
 		c.AllowedTypes = DefaultAllowedTypes()
 	}
+	if c.HostConcurrency == 0 {
+		c.HostConcurrency = 2
+	}
+	if c.HostRate == 0 {
+		c.HostRate = 1
+	}
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
+	}
 	return c
 }
 
@@ -101,20 +122,26 @@ type Response struct {
 	// NotModified is set on a 304 answer to a conditional request.
 	NotModified bool
 	FetchedAt   time.Time
+	// CacheFor is how long the server says the resource stays fresh, from
+	// Cache-Control max-age or Expires; zero when it says nothing.
+	CacheFor time.Duration
 }
 
 // Client fetches pages; it is safe for concurrent use.
 type Client struct {
-	cfg  ClientConfig
-	http *http.Client
+	cfg   ClientConfig
+	http  *http.Client
+	hosts *hostLimits
 }
 
 // NewClient returns a Client for cfg.
 func NewClient(cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
-	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	dialer := newGuardedDialer(cfg.Policy, cfg.Resolver, &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second})
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		// No proxy: a proxy would connect on the fetcher's behalf, past the
+		// network policy's check of every address connected to.
+		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
@@ -123,7 +150,7 @@ func NewClient(cfg ClientConfig) *Client {
 		MaxIdleConnsPerHost:   4,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, hosts: newHostLimits(cfg.HostConcurrency, cfg.HostRate, cfg.HostBurst)}
 	c.http = &http.Client{Transport: transport, CheckRedirect: c.checkRedirect}
 	return c
 }
@@ -175,7 +202,15 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	if cond.LastModified != "" {
 		req.Header.Set("If-Modified-Since", cond.LastModified)
 	}
+	// Set explicitly, so the transport leaves decoding to decompress,
+	// which caps the decompressed size.
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 
+	release, err := c.hosts.acquire(ctx, u.Hostname())
+	if err != nil {
+		return nil, classify(parent, err)
+	}
+	defer release()
 	hresp, err := c.http.Do(req)
 	if err != nil {
 		return nil, classify(parent, err)
@@ -189,6 +224,7 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 		LastModified: hresp.Header.Get("Last-Modified"),
 		FetchedAt:    time.Now().UTC(),
 	}
+	r.CacheFor = cacheFor(hresp.Header, r.FetchedAt)
 	switch {
 	case hresp.StatusCode == http.StatusNotModified && cond != (Conditional{}):
 		r.NotModified = true
@@ -206,7 +242,11 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	if hresp.ContentLength > c.cfg.MaxBytes {
 		return nil, tooLarge(c.cfg.MaxBytes, strconv.FormatInt(hresp.ContentLength, 10)+" bytes announced")
 	}
-	raw, err := ReadAll(hresp.Body, c.cfg.MaxBytes)
+	body, err := decompress(hresp.Body, hresp.Header.Get("Content-Encoding"))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := ReadAll(body, c.cfg.MaxBytes)
 	if err != nil {
 		return nil, classify(parent, fmt.Errorf("read body: %w", err))
 	}

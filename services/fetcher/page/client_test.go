@@ -90,7 +90,7 @@ func newServer(t *testing.T) *httptest.Server {
 }
 
 func testClient() *Client {
-	return NewClient(ClientConfig{MaxBytes: testCap, MaxRedirects: 3, Timeout: 2 * time.Second})
+	return NewClient(ClientConfig{Policy: loopback, HostRate: -1, MaxBytes: testCap, MaxRedirects: 3, Timeout: 2 * time.Second})
 }
 
 func TestGet(t *testing.T) {
@@ -199,12 +199,12 @@ func TestGetTimeouts(t *testing.T) {
 	srv := newServer(t)
 
 	t.Run("whole request", func(t *testing.T) {
-		c := NewClient(ClientConfig{Timeout: 100 * time.Millisecond})
+		c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, Timeout: 100 * time.Millisecond})
 		_, err := c.Get(t.Context(), srv.URL+"/slow", Conditional{})
 		require.ErrorIs(t, err, ErrTransient)
 	})
 	t.Run("response header", func(t *testing.T) {
-		c := NewClient(ClientConfig{ResponseHeaderTimeout: 100 * time.Millisecond})
+		c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, ResponseHeaderTimeout: 100 * time.Millisecond})
 		_, err := c.Get(t.Context(), srv.URL+"/slow", Conditional{})
 		require.ErrorIs(t, err, ErrTransient)
 	})
@@ -225,7 +225,7 @@ func TestGetSendsHeaders(t *testing.T) {
 		w.Header().Set("Content-Type", "text/plain")
 	}))
 	defer srv.Close()
-	c := NewClient(ClientConfig{UserAgent: "newsflow-test/0"})
+	c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, UserAgent: "newsflow-test/0"})
 	_, err := c.Get(t.Context(), srv.URL, Conditional{ETag: `"e"`, LastModified: "Mon, 02 Jun 2025 08:00:00 GMT"})
 	require.NoError(t, err)
 	require.Equal(t, "newsflow-test/0", got.Get("User-Agent"))
@@ -241,7 +241,7 @@ func BenchmarkGet(b *testing.B) {
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()
-	c := NewClient(ClientConfig{})
+	c := NewClient(ClientConfig{Policy: loopback, HostRate: -1})
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		if _, err := c.Get(b.Context(), srv.URL, Conditional{}); err != nil {

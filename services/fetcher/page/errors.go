@@ -1,10 +1,15 @@
 package page
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -79,4 +84,66 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// Error classes, the "class" label of the fetcher's error metrics. Parse
+// and robots failures are found by the fetcher, not the client.
+const (
+	ClassDNS        = "dns"
+	ClassConnect    = "connect"
+	ClassTLS        = "tls"
+	ClassTimeout    = "timeout"
+	ClassHTTPStatus = "http_status"
+	ClassParse      = "parse"
+	ClassPolicy     = "policy"
+	ClassTooLarge   = "too_large"
+	ClassRobots     = "robots"
+	ClassOther      = "other"
+)
+
+// Classes lists every error class.
+func Classes() []string {
+	return []string{ClassDNS, ClassConnect, ClassTLS, ClassTimeout, ClassHTTPStatus, ClassParse,
+		ClassPolicy, ClassTooLarge, ClassRobots, ClassOther}
+}
+
+// ErrorClass names the class of an error Get returned ("" for nil).
+func ErrorClass(err error) string {
+	var (
+		se      *StatusError
+		dnsErr  *net.DNSError
+		netErr  net.Error
+		opErr   *net.OpError
+		certErr *tls.CertificateVerificationError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+		unkAuth x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		invErr  x509.CertificateInvalidError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrForbiddenAddress), errors.Is(err, ErrUnsupportedScheme),
+		errors.Is(err, ErrTooManyRedirects), errors.Is(err, ErrUnsupportedContent):
+		return ClassPolicy
+	case errors.Is(err, ErrTooLarge):
+		return ClassTooLarge
+	case errors.Is(err, ErrBadEncoding):
+		return ClassParse
+	case errors.As(err, &se):
+		return ClassHTTPStatus
+	case errors.As(err, &dnsErr) && !dnsErr.IsTimeout:
+		return ClassDNS
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return ClassTimeout
+	case errors.As(err, &certErr), errors.As(err, &recErr), errors.As(err, &alert),
+		errors.As(err, &unkAuth), errors.As(err, &hostErr), errors.As(err, &invErr):
+		return ClassTLS
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
+		errors.As(err, &opErr) && opErr.Op == "dial":
+		return ClassConnect
+	}
+	return ClassOther
 }

@@ -58,7 +58,7 @@ func TestGetSharedCorpus(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	c := NewClient(ClientConfig{MaxBytes: 16 << 20})
+	c := NewClient(ClientConfig{Policy: loopback, HostRate: -1, MaxBytes: 16 << 20})
 	charsets := map[string]int{}
 	for _, f := range files {
 		name := filepath.Base(f)

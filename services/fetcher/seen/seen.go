@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,21 +46,40 @@ func Key(canonicalURL string) string {
 
 // Has reports whether canonicalURL was added and has not expired.
 func (s *Set) Has(ctx context.Context, canonicalURL string) (bool, error) {
-	_, err := s.kv.Get(ctx, Key(canonicalURL))
+	found, _, err := s.Lookup(ctx, canonicalURL)
+	return found, err
+}
+
+// Lookup reports whether canonicalURL was added and has not expired, and
+// the update time its feed gave when it was added (zero if none).
+func (s *Set) Lookup(ctx context.Context, canonicalURL string) (bool, time.Time, error) {
+	e, err := s.kv.Get(ctx, Key(canonicalURL))
 	switch {
 	case err == nil:
-		return true, nil
+		_, stamp, _ := strings.Cut(string(e.Value()), "\n")
+		updated, _ := time.Parse(time.RFC3339Nano, stamp)
+		return true, updated, nil
 	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return false, nil
+		return false, time.Time{}, nil
 	default:
-		return false, fmt.Errorf("look up seen url %s: %w", canonicalURL, err)
+		return false, time.Time{}, fmt.Errorf("look up seen url %s: %w", canonicalURL, err)
 	}
 }
 
-// Add records canonicalURL; adding it again renews its expiry. The value is
-// the URL itself, so the bucket can be inspected with the nats CLI.
+// Add records canonicalURL; adding it again renews its expiry.
 func (s *Set) Add(ctx context.Context, canonicalURL string) error {
-	if _, err := s.kv.Put(ctx, Key(canonicalURL), []byte(canonicalURL)); err != nil {
+	return s.AddUpdated(ctx, canonicalURL, time.Time{})
+}
+
+// AddUpdated records canonicalURL with the update time its feed gave, so
+// that a later, newer update is fetched again. The value is the URL, then
+// the time on a second line, readable with the nats CLI.
+func (s *Set) AddUpdated(ctx context.Context, canonicalURL string, updated time.Time) error {
+	v := canonicalURL
+	if !updated.IsZero() {
+		v += "\n" + updated.UTC().Format(time.RFC3339Nano)
+	}
+	if _, err := s.kv.Put(ctx, Key(canonicalURL), []byte(v)); err != nil {
 		return fmt.Errorf("mark url seen %s: %w", canonicalURL, err)
 	}
 	return nil

@@ -90,3 +90,21 @@ func BenchmarkHas(b *testing.B) {
 		}
 	}
 }
+
+func TestLookupKeepsUpdateTime(t *testing.T) {
+	ns := natstest.Run(t)
+	s, err := Open(t.Context(), natstest.JetStream(t, ns), "seen", time.Hour)
+	require.NoError(t, err)
+	updated := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+	require.NoError(t, s.AddUpdated(t.Context(), "https://a.example/x", updated))
+	found, got, err := s.Lookup(t.Context(), "https://a.example/x")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, updated, got)
+
+	require.NoError(t, s.Add(t.Context(), "https://a.example/y"))
+	found, got, err = s.Lookup(t.Context(), "https://a.example/y")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.True(t, got.IsZero())
+}

@@ -1,0 +1,103 @@
+package fetcher
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/services/fetcher/registry"
+)
+
+// noJitter makes waits exact: Rand returns the middle of [0,1).
+func noJitter() Schedule {
+	return Schedule{Rand: func() float64 { return 0.5 }}.withDefaults(15 * time.Minute)
+}
+
+var t0 = time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
+
+func TestScheduleBackoffNeverGivesUp(t *testing.T) {
+	s := noJitter()
+	st := FeedState{}
+	now := t0
+	var waits []time.Duration
+	for range 12 {
+		st = s.Next(st, pollResult{err: errors.New("boom"), class: page.ClassHTTPStatus}, now)
+		waits = append(waits, st.NextPoll.Sub(now))
+		now = st.NextPoll
+	}
+	require.Equal(t, []time.Duration{
+		15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 16 * time.Hour,
+		24 * time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour, // capped, never dropped
+	}, waits)
+	require.Equal(t, 12, st.ErrorStreak)
+	require.Equal(t, map[string]int{page.ClassHTTPStatus: 12}, st.Errors)
+	require.Equal(t, registry.Failing, st.Health(now))
+	require.Equal(t, registry.Backoff, FeedState{ErrorStreak: 1, FailingSince: now}.Health(now.Add(time.Hour)))
+
+	// One success resets the streak and the health.
+	st = s.Next(st, pollResult{itemsPerDay: -1}, now)
+	require.Zero(t, st.ErrorStreak)
+	require.Equal(t, registry.Healthy, st.Health(now))
+	require.Empty(t, st.LastError)
+}
+
+func TestScheduleServerHints(t *testing.T) {
+	s := noJitter()
+	tests := []struct {
+		name string
+		res  pollResult
+		want time.Duration
+	}{
+		{"no hint", pollResult{itemsPerDay: -1}, 15 * time.Minute},
+		{"rss ttl raises", pollResult{itemsPerDay: -1, ttl: time.Hour}, time.Hour},
+		{"max-age raises", pollResult{itemsPerDay: -1, cacheFor: 2 * time.Hour}, 2 * time.Hour},
+		{"a short max-age does not lower", pollResult{itemsPerDay: -1, cacheFor: time.Minute}, 15 * time.Minute},
+		{"an absurd hint is capped", pollResult{itemsPerDay: -1, ttl: 365 * 24 * time.Hour}, 24 * time.Hour},
+		{"429 retry-after", pollResult{err: errors.New("429"), retryAfter: 3 * time.Hour}, 3 * time.Hour},
+		{"retry-after shorter than backoff", pollResult{err: errors.New("503"), retryAfter: time.Second}, 15 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := s.Next(FeedState{}, tt.res, t0)
+			require.Equal(t, tt.want, st.NextPoll.Sub(t0))
+		})
+	}
+}
+
+func TestScheduleAdaptsToPublishingRate(t *testing.T) {
+	s := noJitter()
+	// 96 items a day by their dates: one every 15 minutes; 480 a day is
+	// held at the minimum interval.
+	require.Equal(t, 15*time.Minute, s.Next(FeedState{}, pollResult{itemsPerDay: 96}, t0).Interval)
+	require.Equal(t, 5*time.Minute, s.Next(FeedState{}, pollResult{itemsPerDay: 480}, t0).Interval)
+	// Two a day: every 12 hours, but the maximum is 6 hours.
+	require.Equal(t, 6*time.Hour, s.Next(FeedState{}, pollResult{itemsPerDay: 2}, t0).Interval)
+
+	// Undated items: the rate comes from new items between polls.
+	st := s.Next(FeedState{}, pollResult{itemsPerDay: -1, newItems: 20}, t0)
+	require.Equal(t, 15*time.Minute, st.Interval) // first poll: no rate yet
+	st = s.Next(st, pollResult{itemsPerDay: -1, newItems: 4}, t0.Add(time.Hour))
+	require.InDelta(t, 0.3*96, st.ItemsPerDay, 0.01) // 4 an hour, smoothed
+	// A quiet feed slows down gradually.
+	quiet := s.Next(FeedState{Polls: 3, Interval: time.Hour}, pollResult{itemsPerDay: 0}, t0)
+	require.Equal(t, 90*time.Minute, quiet.Interval)
+}
+
+func TestScheduleKeepsValidatorsWhenItemsNeedRetry(t *testing.T) {
+	s := noJitter()
+	st := s.Next(FeedState{ETag: `"old"`}, pollResult{itemsPerDay: -1, etag: `"new"`, retry: true}, t0)
+	require.Equal(t, `"old"`, st.ETag)
+	st = s.Next(st, pollResult{itemsPerDay: -1, etag: `"new"`}, t0)
+	require.Equal(t, `"new"`, st.ETag)
+}
+
+func TestScheduleJitterSpreads(t *testing.T) {
+	lo := Schedule{Rand: func() float64 { return 0 }}.withDefaults(time.Hour)
+	hi := Schedule{Rand: func() float64 { return 0.999999 }}.withDefaults(time.Hour)
+	res := pollResult{itemsPerDay: -1}
+	require.Equal(t, 54*time.Minute, lo.Next(FeedState{}, res, t0).NextPoll.Sub(t0))
+	require.InDelta(t, float64(66*time.Minute), float64(hi.Next(FeedState{}, res, t0).NextPoll.Sub(t0)), float64(time.Second))
+}

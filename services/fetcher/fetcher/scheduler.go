@@ -1,0 +1,216 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/newsflow/newsflow/services/fetcher/registry"
+)
+
+// Shared configures RunShared.
+type Shared struct {
+	Registry *registry.Registry
+	// Owner names this replica in leases (unique per replica).
+	Owner string
+	// Lease is how long a claimed feed stays this replica's without renewal
+	// (default 2m); it is renewed every Lease/3 while the poll runs. A
+	// replica that dies holds its feeds at most this long.
+	Lease time.Duration
+	// Tick is how often due feeds are looked for (default 1s).
+	Tick time.Duration
+}
+
+// RunShared polls the feeds of the registry, each when it is due, sharing
+// the work with every other replica that runs it on the same registry: a
+// replica polls a feed only after claiming it with a compare-and-set lease,
+// so no feed is polled by two replicas at once, and a lease that is not
+// renewed (its replica died) expires, so no feed is starved. It returns
+// nil once ctx has ended and the polls in progress have stopped; their
+// leases are released.
+func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
+	if sh.Lease <= 0 {
+		sh.Lease = 2 * time.Minute
+	}
+	if sh.Tick <= 0 {
+		sh.Tick = time.Second
+	}
+	s := &scheduler{Poller: p, sh: sh, feeds: map[string]registry.Entry{}, busy: map[string]bool{}}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	watchErr := make(chan error, 1)
+	go func() { watchErr <- sh.Registry.Watch(watchCtx, s.seen) }()
+
+	run := p.startRun(ctx)
+	slots := make(chan struct{}, p.cfg.Concurrency)
+	var polls sync.WaitGroup
+	ticker := time.NewTicker(sh.Tick)
+	defer ticker.Stop()
+	for {
+		for _, e := range s.due(time.Now()) {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			claimed, ok := s.claim(ctx, e)
+			if !ok {
+				<-slots
+				continue
+			}
+			polls.Go(func() {
+				defer func() { <-slots }()
+				s.poll(ctx, run, claimed)
+			})
+		}
+		select {
+		case <-ctx.Done():
+			polls.Wait()
+			stats := run.stop()
+			p.log.Info("fetcher stopped", slog.Any("stats", stats))
+			return nil
+		case err := <-watchErr:
+			if ctx.Err() == nil {
+				polls.Wait()
+				run.stop()
+				return err
+			}
+		case <-ticker.C:
+		}
+	}
+}
+
+// scheduler is RunShared's state: the registry as last seen through the
+// watch, and the feeds this replica is polling.
+type scheduler struct {
+	*Poller
+	sh Shared
+
+	mu    sync.Mutex
+	feeds map[string]registry.Entry
+	busy  map[string]bool
+}
+
+// seen takes an update from the registry watch.
+func (s *scheduler) seen(e registry.Entry, removed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if removed {
+		delete(s.feeds, e.Key)
+		return
+	}
+	if cur, ok := s.feeds[e.Key]; !ok || e.Revision > cur.Revision {
+		s.feeds[e.Key] = e
+	}
+}
+
+// due lists the feeds to poll now, in random order (so replicas do not all
+// reach for the same one first), and updates the health gauge.
+func (s *scheduler) due(now time.Time) []registry.Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []registry.Entry
+	health := map[string]int{}
+	for key, e := range s.feeds {
+		health[e.Feed.Health(now)]++
+		if s.busy[key] || now.Before(e.Feed.NextPoll) || e.Feed.Leased(now, s.sh.Owner) {
+			continue
+		}
+		out = append(out, e)
+	}
+	for _, h := range []string{registry.Healthy, registry.Backoff, registry.Failing} {
+		s.cfg.Metrics.feeds.WithLabelValues(h).Set(float64(health[h]))
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+// claim takes the feed's lease; false if another replica was first.
+func (s *scheduler) claim(ctx context.Context, e registry.Entry) (registry.Entry, bool) {
+	now := time.Now()
+	e.Feed.LeaseOwner, e.Feed.LeaseUntil = s.sh.Owner, now.Add(s.sh.Lease)
+	rev, err := s.sh.Registry.Update(ctx, e)
+	if err != nil {
+		if !errors.Is(err, registry.ErrConflict) && !errors.Is(err, registry.ErrNotFound) && ctx.Err() == nil {
+			s.log.Warn("claim feed", slog.String("feed", e.Feed.URL), slog.Any("error", err))
+		}
+		return e, false
+	}
+	e.Revision = rev
+	s.mu.Lock()
+	s.busy[e.Key] = true
+	s.feeds[e.Key] = e
+	s.mu.Unlock()
+	if !e.Feed.NextPoll.IsZero() {
+		s.cfg.Metrics.pollLag.Observe(max(now.Sub(e.Feed.NextPoll), 0).Seconds())
+	}
+	return e, true
+}
+
+// poll polls a claimed feed, renewing the lease meanwhile, and writes its
+// new state (which releases the lease). Losing the lease (the entry was
+// changed by someone else) stops the poll.
+func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.busy, e.Key)
+		s.mu.Unlock()
+	}()
+	log := s.log.With(slog.String("feed", e.Feed.URL))
+	pollCtx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex // guards e between the renewer and the final write
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(s.sh.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			next := e
+			next.Feed.LeaseUntil = time.Now().Add(s.sh.Lease)
+			rev, err := s.sh.Registry.Update(pollCtx, next)
+			if err == nil {
+				next.Revision = rev
+				e = next
+			}
+			mu.Unlock()
+			if err != nil && pollCtx.Err() == nil {
+				log.Warn("lease lost; stopping this poll", slog.Any("error", err))
+				cancel()
+				return
+			}
+		}
+	}()
+	res := run.pollFeed(pollCtx, e.Feed.URL, e.Feed.State)
+	lost := pollCtx.Err() != nil && ctx.Err() == nil
+	cancel()
+	<-renewed
+	if lost {
+		return
+	}
+	// The final write must happen even when stopping: it releases the lease.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer wcancel()
+	if ctx.Err() != nil {
+		e.Feed.LeaseOwner, e.Feed.LeaseUntil = "", time.Time{} // interrupted: due again at once
+	} else {
+		e.Feed.State = s.cfg.Schedule.Next(e.Feed.State, res, time.Now())
+	}
+	rev, err := s.sh.Registry.Update(wctx, e)
+	if err != nil {
+		log.Warn("save feed state", slog.Any("error", err))
+		return
+	}
+	e.Revision = rev
+	s.seen(e, false)
+}

@@ -1,0 +1,168 @@
+package fetcher
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/services/fetcher/registry"
+	"github.com/newsflow/newsflow/services/fetcher/seen"
+	"github.com/newsflow/newsflow/stage/natstest"
+)
+
+// feedFarm serves n empty RSS feeds at /feed/{i}, each answer taking a
+// while, and records who polled which feed when, and whether two polls of
+// one feed ever overlapped.
+type feedFarm struct {
+	*httptest.Server
+	n        int
+	overlaps atomic.Int32
+
+	mu       sync.Mutex
+	inFlight map[string]int
+	polls    map[string][]farmPoll // path -> polls
+}
+
+type farmPoll struct {
+	by string // the User-Agent: which replica
+	at time.Time
+}
+
+func newFeedFarm(t testing.TB, n int, delay time.Duration) *feedFarm {
+	f := &feedFarm{n: n, inFlight: map[string]int{}, polls: map[string][]farmPoll{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.inFlight[r.URL.Path]++
+		if f.inFlight[r.URL.Path] > 1 {
+			f.overlaps.Add(1)
+		}
+		f.polls[r.URL.Path] = append(f.polls[r.URL.Path], farmPoll{by: r.UserAgent(), at: time.Now()})
+		f.mu.Unlock()
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprintf(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>/</link></channel></rss>`, r.URL.Path)
+		f.mu.Lock()
+		f.inFlight[r.URL.Path]--
+		f.mu.Unlock()
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *feedFarm) feed(i int) string { return fmt.Sprintf("%s/feed/%d", f.URL, i) }
+
+// pollsSince counts, per feed path, polls after t (by anyone but skip).
+func (f *feedFarm) pollsSince(t time.Time, skip string) (perFeed map[string]int, byReplica map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	perFeed, byReplica = map[string]int{}, map[string]int{}
+	for path, ps := range f.polls {
+		for _, p := range ps {
+			if p.at.After(t) && p.by != skip {
+				perFeed[path]++
+			}
+			if p.at.After(t) {
+				byReplica[p.by]++
+			}
+		}
+	}
+	return perFeed, byReplica
+}
+
+// replica is one fetcher replica as a separate process would run it: its
+// own NATS connection, registry handle, seen-set handle and HTTP client.
+type replica struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+	kill   func() // closes the NATS connection at once: no lease released
+}
+
+func startReplica(t testing.TB, ns *server.Server, name string, cfg Config, sh Shared) *replica {
+	t.Helper()
+	js := natstest.JetStream(t, ns)
+	reg, err := registry.Open(t.Context(), js, "feeds")
+	require.NoError(t, err)
+	set, err := seen.Open(t.Context(), js, "seen", time.Hour)
+	require.NoError(t, err)
+	cc := testClientConfig()
+	cc.UserAgent = name
+	p := NewPoller(cfg, page.NewClient(cc), set, &memPublisher{}, nil)
+	sh.Registry, sh.Owner = reg, name
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replica{name: name, cancel: cancel, done: make(chan struct{}), kill: js.Conn().Close}
+	go func() { r.err = p.RunShared(ctx, sh); close(r.done) }()
+	t.Cleanup(func() { cancel(); <-r.done })
+	return r
+}
+
+// stop stops the replica and returns what RunShared returned.
+func (r *replica) stop() error {
+	r.cancel()
+	<-r.done
+	return r.err
+}
+
+// Three replicas share the feeds: never two polls of one feed at once,
+// and when one replica dies holding leases, its feeds are taken over once
+// the leases expire.
+func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
+	const feeds = 24
+	ns := natstest.Run(t)
+	farm := newFeedFarm(t, feeds, 20*time.Millisecond)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	require.NoError(t, err)
+	for i := range feeds {
+		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
+		require.NoError(t, err)
+	}
+	const interval = 150 * time.Millisecond
+	cfg := Config{Interval: interval, Concurrency: 4, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
+	sh := Shared{Lease: time.Second, Tick: 20 * time.Millisecond}
+	started := time.Now()
+	replicas := []*replica{
+		startReplica(t, ns, "r1", cfg, sh),
+		startReplica(t, ns, "r2", cfg, sh),
+		startReplica(t, ns, "r3", cfg, sh),
+	}
+
+	// Every feed gets polled, and every replica takes a share.
+	require.Eventually(t, func() bool {
+		perFeed, byReplica := farm.pollsSince(started, "")
+		return len(perFeed) == feeds && byReplica["r1"] > 0 && byReplica["r2"] > 0 && byReplica["r3"] > 0
+	}, 10*time.Second, 10*time.Millisecond)
+
+	// Kill r1 hard: its connection goes, its leases stay behind.
+	replicas[0].kill()
+	require.NoError(t, replicas[0].stop())
+	killed := time.Now()
+
+	// Once r1's leases have expired, every feed is polled again by the
+	// survivors: none is starved.
+	require.Eventually(t, func() bool {
+		perFeed, _ := farm.pollsSince(killed.Add(sh.Lease), "r1")
+		return len(perFeed) == feeds
+	}, 10*time.Second, 20*time.Millisecond)
+	_, byReplica := farm.pollsSince(killed.Add(100*time.Millisecond), "")
+	require.Zero(t, byReplica["r1"], "the killed replica kept polling")
+	require.Zero(t, farm.overlaps.Load(), "a feed was polled by two replicas at once")
+
+	// The state written by the survivors is in the registry.
+	entries, err := reg.List(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, feeds, len(entries), "feeds listed")
+	for _, e := range entries {
+		require.Positive(t, e.Feed.Polls, e.Feed.URL)
+		require.False(t, e.Feed.LastSuccess.IsZero(), e.Feed.URL)
+	}
+}
