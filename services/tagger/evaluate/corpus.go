@@ -1,0 +1,104 @@
+// Package evaluate measures the tagger: topic accuracy of a model on a
+// labelled corpus, k-fold cross-validation of the training command, the
+// story grouping's false-merge rate and the grouping of a set of articles
+// (the seeds). The newsflow tagger eval command prints what it returns.
+package evaluate
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/newsflow/newsflow/services/tagger/lang"
+	"github.com/newsflow/newsflow/services/tagger/signature"
+	"github.com/newsflow/newsflow/services/tagger/topic"
+)
+
+// Doc is a labelled article of a corpus.
+type Doc struct {
+	topic.Doc
+	Path string
+}
+
+// ReadCorpus reads dir/<label>/*.txt: one article a file, the first line
+// its title. The directory name is the label. Languages are detected.
+func ReadCorpus(dir string) ([]Doc, error) {
+	classes, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read corpus: %w", err)
+	}
+	var docs []Doc
+	for _, c := range classes {
+		if !c.IsDir() {
+			continue
+		}
+		files, err := filepath.Glob(filepath.Join(dir, c.Name(), "*.txt"))
+		if err != nil {
+			return nil, fmt.Errorf("read corpus: %w", err)
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			d, err := ReadDoc(f)
+			if err != nil {
+				return nil, err
+			}
+			d.Label = c.Name()
+			docs = append(docs, d)
+		}
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("read corpus %s: no DIR/<label>/*.txt files", dir)
+	}
+	return docs, nil
+}
+
+// ReadDoc reads one article file: the first line is the title.
+func ReadDoc(path string) (Doc, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Doc{}, fmt.Errorf("read article: %w", err)
+	}
+	title, text, _ := strings.Cut(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	d := Doc{Path: path}
+	d.Title, d.Text = strings.TrimSpace(title), text
+	d.Lang = lang.Detect(d.Title + "\n" + d.Text).Code
+	return d, nil
+}
+
+// nearDuplicate is the MinHash Jaccard at which two articles count as one
+// for deduplication.
+const nearDuplicate = 0.8
+
+// Dedup drops exact duplicates (same words) and near-duplicates (Jaccard of
+// word shingles at least nearDuplicate) of an earlier document, so a split
+// never tests on a copy of a training document.
+func Dedup(docs []Doc) (kept []Doc, exact, near int) {
+	seen := map[[32]byte]bool{}
+	var sigs [][]uint32
+	for _, d := range docs {
+		sum := sha256.Sum256([]byte(strings.Join(strings.Fields(d.Title+" "+d.Text), " ")))
+		if seen[sum] {
+			exact++
+			continue
+		}
+		seen[sum] = true
+		sig := signature.Compute(d.Text).MinHash
+		dup := false
+		for _, s := range sigs {
+			if signature.Jaccard(sig, s) >= nearDuplicate {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			near++
+			continue
+		}
+		sigs = append(sigs, sig)
+		kept = append(kept, d)
+	}
+	return kept, exact, near
+}
