@@ -77,9 +77,9 @@ func DefaultConfig() Config {
 	return Config{
 		Window:     72 * time.Hour,
 		Duplicate:  0.7,
-		Derived:    0.2,
-		Similarity: 0.35,
-		MinShared:  4,
+		Derived:    0.3,
+		Similarity: 0.6,
+		MinShared:  6,
 		PriorDocs:  200,
 		Lookup:     12,
 		MaxRecords: 50000,

@@ -46,8 +46,8 @@ func TestLinks(t *testing.T) {
 	copyC := x.Assign(rec("c", 2*time.Hour, agency+" extra words at the end.", event...))
 	require.Equal(t, "a", copyC.Link.DuplicateOf)
 
-	// Reuses 100 of a's 300 words and adds 200 of its own.
-	derived := x.Assign(rec("d", 3*time.Hour, words("agency", 100)+" "+words("own", 200), event...))
+	// Reuses 150 of a's 300 words and adds 150 of its own.
+	derived := x.Assign(rec("d", 3*time.Hour, words("agency", 150)+" "+words("own", 150), event...))
 	require.Equal(t, "", derived.Link.DuplicateOf)
 	require.Contains(t, []string{"a", "b", "c"}, derived.Link.DerivedFrom)
 	require.Equal(t, "a", derived.Link.Story)

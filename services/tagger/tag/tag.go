@@ -52,15 +52,19 @@ func New(m *topic.Model) *Tagger {
 // for language detection too: short texts need every word. The signature
 // covers the text only: outlets rewrite headlines of agency copy.
 func (t *Tagger) Tag(title, text string) Result {
-	detected := lang.Detect(title + "\n" + text)
+	return t.TagIn(lang.Detect(title+"\n"+text), title, text)
+}
+
+// TagIn tags an article whose language is known already.
+func (t *Tagger) TagIn(language lang.Result, title, text string) Result {
 	if strings.TrimSpace(title+text) == "" {
-		return Result{Language: detected.Code}
+		return Result{Language: language.Code}
 	}
 	return Result{
-		Language:           detected.Code,
-		LanguageConfidence: detected.Confidence,
-		Topics:             t.model.Classify(title, text, detected.Code),
-		Keywords:           keyword.Extract(title, text, detected.Code, keywordCount),
+		Language:           language.Code,
+		LanguageConfidence: language.Confidence,
+		Topics:             t.model.Classify(title, text, language.Code),
+		Keywords:           keyword.Extract(title, text, language.Code, keywordCount),
 		Entities:           entity.Extract(title, text),
 		Signature:          signature.Compute(text),
 	}
