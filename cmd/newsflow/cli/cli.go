@@ -22,6 +22,7 @@ Usage:
   newsflow extract [-url URL] FILE…  extract article text from HTML or text files ("-" reads stdin)
   newsflow tag                       tag JSON Lines {"id","title","text"} from stdin
   newsflow export [-data DIR]        write every stored article as JSON Lines
+  newsflow tagger train|eval         train a topic model on a labelled corpus; evaluate the tagger
   newsflow version                   print the version
 
 Run "newsflow COMMAND -h" for a command's flags. Every flag can also be set
@@ -44,6 +45,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = tagCmd(args, stdin, stdout, stderr)
 	case "export":
 		err = exportCmd(args, stdout, stderr)
+	case "tagger":
+		err = taggerCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "newsflow", Version)
 	case "help", "-h", "--help":

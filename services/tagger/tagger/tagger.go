@@ -29,7 +29,7 @@ type Config struct {
 
 // RegisterFlags registers the tagger's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.ModelFile, "model", c.ModelFile, "topic model `file` (default: the built-in IPTC Media Topics model)")
+	fs.StringVar(&c.ModelFile, "model", c.ModelFile, "topic model `file`, e.g. from newsflow tagger train (default: the built-in IPTC Media Topics model)")
 }
 
 // Validate reports every problem with c at once.
@@ -45,8 +45,17 @@ func (c Config) Validate() error {
 // Tagger builds the tagger this configuration describes; the CLI's tag
 // command uses it too.
 func (c Config) Tagger() (*tag.Tagger, error) {
+	m, err := c.Model()
+	if err != nil {
+		return nil, err
+	}
+	return tag.New(m), nil
+}
+
+// Model loads the topic model this configuration names.
+func (c Config) Model() (*topic.Model, error) {
 	if c.ModelFile == "" {
-		return tag.New(topic.Default()), nil
+		return topic.Default(), nil
 	}
 	f, err := os.Open(c.ModelFile)
 	if err != nil {
@@ -57,7 +66,7 @@ func (c Config) Tagger() (*tag.Tagger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load topic model %s: %w", c.ModelFile, err)
 	}
-	return tag.New(m), nil
+	return m, nil
 }
 
 // Stage is the tagger's handler.

@@ -192,3 +192,6 @@ func (m *Model) Save(w io.Writer) error {
 	}
 	return nil
 }
+
+// Terms is the number of terms the model knows.
+func (m *Model) Terms() int { return len(m.terms) }
