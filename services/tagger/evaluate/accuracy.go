@@ -82,9 +82,9 @@ func CrossValidate(docs []Doc, k int, cfg topic.TrainConfig) (Table, []float64, 
 		fold[i] = next[docs[i].Label] % k
 		next[docs[i].Label]++
 	}
-	var pooled Table
-	var accs []float64
-	for f := range k {
+	tables := make([]Table, k)
+	errs := make([]error, k)
+	parallel(k, func(f int) {
 		var train []topic.Doc
 		var test []Doc
 		for i, d := range docs {
@@ -96,9 +96,17 @@ func CrossValidate(docs []Doc, k int, cfg topic.TrainConfig) (Table, []float64, 
 		}
 		m, err := topic.Train(train, cfg)
 		if err != nil {
-			return Table{}, nil, fmt.Errorf("fold %d: %w", f+1, err)
+			errs[f] = fmt.Errorf("fold %d: %w", f+1, err)
+			return
 		}
-		t := Evaluate(m, test, nil)
+		tables[f] = Evaluate(m, test, nil)
+	})
+	var pooled Table
+	var accs []float64
+	for f, t := range tables {
+		if errs[f] != nil {
+			return Table{}, nil, errs[f]
+		}
 		accs = append(accs, t.Accuracy())
 		for gold, row := range t.Counts {
 			for got, n := range row {

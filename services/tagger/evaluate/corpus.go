@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/newsflow/newsflow/services/tagger/lang"
 	"github.com/newsflow/newsflow/services/tagger/signature"
@@ -41,7 +44,7 @@ func ReadCorpus(dir string) ([]Doc, error) {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			d, err := ReadDoc(f)
+			d, err := readDoc(f)
 			if err != nil {
 				return nil, err
 			}
@@ -52,11 +55,32 @@ func ReadCorpus(dir string) ([]Doc, error) {
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("read corpus %s: no DIR/<label>/*.txt files", dir)
 	}
+	parallel(len(docs), func(i int) { docs[i].detect() })
 	return docs, nil
+}
+
+// parallel calls f(0) … f(n-1) on every CPU.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // ReadDoc reads one article file: the first line is the title.
 func ReadDoc(path string) (Doc, error) {
+	d, err := readDoc(path)
+	d.detect()
+	return d, err
+}
+
+func readDoc(path string) (Doc, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Doc{}, fmt.Errorf("read article: %w", err)
@@ -64,9 +88,10 @@ func ReadDoc(path string) (Doc, error) {
 	title, text, _ := strings.Cut(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
 	d := Doc{Path: path}
 	d.Title, d.Text = strings.TrimSpace(title), text
-	d.Lang = lang.Detect(d.Title + "\n" + d.Text).Code
 	return d, nil
 }
+
+func (d *Doc) detect() { d.Lang = lang.Detect(d.Title + "\n" + d.Text).Code }
 
 // nearDuplicate is the MinHash Jaccard at which two articles count as one
 // for deduplication.

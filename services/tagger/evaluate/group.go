@@ -21,17 +21,18 @@ type Grouped struct {
 	Entities []entity.Entity
 }
 
-// Group tags docs and runs them through one story index in order, a second
-// apart: the whole corpus falls in one window, the hardest case for false
-// merges.
+// Group tags docs (on every CPU) and runs them through one story index in
+// order, a second apart: the whole corpus falls in one window, the hardest
+// case for false merges.
 func Group(docs []Doc, tg *tag.Tagger, cfg story.Config) []Grouped {
 	x := story.New(cfg)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	res := make([]tag.Result, len(docs))
+	parallel(len(docs), func(i int) { res[i] = tg.TagIn(lang.Result{Code: docs[i].Lang}, docs[i].Title, docs[i].Text) })
 	out := make([]Grouped, len(docs))
 	for i, d := range docs {
-		res := tg.TagIn(lang.Result{Code: d.Lang}, d.Title, d.Text)
-		r := x.Assign(story.Record{ID: id(d), Time: start.Add(time.Duration(i) * time.Second), Sig: res.Signature, Features: res.Features()})
-		out[i] = Grouped{Doc: d, Link: r.Link, Entities: res.Entities}
+		r := x.Assign(story.Record{ID: id(d), Time: start.Add(time.Duration(i) * time.Second), Sig: res[i].Signature, Features: res[i].Features()})
+		out[i] = Grouped{Doc: d, Link: r.Link, Entities: res[i].Entities}
 	}
 	return out
 }
