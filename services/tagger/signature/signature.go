@@ -54,8 +54,12 @@ func Compute(text string) Signature {
 				votes[b]--
 			}
 		}
+		// One strong mix of the shingle, then a cheap affine hash per
+		// function (a_i odd): the family of Dietzfelbinger's
+		// multiply-shift scheme, top 32 bits kept.
+		x := mix(h)
 		for i := range mins {
-			if v := uint32(mix(h^seeds[i]) >> 32); v < mins[i] {
+			if v := uint32((mulSeeds[i]*x + addSeeds[i]) >> 32); v < mins[i] {
 				mins[i] = v
 			}
 		}
@@ -110,16 +114,18 @@ func mix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// seeds are the per-function seeds of the MinHash family, derived from a
-// fixed start so every process computes the same sketch.
-var seeds = func() [Hashes]uint64 {
-	var s [Hashes]uint64
+// mulSeeds (odd) and addSeeds are the per-function parameters of the
+// MinHash family, derived from a fixed start so every process computes the
+// same sketch.
+var mulSeeds, addSeeds = func() (m, a [Hashes]uint64) {
 	x := uint64(0x6e657773666c6f77) // "newsflow"
-	for i := range s {
+	for i := range m {
 		x = mix(x)
-		s[i] = x
+		m[i] = x | 1
+		x = mix(x)
+		a[i] = x
 	}
-	return s
+	return m, a
 }()
 
 // Jaccard estimates the Jaccard similarity of the shingle sets behind a and

@@ -69,6 +69,7 @@ type Config struct {
 	MinShared  int           // features two reports of one story share at least
 	PriorDocs  float64       // smoothing of document frequencies
 	Lookup     int           // rarest features of a new article used to find candidates
+	Candidates int           // articles compared at most: those sharing the rarest features first
 	MaxRecords int           // records kept at most; the oldest go first
 }
 
@@ -82,6 +83,7 @@ func DefaultConfig() Config {
 		MinShared:  6,
 		PriorDocs:  200,
 		Lookup:     12,
+		Candidates: 400,
 		MaxRecords: 50000,
 	}
 }
@@ -233,8 +235,9 @@ func (x *Index) link(r Record) Link {
 	return Link{Story: r.ID}
 }
 
-// candidates are the records sharing one of r's rarest features, in a
-// fixed order so that ties resolve the same way every time.
+// candidates are the records sharing one of r's rarest features (until
+// Config.Candidates are found; a feature more common than that is skipped),
+// in a fixed order so that ties resolve the same way every time.
 func (x *Index) candidates(r Record) []*Record {
 	keys := make([]string, 0, len(r.Features))
 	for _, f := range r.Features {
@@ -255,6 +258,9 @@ func (x *Index) candidates(r Record) []*Record {
 	seen := map[string]bool{}
 	var out []*Record
 	for _, k := range keys {
+		if x.cfg.Candidates > 0 && (len(out) >= x.cfg.Candidates || len(x.byFeature[k]) > x.cfg.Candidates) {
+			break // a feature this common adds nothing a rarer one missed
+		}
 		for id := range x.byFeature[k] {
 			if !seen[id] && id != r.ID {
 				seen[id] = true
