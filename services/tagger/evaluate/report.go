@@ -120,7 +120,8 @@ func topicNames(m *topic.Model) map[string]string {
 }
 
 // labelMapping maps a held-out corpus's class names to the model's topic
-// codes: a BBC class name, a code, or a topic label (case aside).
+// codes: a code or a topic label of the model (case aside), or a BBC class
+// name.
 func labelMapping(m *topic.Model, docs []Doc) (map[string]string, error) {
 	byName := map[string]string{}
 	for _, t := range m.Topics() {
@@ -133,13 +134,13 @@ func labelMapping(m *topic.Model, docs []Doc) (map[string]string, error) {
 		if _, ok := mapping[d.Label]; ok {
 			continue
 		}
-		if c, ok := BBCToIPTC[d.Label]; ok {
+		if c, ok := byName[strings.ToLower(d.Label)]; ok {
 			mapping[d.Label] = c
 			continue
 		}
-		c, ok := byName[strings.ToLower(d.Label)]
+		c, ok := BBCToIPTC[d.Label]
 		if !ok {
-			return nil, fmt.Errorf("class %q is neither a BBC class nor a topic of the model", d.Label)
+			return nil, fmt.Errorf("class %q is neither a topic of the model nor a BBC class", d.Label)
 		}
 		mapping[d.Label] = c
 	}
