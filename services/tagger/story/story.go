@@ -93,14 +93,14 @@ type Index struct {
 	cfg       Config
 	mu        sync.Mutex
 	records   map[string]*Record
-	byFeature map[string]map[string]struct{}
+	byFeature map[string][]*Record // postings: a slice, not a set (most features have one or two records, and a small map costs ten times more)
 	order     []*Record // insertion order, for expiry
 	newest    time.Time
 }
 
 // New returns an empty index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, records: map[string]*Record{}, byFeature: map[string]map[string]struct{}{}}
+	return &Index{cfg: cfg, records: map[string]*Record{}, byFeature: map[string][]*Record{}}
 }
 
 // Len is the number of records held.
@@ -146,12 +146,7 @@ func (x *Index) add(r *Record) {
 	x.records[r.ID] = r
 	x.order = append(x.order, r)
 	for _, f := range r.Features {
-		set := x.byFeature[f.Key]
-		if set == nil {
-			set = map[string]struct{}{}
-			x.byFeature[f.Key] = set
-		}
-		set[r.ID] = struct{}{}
+		x.byFeature[f.Key] = append(x.byFeature[f.Key], r)
 	}
 	if r.Time.After(x.newest) {
 		x.newest = r.Time
@@ -165,11 +160,19 @@ func (x *Index) remove(r *Record) {
 	}
 	delete(x.records, r.ID)
 	for _, f := range r.Features {
-		if set := x.byFeature[f.Key]; set != nil {
-			delete(set, r.ID)
-			if len(set) == 0 {
-				delete(x.byFeature, f.Key)
+		post := x.byFeature[f.Key]
+		for i, p := range post {
+			if p == r {
+				post[i] = post[len(post)-1]
+				post[len(post)-1] = nil
+				post = post[:len(post)-1]
+				break
 			}
+		}
+		if len(post) == 0 {
+			delete(x.byFeature, f.Key)
+		} else {
+			x.byFeature[f.Key] = post
 		}
 	}
 }
@@ -255,16 +258,16 @@ func (x *Index) candidates(r Record) []*Record {
 	if x.cfg.Lookup > 0 && len(keys) > x.cfg.Lookup {
 		keys = keys[:x.cfg.Lookup]
 	}
-	seen := map[string]bool{}
+	seen := map[*Record]bool{}
 	var out []*Record
 	for _, k := range keys {
 		if x.cfg.Candidates > 0 && (len(out) >= x.cfg.Candidates || len(x.byFeature[k]) > x.cfg.Candidates) {
 			break // a feature this common adds nothing a rarer one missed
 		}
-		for id := range x.byFeature[k] {
-			if !seen[id] && id != r.ID {
-				seen[id] = true
-				out = append(out, x.records[id])
+		for _, c := range x.byFeature[k] {
+			if !seen[c] && c.ID != r.ID {
+				seen[c] = true
+				out = append(out, c)
 			}
 		}
 	}
