@@ -53,6 +53,9 @@ func TestTargets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the full evaluation takes a few seconds")
 	}
+	if raceDetector {
+		t.Skip("skipped under -race (minutes of tagging); test.sh runs it without -race")
+	}
 	bench := filepath.Join(shared.Dir(t, "topic-bench"), "bbc")
 	seeds := shared.Dir(t, "seeds")
 	var out bytes.Buffer
