@@ -70,7 +70,7 @@ func TestReplicasShareTheIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "first", first.GetTagged().GetStory().GetId())
 
-	waitFor(t, func() bool { return b.index.Len() == 1 })
+	require.Eventually(t, func() bool { return b.index.Len() == 1 }, 10*time.Second, 10*time.Millisecond)
 	edited := strings.Replace(agencyText, "on Monday", "on Monday evening", 1) + "\nReporting by the wire desk."
 	copied, err := b.Handle(ctx, article("copy", edited, now.Add(time.Minute)))
 	require.NoError(t, err)
@@ -81,16 +81,5 @@ func TestReplicasShareTheIndex(t *testing.T) {
 
 	late := open()
 	require.Equal(t, 2, late.index.Len(), "a replica that starts later replays the window")
-	waitFor(t, func() bool { return a.index.Len() == 2 })
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return a.index.Len() == 2 }, 10*time.Second, 10*time.Millisecond)
 }
