@@ -9,9 +9,10 @@
 //
 // Classification sums, over the document's terms, the term's association
 // with each topic weighted by 1+ln(term frequency) (title terms count
-// double), and reports each topic's share of the total. The model reports
-// top-level topics today; the file format carries a level per topic so
-// narrower ones can be added without changing the API.
+// double), and reports each topic's share of the total. After each
+// top-level topic the built-in model reports one of its second-level topics
+// when the evidence for it is strong (narrower.go, from narrower.tsv).
+// Trained models (linear.go) score with naive Bayes instead.
 package topic
 
 //go:generate go run ./internal/gen
@@ -59,6 +60,8 @@ type entry struct {
 type Model struct {
 	topics []Topic
 	terms  map[string]entry
+	// narrower adds second-level IPTC topics (the built-in model).
+	narrower bool
 	// linear marks a trained model (see Train): associations are
 	// log-likelihood weights of any sign, bias holds the log priors, and a
 	// text's scores are the softmax of bias plus weighted term counts.
@@ -83,7 +86,15 @@ const (
 var defaultModel string
 
 var loadDefault = sync.OnceValues(func() (*Model, error) {
-	return Load(strings.NewReader(defaultModel))
+	m, err := Load(strings.NewReader(defaultModel))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := loadNarrower(); err != nil {
+		return nil, err
+	}
+	m.narrower = true
+	return m, nil
 })
 
 // Default returns the model shipped with the package. It is parsed once and
@@ -258,6 +269,9 @@ func (m *Model) Classify(title, text, lang string) []Score {
 	shares := make([]float64, len(sums))
 	for i, s := range sums {
 		shares[i] = s / total
+	}
+	if m.narrower {
+		return withNarrower(m.ranked(shares), lang, title, text)
 	}
 	return m.ranked(shares)
 }
