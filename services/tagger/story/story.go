@@ -94,7 +94,7 @@ type Index struct {
 	mu        sync.Mutex
 	records   map[string]*Record
 	byFeature map[string][]*Record // postings: a slice, not a set (most features have one or two records, and a small map costs ten times more)
-	order     []*Record // insertion order, for expiry
+	order     []*Record            // insertion order, for expiry
 	newest    time.Time
 }
 
