@@ -82,7 +82,7 @@ func tagCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	enc.SetEscapeHTML(false)
 	// Lines are grouped against each other as the tagger groups a stream;
 	// the input order stands for time.
-	stories := story.New(story.DefaultConfig())
+	stories := story.New(cfg.StoryConfig())
 	start := time.Now().UTC()
 	line, failed := 0, 0
 	for sc.Scan() {

@@ -32,14 +32,14 @@ type Config struct {
 	// StoryWindow is how far apart two articles may be and still group;
 	// it is also the age limit of the story stream.
 	StoryWindow time.Duration
-	// StoryMax bounds the records the story index holds (about 2 KB each).
+	// StoryMax bounds the records the story index holds (about 3.5 KB each).
 	StoryMax int
 }
 
 // Defaults for the story flags.
 const (
 	DefaultStoryWindow = 72 * time.Hour
-	DefaultStoryMax    = 20000
+	DefaultStoryMax    = 10000
 )
 
 // RegisterFlags registers the tagger's flags on fs.
@@ -52,7 +52,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.StoryMax = DefaultStoryMax
 	}
 	fs.DurationVar(&c.StoryWindow, "story-window", c.StoryWindow, "how far apart in time two articles may be and still be grouped (duplicates, derived articles, stories)")
-	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 2 KB each); the oldest go first")
+	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 3.5 KB each); the oldest go first")
 }
 
 // Validate reports every problem with c at once.
@@ -72,8 +72,8 @@ func (c Config) Validate() error {
 	return p.Err()
 }
 
-// storyConfig is the grouping configuration with this config's limits.
-func (c Config) storyConfig() story.Config {
+// StoryConfig is the grouping configuration with this config's limits.
+func (c Config) StoryConfig() story.Config {
 	sc := story.DefaultConfig()
 	if c.StoryWindow > 0 {
 		sc.Window = c.StoryWindow
@@ -139,7 +139,7 @@ func New(cfg Config, rt *stage.Runtime) (*Stage, error) {
 			return nil, fmt.Errorf("register tagger metrics: %w", err)
 		}
 	}
-	return &Stage{t: t, topics: topics, links: links, index: story.New(cfg.storyConfig())}, nil
+	return &Stage{t: t, topics: topics, links: links, index: story.New(cfg.StoryConfig())}, nil
 }
 
 // Run consumes normalized articles and publishes tagged ones until ctx ends.
@@ -157,7 +157,7 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 		return fmt.Errorf("register tagger metrics: %w", err)
 	}
 	rc := rt.Config()
-	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.storyConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), badRecords.Inc)
+	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), badRecords.Inc)
 	if err != nil {
 		return err
 	}

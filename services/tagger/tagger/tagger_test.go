@@ -19,7 +19,7 @@ func newTestStage(t *testing.T) *Stage {
 	require.NoError(t, err)
 	topics := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"topic"})
 	links := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "l"}, []string{"link"})
-	return &Stage{t: tg, topics: topics, links: links, index: story.New(Config{}.storyConfig())}
+	return &Stage{t: tg, topics: topics, links: links, index: story.New(Config{}.StoryConfig())}
 }
 
 func TestHandleTagsArticle(t *testing.T) {
