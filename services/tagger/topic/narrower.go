@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-
-	"github.com/newsflow/newsflow/services/tagger/token"
 )
 
 // Second-level topics are reported only on strong evidence: the child's
@@ -121,12 +119,12 @@ func (n *narrowerIndex) narrowerFor(parent string, title, text []string) (narrow
 
 // withNarrower appends, after each level-1 topic of scores, its strongly
 // evidenced second-level topic (score: the parent's times its share).
-func withNarrower(scores []Score, lang, title, text string) []Score {
+// tt and bt are the terms of the title and the text.
+func withNarrower(scores []Score, tt, bt []string) []Score {
 	n, err := loadNarrower()
 	if err != nil {
 		panic(fmt.Sprintf("topic: embedded narrower topics: %v", err))
 	}
-	tt, bt := token.Terms(lang, title), token.Terms(lang, text)
 	out := make([]Score, 0, len(scores)+1)
 	for _, s := range scores {
 		out = append(out, s)

@@ -237,9 +237,10 @@ func (m *Model) Topics() []Topic {
 // when the text holds any evidence, and nothing for empty or meaningless
 // text.
 func (m *Model) Classify(title, text, lang string) []Score {
+	tt, bt := token.Terms(lang, title), token.Terms(lang, text)
 	tf := map[string]float64{}
-	m.count(tf, lang, title, titleWeight)
-	m.count(tf, lang, text, 1)
+	m.count(tf, tt, titleWeight)
+	m.count(tf, bt, 1)
 
 	// Sum in a fixed order: float addition is not associative, and the same
 	// article must always get the same scores.
@@ -271,7 +272,7 @@ func (m *Model) Classify(title, text, lang string) []Score {
 		shares[i] = s / total
 	}
 	if m.narrower {
-		return withNarrower(m.ranked(shares), lang, title, text)
+		return withNarrower(m.ranked(shares), tt, bt)
 	}
 	return m.ranked(shares)
 }
@@ -299,10 +300,9 @@ func (m *Model) ranked(shares []float64) []Score {
 	return out[:keep]
 }
 
-// count adds the model's terms found in text (single stems and adjacent
-// pairs) to tf with the given weight.
-func (m *Model) count(tf map[string]float64, lang, text string, weight float64) {
-	terms := token.Terms(lang, text)
+// count adds the model's terms found in a text's terms (single stems and
+// adjacent pairs) to tf with the given weight.
+func (m *Model) count(tf map[string]float64, terms []string, weight float64) {
 	for i, t := range terms {
 		if t == "" {
 			continue
