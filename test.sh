@@ -29,3 +29,5 @@ echo "test.sh: go vet"
 go vet "${pkgs[@]}"
 echo "test.sh: go test -race (${#dirs[@]} modules)"
 NEWSFLOW_REQUIRE_TOOLS=1 go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"
+echo "test.sh: tagger evaluation targets (without -race: it tags the whole topic benchmark)"
+(cd services/tagger && go test -count=1 "$@" -run '^TestTargets$' ./evaluate/)

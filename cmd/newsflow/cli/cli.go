@@ -24,6 +24,7 @@ Usage:
   newsflow export [-data DIR]        write every stored article as JSON Lines
   newsflow feeds add|remove URL…     register or unregister feeds (-data DIR or -nats URL)
   newsflow feeds list|stats [URL…]   the registered feeds, their health, schedule and errors
+  newsflow tagger train|eval         train a topic model on a labelled corpus; evaluate the tagger
   newsflow version                   print the version
 
 Run "newsflow COMMAND -h" for a command's flags. Every flag can also be set
@@ -48,6 +49,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = exportCmd(args, stdout, stderr)
 	case "feeds":
 		err = feedsCmd(args, stdout, stderr)
+	case "tagger":
+		err = taggerCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "newsflow", Version)
 	case "help", "-h", "--help":

@@ -135,3 +135,26 @@ func BenchmarkTag(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkTagSeeds tags the seed articles of about 600 words (001-003):
+// the throughput figure of the issue, one core (run with -cpu 1).
+func BenchmarkTagSeeds(b *testing.B) {
+	dir := shared.Dir(b, "seeds")
+	var texts []string
+	for _, p := range []string{"001", "002", "003"} {
+		m, err := filepath.Glob(filepath.Join(dir, p+"_*.txt"))
+		require.NoError(b, err)
+		require.Len(b, m, 1)
+		bs, err := os.ReadFile(m[0])
+		require.NoError(b, err)
+		texts = append(texts, string(bs))
+	}
+	tagger := New(nil)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tagger.Tag("", texts[i%len(texts)])
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "articles/s")
+}

@@ -1,5 +1,7 @@
-// Package tagger is the tagger stage: language, IPTC Media Topics and
-// keywords for each normalized article (package tag does the work).
+// Package tagger is the tagger stage: language, IPTC Media Topics,
+// entities, keywords and content signature for each normalized article
+// (package tag does the work), and its place among recent articles
+// (package story, shared by the replicas through a stream: stories.go).
 package tagger
 
 import (
@@ -9,10 +11,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/services/tagger/tag"
 	"github.com/newsflow/newsflow/services/tagger/topic"
 	"github.com/newsflow/newsflow/stage"
@@ -25,28 +29,75 @@ const Name = "tagger"
 type Config struct {
 	// ModelFile replaces the built-in topic model.
 	ModelFile string
+	// StoryWindow is how far apart two articles may be and still group;
+	// it is also the age limit of the story stream.
+	StoryWindow time.Duration
+	// StoryMax bounds the records the story index holds (about 3.5 KB each).
+	StoryMax int
 }
+
+// Defaults for the story flags.
+const (
+	DefaultStoryWindow = 72 * time.Hour
+	DefaultStoryMax    = 10000
+)
 
 // RegisterFlags registers the tagger's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.ModelFile, "model", c.ModelFile, "topic model `file` (default: the built-in IPTC Media Topics model)")
+	fs.StringVar(&c.ModelFile, "model", c.ModelFile, "topic model `file`, e.g. from newsflow tagger train (default: the built-in IPTC Media Topics model)")
+	if c.StoryWindow == 0 {
+		c.StoryWindow = DefaultStoryWindow
+	}
+	if c.StoryMax == 0 {
+		c.StoryMax = DefaultStoryMax
+	}
+	fs.DurationVar(&c.StoryWindow, "story-window", c.StoryWindow, "how far apart in time two articles may be and still be grouped (duplicates, derived articles, stories)")
+	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 3.5 KB each); the oldest go first")
 }
 
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
+	var p stage.Problems
 	if c.ModelFile != "" {
 		if _, err := os.Stat(c.ModelFile); err != nil {
-			return fmt.Errorf("-model: %w", err)
+			p.Add("model", "%v", err)
 		}
 	}
-	return nil
+	if c.StoryWindow < 0 {
+		p.Add("story-window", "must not be negative")
+	}
+	if c.StoryMax < 0 {
+		p.Add("story-max", "must not be negative")
+	}
+	return p.Err()
+}
+
+// StoryConfig is the grouping configuration with this config's limits.
+func (c Config) StoryConfig() story.Config {
+	sc := story.DefaultConfig()
+	if c.StoryWindow > 0 {
+		sc.Window = c.StoryWindow
+	}
+	if c.StoryMax > 0 {
+		sc.MaxRecords = c.StoryMax
+	}
+	return sc
 }
 
 // Tagger builds the tagger this configuration describes; the CLI's tag
 // command uses it too.
 func (c Config) Tagger() (*tag.Tagger, error) {
+	m, err := c.Model()
+	if err != nil {
+		return nil, err
+	}
+	return tag.New(m), nil
+}
+
+// Model loads the topic model this configuration names.
+func (c Config) Model() (*topic.Model, error) {
 	if c.ModelFile == "" {
-		return tag.New(topic.Default()), nil
+		return topic.Default(), nil
 	}
 	f, err := os.Open(c.ModelFile)
 	if err != nil {
@@ -57,13 +108,16 @@ func (c Config) Tagger() (*tag.Tagger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load topic model %s: %w", c.ModelFile, err)
 	}
-	return tag.New(m), nil
+	return m, nil
 }
 
 // Stage is the tagger's handler.
 type Stage struct {
-	t      *tag.Tagger
-	topics *prometheus.CounterVec
+	t       *tag.Tagger
+	topics  *prometheus.CounterVec
+	links   *prometheus.CounterVec
+	index   *story.Index
+	stories *storyStream // nil: records are not shared (tests)
 }
 
 // New builds the handler, registering its metrics on rt's registry.
@@ -76,29 +130,60 @@ func New(cfg Config, rt *stage.Runtime) (*Stage, error) {
 		Namespace: "newsflow", Name: "tags_assigned_total",
 		Help: "Topics assigned to articles, by IPTC Media Topic label (top-level topics only).",
 	}, []string{"topic"})
-	if err := rt.Telemetry().Registry.Register(topics); err != nil {
-		return nil, fmt.Errorf("register tagger metrics: %w", err)
+	links := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "newsflow", Name: "story_links_total",
+		Help: "Articles grouped, by link: new_story, same_story, duplicate, derived.",
+	}, []string{"link"})
+	for _, c := range []prometheus.Collector{topics, links} {
+		if err := rt.Telemetry().Registry.Register(c); err != nil {
+			return nil, fmt.Errorf("register tagger metrics: %w", err)
+		}
 	}
-	return &Stage{t: t, topics: topics}, nil
+	return &Stage{t: t, topics: topics, links: links, index: story.New(cfg.StoryConfig())}, nil
 }
 
 // Run consumes normalized articles and publishes tagged ones until ctx ends.
+// It first replays the story stream into the index.
 func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	s, err := New(cfg, rt)
 	if err != nil {
 		return err
 	}
+	badRecords := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "newsflow", Name: "story_records_unreadable_total",
+		Help: "Records of the story stream that could not be decoded and were skipped.",
+	})
+	if err := rt.Telemetry().Registry.Register(badRecords); err != nil {
+		return fmt.Errorf("register tagger metrics: %w", err)
+	}
+	rc := rt.Config()
+	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), badRecords.Inc)
+	if err != nil {
+		return err
+	}
+	defer s.stories.stop()
 	return rt.Consume(ctx, stage.SubjectNormalized, stage.SubjectTagged, s.Handle)
 }
 
-// Handle tags one article.
-func (s *Stage) Handle(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+// Handle tags one article and places it among the recent ones.
+func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
 	n := a.GetNormalized()
 	if strings.TrimSpace(n.GetText()) == "" {
 		return nil, stage.Permanent("no_text", errors.New("article has no normalized text"))
 	}
 	res := s.t.Tag(n.GetTitle(), n.GetText())
 	a.Tagged = Tagged(res)
+	if a.GetId() != "" && res.Signature.Size > 0 {
+		r := s.index.Assign(story.Record{ID: a.GetId(), Time: articleTime(a), Sig: res.Signature, Features: res.Features()})
+		if s.stories != nil {
+			if err := s.stories.publish(ctx, r, a.GetContentHash()); err != nil {
+				return nil, err // transient: retried, and the index keeps the link
+			}
+		}
+		l := r.Link
+		a.Tagged.Story = &newsflowv1.Story{Id: l.Story, DuplicateOf: l.DuplicateOf, DerivedFrom: l.DerivedFrom, Overlap: float32(l.Overlap)}
+		s.links.WithLabelValues(linkKind(l, a.GetId())).Inc()
+	}
 	if a.Tagged.Language == "und" && n.GetLanguage() != "" {
 		// Too little text to tell: trust what the page declared.
 		a.Tagged.Language = n.GetLanguage()
@@ -111,6 +196,31 @@ func (s *Stage) Handle(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Ar
 	return a, nil
 }
 
+// articleTime is when the article appeared: its publication time, else
+// when it was fetched, else now.
+func articleTime(a *newsflowv1.Article) time.Time {
+	now := time.Now()
+	if p := a.GetNormalized().GetPublishedAt(); p.IsValid() && p.AsTime().Before(now.Add(time.Hour)) {
+		return p.AsTime()
+	}
+	if f := a.GetFetch().GetFetchedAt(); f.IsValid() {
+		return f.AsTime()
+	}
+	return now
+}
+
+func linkKind(l story.Link, id string) string {
+	switch {
+	case l.DuplicateOf != "":
+		return "duplicate"
+	case l.DerivedFrom != "":
+		return "derived"
+	case l.Story == id:
+		return "new_story"
+	}
+	return "same_story"
+}
+
 // Tagged converts a tagging result into its message form.
 func Tagged(res tag.Result) *newsflowv1.Tagged {
 	out := &newsflowv1.Tagged{Language: res.Language, LanguageConfidence: float32(res.LanguageConfidence)}
@@ -119,6 +229,12 @@ func Tagged(res tag.Result) *newsflowv1.Tagged {
 	}
 	for _, k := range res.Keywords {
 		out.Keywords = append(out.Keywords, &newsflowv1.Keyword{Term: k.Term, Score: float32(k.Score)})
+	}
+	for _, e := range res.Entities {
+		out.Entities = append(out.Entities, &newsflowv1.Entity{Name: e.Name, Type: e.Type, Subtype: e.Subtype, Mentions: int32(e.Mentions), Aliases: e.Aliases})
+	}
+	if res.Signature.Size > 0 {
+		out.Signature = &newsflowv1.Signature{Simhash: res.Signature.SimHash, Minhash: res.Signature.MinHash}
 	}
 	return out
 }

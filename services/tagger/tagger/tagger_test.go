@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -17,7 +18,8 @@ func newTestStage(t *testing.T) *Stage {
 	tg, err := Config{}.Tagger()
 	require.NoError(t, err)
 	topics := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"topic"})
-	return &Stage{t: tg, topics: topics}
+	links := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "l"}, []string{"link"})
+	return &Stage{t: tg, topics: topics, links: links, index: story.New(Config{}.StoryConfig())}
 }
 
 func TestHandleTagsArticle(t *testing.T) {
@@ -54,6 +56,9 @@ func TestHandleWithoutTextIsPermanent(t *testing.T) {
 
 func TestConfigModelFile(t *testing.T) {
 	require.ErrorContains(t, Config{ModelFile: "/nonexistent/model"}.Validate(), "-model:")
-	_, err := Config{ModelFile: "tagger_test.go"}.Tagger()
+	err := Config{StoryWindow: -1, StoryMax: -1}.Validate()
+	require.ErrorContains(t, err, "-story-window:")
+	require.ErrorContains(t, err, "-story-max:")
+	_, err = Config{ModelFile: "tagger_test.go"}.Tagger()
 	require.ErrorContains(t, err, "load topic model")
 }

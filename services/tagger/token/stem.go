@@ -76,3 +76,9 @@ func (st stemmer) strip(w string) string {
 	}
 	return w
 }
+
+// Fold lowercases s and removes the diacritics of its Latin letters, the
+// key under which spelling variants of a name or term meet.
+func Fold(s string) string {
+	return foldLatin.Replace(strings.ToLower(s))
+}

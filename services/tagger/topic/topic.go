@@ -9,9 +9,10 @@
 //
 // Classification sums, over the document's terms, the term's association
 // with each topic weighted by 1+ln(term frequency) (title terms count
-// double), and reports each topic's share of the total. The model reports
-// top-level topics today; the file format carries a level per topic so
-// narrower ones can be added without changing the API.
+// double), and reports each topic's share of the total. After each
+// top-level topic the built-in model reports one of its second-level topics
+// when the evidence for it is strong (narrower.go, from narrower.tsv).
+// Trained models (linear.go) score with naive Bayes instead.
 package topic
 
 //go:generate go run ./internal/gen
@@ -59,6 +60,13 @@ type entry struct {
 type Model struct {
 	topics []Topic
 	terms  map[string]entry
+	// narrower adds second-level IPTC topics (the built-in model).
+	narrower bool
+	// linear marks a trained model (see Train): associations are
+	// log-likelihood weights of any sign, bias holds the log priors, and a
+	// text's scores are the softmax of bias plus weighted term counts.
+	linear bool
+	bias   []float64
 }
 
 const (
@@ -78,7 +86,15 @@ const (
 var defaultModel string
 
 var loadDefault = sync.OnceValues(func() (*Model, error) {
-	return Load(strings.NewReader(defaultModel))
+	m, err := Load(strings.NewReader(defaultModel))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := loadNarrower(); err != nil {
+		return nil, err
+	}
+	m.narrower = true
+	return m, nil
 })
 
 // Default returns the model shipped with the package. It is parsed once and
@@ -118,7 +134,13 @@ func Load(r io.Reader) (*Model, error) {
 func (m *Model) parseLine(line string) error {
 	f := strings.Split(line, "\t")
 	switch {
-	case f[0] == "topic" && len(f) == 4:
+	case f[0] == "linear" && len(f) == 1:
+		if len(m.topics) > 0 {
+			return fmt.Errorf("linear after topics")
+		}
+		m.linear = true
+		return nil
+	case f[0] == "topic" && (len(f) == 4 || m.linear && len(f) == 5):
 		if len(m.terms) > 0 {
 			return fmt.Errorf("topic after terms")
 		}
@@ -126,10 +148,17 @@ func (m *Model) parseLine(line string) error {
 		if err != nil || level < 1 {
 			return fmt.Errorf("bad level %q", f[2])
 		}
-		if !strings.HasPrefix(f[1], "medtop:") {
+		if !m.linear && !strings.HasPrefix(f[1], "medtop:") || f[1] == "" || strings.ContainsAny(f[1], " \t") {
 			return fmt.Errorf("bad topic code %q", f[1])
 		}
 		m.topics = append(m.topics, Topic{Code: f[1], Label: f[3], Level: level})
+		if m.linear {
+			b, err := strconv.ParseFloat(f[4], 64)
+			if err != nil || math.IsNaN(b) || math.IsInf(b, 0) {
+				return fmt.Errorf("topic %s: bad bias %q", f[1], f[4])
+			}
+			m.bias = append(m.bias, b)
+		}
 		return nil
 	case f[0] == "term" && len(f) == 4:
 		return m.parseTerm(f[1], f[2], f[3])
@@ -159,7 +188,7 @@ func (m *Model) parseTerm(term, strength, assocs string) error {
 		if err != nil || i < 0 || i >= len(m.topics) {
 			return fmt.Errorf("term %q: bad topic index %q", term, idx)
 		}
-		wf, err := parseUnit(w)
+		wf, err := m.parseWeight(w)
 		if err != nil {
 			return fmt.Errorf("term %q: association: %w", term, err)
 		}
@@ -170,6 +199,19 @@ func (m *Model) parseTerm(term, strength, assocs string) error {
 	}
 	m.terms[term] = e
 	return nil
+}
+
+// parseWeight parses an association: in [0, 1], or any finite number in a
+// linear model.
+func (m *Model) parseWeight(s string) (float64, error) {
+	if !m.linear {
+		return parseUnit(s)
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("bad weight %q", s)
+	}
+	return v, nil
 }
 
 // parseUnit parses a number in [0, 1].
@@ -195,9 +237,10 @@ func (m *Model) Topics() []Topic {
 // when the text holds any evidence, and nothing for empty or meaningless
 // text.
 func (m *Model) Classify(title, text, lang string) []Score {
+	tt, bt := token.Terms(lang, title), token.Terms(lang, text)
 	tf := map[string]float64{}
-	m.count(tf, lang, title, titleWeight)
-	m.count(tf, lang, text, 1)
+	m.count(tf, tt, titleWeight)
+	m.count(tf, bt, 1)
 
 	// Sum in a fixed order: float addition is not associative, and the same
 	// article must always get the same scores.
@@ -206,6 +249,9 @@ func (m *Model) Classify(title, text, lang string) []Score {
 		terms = append(terms, term)
 	}
 	sort.Strings(terms)
+	if m.linear {
+		return m.classifyLinear(terms, tf)
+	}
 	sums := make([]float64, len(m.topics))
 	evidence, total := 0.0, 0.0
 	for _, term := range terms {
@@ -221,9 +267,22 @@ func (m *Model) Classify(title, text, lang string) []Score {
 	if evidence < minEvidence || total == 0 {
 		return nil
 	}
-	var out []Score
+	shares := make([]float64, len(sums))
 	for i, s := range sums {
-		if share := s / total; share > 0 {
+		shares[i] = s / total
+	}
+	if m.narrower {
+		return withNarrower(m.ranked(shares), tt, bt)
+	}
+	return m.ranked(shares)
+}
+
+// ranked turns per-topic shares into the reported scores: the best, and
+// the others whose share reaches minShare, best first.
+func (m *Model) ranked(shares []float64) []Score {
+	var out []Score
+	for i, share := range shares {
+		if share > 0 {
 			t := m.topics[i]
 			out = append(out, Score{Code: t.Code, Label: t.Label, Score: share, Level: t.Level})
 		}
@@ -241,10 +300,9 @@ func (m *Model) Classify(title, text, lang string) []Score {
 	return out[:keep]
 }
 
-// count adds the model's terms found in text (single stems and adjacent
-// pairs) to tf with the given weight.
-func (m *Model) count(tf map[string]float64, lang, text string, weight float64) {
-	terms := token.Terms(lang, text)
+// count adds the model's terms found in a text's terms (single stems and
+// adjacent pairs) to tf with the given weight.
+func (m *Model) count(tf map[string]float64, terms []string, weight float64) {
 	for i, t := range terms {
 		if t == "" {
 			continue

@@ -23,6 +23,12 @@ func TestCommittedModelIsGenerated(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(want, []byte(defaultModel)),
 		"model.tsv is stale: run go generate ./topic in services/tagger and commit it")
+	_, err = iptc.Seek(0, 0)
+	require.NoError(t, err)
+	narrower, err := modelgen.Narrower(iptc)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(narrower, []byte(narrowerFile)),
+		"narrower.tsv is stale: run go generate ./topic in services/tagger and commit it")
 }
 
 func TestDefaultModel(t *testing.T) {
@@ -72,20 +78,67 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// checkScores checks a classification: level-1 topics best first with
+// shares summing to at most 1, each followed by at most one second-level
+// topic of its own scoring no more than it.
 func checkScores(t *testing.T, got []Score) {
 	t.Helper()
 	sum := 0.0
+	var prev *Score
 	for i, s := range got {
 		require.Greater(t, s.Score, 0.0)
 		require.LessOrEqual(t, s.Score, 1.0)
-		require.Equal(t, 1, s.Level)
 		require.NotEmpty(t, s.Label)
-		if i > 0 {
-			require.LessOrEqual(t, s.Score, got[i-1].Score)
+		switch s.Level {
+		case 1:
+			if prev != nil {
+				require.LessOrEqual(t, s.Score, prev.Score)
+			}
+			prev = &got[i]
+			sum += s.Score
+		case 2:
+			require.NotNil(t, prev)
+			require.Equal(t, 1, got[i-1].Level, "one narrower topic per parent, right after it")
+			require.LessOrEqual(t, s.Score, prev.Score)
+		default:
+			t.Fatalf("level %d", s.Level)
 		}
-		sum += s.Score
 	}
 	require.LessOrEqual(t, sum, 1.0+1e-9)
+}
+
+func TestNarrower(t *testing.T) {
+	for _, tt := range []struct{ title, text, parent, child string }{
+		{"Election called", "The general election will be held in May; the election campaign starts and voters will elect a new parliament in the election.", "medtop:11000000", "medtop:20000574"},
+		{"Unemployment rises", "Unemployment rose again and the unemployment rate reached six percent; unemployment benefits and jobs were debated.", "medtop:09000000", "medtop:20000533"},
+	} {
+		got := Default().Classify(tt.title, tt.text, "en")
+		checkScores(t, got)
+		require.GreaterOrEqual(t, len(got), 2, "%+v", got)
+		require.Equal(t, tt.parent, got[0].Code, "%+v", got)
+		require.Equal(t, Score{Code: tt.child, Label: got[1].Label, Score: got[1].Score, Level: 2}, got[1])
+		require.Equal(t, tt.parent, narrowerParent(t, tt.child))
+	}
+
+	// One weak mention is no evidence for a narrower topic.
+	got := Default().Classify("", "The minister said the budget would cut taxes and the parliament will vote on the government's plan.", "en")
+	for _, s := range got {
+		require.Equal(t, 1, s.Level, "%+v", got)
+	}
+	_, err := parseNarrower("medtop:1\tx\n")
+	require.Error(t, err)
+}
+
+func narrowerParent(t *testing.T, code string) string {
+	n, err := loadNarrower()
+	require.NoError(t, err)
+	for _, c := range n.topics {
+		if c.code == code {
+			return c.parent
+		}
+	}
+	t.Fatalf("no narrower topic %s", code)
+	return ""
 }
 
 func TestClassifyNoEvidence(t *testing.T) {

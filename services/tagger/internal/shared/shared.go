@@ -1,5 +1,6 @@
 // Package shared locates the project's shared/ data directory (beside the
-// repository checkout) for tests, which skip when it is absent.
+// repository checkout): tests skip when it is absent, and the evaluation
+// command uses it as its default data.
 package shared
 
 import (
@@ -8,13 +9,12 @@ import (
 	"testing"
 )
 
-// Dir returns shared/<name>, found by walking up from the working
-// directory, or skips the test when there is none.
-func Dir(t testing.TB, name string) string {
-	t.Helper()
+// Find returns shared/<name>, found by walking up from the working
+// directory, or "" when there is none.
+func Find(name string) string {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatalf("getwd: %v", err)
+		return ""
 	}
 	for {
 		candidate := filepath.Join(dir, "shared", name)
@@ -23,9 +23,18 @@ func Dir(t testing.TB, name string) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skipf("shared/%s not found above the working directory", name)
 			return ""
 		}
 		dir = parent
 	}
+}
+
+// Dir returns shared/<name>, or skips the test when there is none.
+func Dir(t testing.TB, name string) string {
+	t.Helper()
+	d := Find(name)
+	if d == "" {
+		t.Skipf("shared/%s not found above the working directory", name)
+	}
+	return d
 }

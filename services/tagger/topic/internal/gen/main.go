@@ -19,14 +19,15 @@ func main() {
 	iptc := flag.String("iptc", "../../../../shared/iptc/cptall-x-all.json", "IPTC Media Topics JSON (cptall-x-all.json)")
 	vocab := flag.String("vocab", "vocab.tsv", "hand-written seed vocabulary")
 	out := flag.String("out", "model.tsv", "model file to write")
+	narrower := flag.String("narrower", "narrower.tsv", "second-level topic file to write")
 	flag.Parse()
-	if err := run(*iptc, *vocab, *out); err != nil {
+	if err := run(*iptc, *vocab, *out, *narrower); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(iptcPath, vocabPath, outPath string) error {
+func run(iptcPath, vocabPath, outPath, narrowerPath string) error {
 	iptc, err := os.Open(iptcPath)
 	if err != nil {
 		return fmt.Errorf("open iptc: %w", err)
@@ -43,6 +44,16 @@ func run(iptcPath, vocabPath, outPath string) error {
 	}
 	if err := os.WriteFile(outPath, model, 0o644); err != nil {
 		return fmt.Errorf("write model: %w", err)
+	}
+	if _, err := iptc.Seek(0, 0); err != nil {
+		return fmt.Errorf("rewind iptc: %w", err)
+	}
+	narrower, err := modelgen.Narrower(iptc)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(narrowerPath, narrower, 0o644); err != nil {
+		return fmt.Errorf("write narrower topics: %w", err)
 	}
 	return nil
 }
