@@ -30,7 +30,7 @@ type Store struct {
 	// r serves reads concurrently (WAL lets readers run beside the writer).
 	// For ":memory:" it is w, since every connection would get its own
 	// database.
-	r   *sql.DB
+	r *sql.DB
 	// pg is true for PostgreSQL, false for SQLite.
 	pg  bool
 	now func() time.Time
