@@ -100,6 +100,47 @@ func (s *Store) versions(ctx context.Context, id string) ([]Version, error) {
 // listing neither repeat nor skip older articles. Relevance scores shift as
 // the corpus grows, so a relevance cursor is only as stable as the index.
 func (s *Store) List(ctx context.Context, q Query) (Page, error) {
+	p, err := s.listQuery(ctx, q)
+	if err != nil || p.none {
+		return Page{}, err
+	}
+	mode, terms, limit := p.mode, p.terms, p.limit
+
+	var ranks []float64
+	rows, err := s.r.QueryContext(ctx, p.sql, p.args...)
+	if err != nil {
+		return Page{}, classify("list articles", err)
+	}
+	got, err := s.collect(ctx, rows, &ranks)
+	if err != nil {
+		return Page{}, fmt.Errorf("list articles: %w", err)
+	}
+	var page Page
+	if len(got) > limit {
+		got = got[:limit]
+		last := got[limit-1]
+		page.NextCursor = cursor{Mode: mode, At: last.sortAt, Rank: ranks[limit-1], ID: last.ID}.encode()
+	}
+	page.Articles = make([]Article, len(got))
+	for i := range got {
+		got[i].Snippet = snippet(got[i].Text, terms)
+		page.Articles[i] = got[i].Article
+	}
+	return page, nil
+}
+
+// listPlan is the statement List runs for a query.
+type listPlan struct {
+	sql   string
+	args  []any
+	mode  string
+	terms []string // search terms, for snippets
+	limit int
+	none  bool // nothing can match: no statement to run
+}
+
+// listQuery builds the statement List runs for q.
+func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
@@ -117,12 +158,12 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	if q.Cursor != "" {
 		c, err := decodeCursor(q.Cursor, mode)
 		if err != nil {
-			return Page{}, fmt.Errorf("list articles: %w", err)
+			return listPlan{}, fmt.Errorf("list articles: %w", err)
 		}
 		after = &c
 	}
 	if mode == modeRank && len(words) == 0 {
-		return Page{}, nil // only punctuation: nothing can match
+		return listPlan{none: true}, nil // only punctuation: nothing can match
 	}
 
 	var b strings.Builder
@@ -134,10 +175,10 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	case mode == modeRank && s.pg:
 		tsq, err := s.pgTSQuery(ctx, words, q.Language)
 		if err != nil {
-			return Page{}, err
+			return listPlan{}, err
 		}
 		if tsq == "" {
-			return Page{}, nil // only stop words
+			return listPlan{none: true}, nil // only stop words
 		}
 		// ts_rank grows with relevance; its negation sorts like bm25.
 		rank, rankArgs = `(-ts_rank(a.tsv, ?::tsquery)::float8)`, []any{tsq}
@@ -155,7 +196,7 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	}
 	fw, fargs, err := s.filters(ctx, q, mode == modeTime, limit)
 	if err != nil {
-		return Page{}, err
+		return listPlan{}, err
 	}
 	where, args = append(where, fw...), append(args, fargs...)
 	if after != nil {
@@ -178,27 +219,7 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	b.WriteString(` LIMIT ?`)
 	args = append(args, limit+1) // one more tells whether a next page exists
 
-	var ranks []float64
-	rows, err := s.r.QueryContext(ctx, s.bind(b.String()), args...)
-	if err != nil {
-		return Page{}, classify("list articles", err)
-	}
-	got, err := s.collect(ctx, rows, &ranks)
-	if err != nil {
-		return Page{}, fmt.Errorf("list articles: %w", err)
-	}
-	var page Page
-	if len(got) > limit {
-		got = got[:limit]
-		last := got[limit-1]
-		page.NextCursor = cursor{Mode: mode, At: last.sortAt, Rank: ranks[limit-1], ID: last.ID}.encode()
-	}
-	page.Articles = make([]Article, len(got))
-	for i := range got {
-		got[i].Snippet = snippet(got[i].Text, terms)
-		page.Articles[i] = got[i].Article
-	}
-	return page, nil
+	return listPlan{sql: s.bind(b.String()), args: args, mode: mode, terms: terms, limit: limit}, nil
 }
 
 // Each calls fn for every article in id order, for export. It reads in
