@@ -61,10 +61,10 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		q.Language = s
 	}
 	var err error
-	if q.Since, err = parseTime(v.Get("since"), false); err != nil {
+	if q.Since, err = ParseTime(v.Get("since"), false); err != nil {
 		return p, badParam("since", "since: "+err.Error())
 	}
-	if q.Until, err = parseTime(v.Get("until"), true); err != nil {
+	if q.Until, err = ParseTime(v.Get("until"), true); err != nil {
 		return p, badParam("until", "until: "+err.Error())
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
@@ -91,9 +91,10 @@ func parseList(v url.Values) (listParamsParsed, error) {
 	return p, nil
 }
 
-// parseTime reads RFC 3339 or a date (YYYY-MM-DD, UTC). A date as the end
-// of a range means through the end of that day, since until is exclusive.
-func parseTime(s string, end bool) (time.Time, error) {
+// ParseTime reads RFC 3339 or a date (YYYY-MM-DD, UTC), as the since and
+// until parameters take them. A date as the end of a range means through
+// the end of that day, since until is exclusive. "" is the zero time.
+func ParseTime(s string, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}

@@ -83,6 +83,25 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// withDefaults fills the zero fields of a Config built in code (rather than
+// from flags) with DefaultConfig's values.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.BatchWait == 0 {
+		c.BatchWait = d.BatchWait
+	}
+	if c.PruneEvery == 0 {
+		c.PruneEvery = d.PruneEvery
+	}
+	if c.PruneBatch == 0 {
+		c.PruneBatch = d.PruneBatch
+	}
+	return c
+}
+
 // SQLitePath returns the database file named by Store.
 func (c Config) SQLitePath() (string, error) {
 	path, ok := strings.CutPrefix(c.Store, "sqlite:")
@@ -127,6 +146,7 @@ func New(st *store.Store, reg prometheus.Registerer) *Sink {
 // ends. While the store is down the sink naks what it receives, reports
 // not ready and store_up 0, and resumes by itself when the store is back.
 func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
+	cfg = cfg.withDefaults()
 	report := rt.Health().Status("sink/store")
 	st, err := openWaiting(ctx, rt, cfg, report)
 	if err != nil {
