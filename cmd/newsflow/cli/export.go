@@ -62,4 +62,3 @@ func exportCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	return w.Flush()
 }
-
