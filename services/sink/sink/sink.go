@@ -155,6 +155,7 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	defer st.Close()
 	rt.Health().Add("sink/store-ping", st.Ping)
 	rt.Handle("/api/", api.New(st, api.WithLogger(rt.Logger())))
+	rt.Handle("GET /openapi.json", api.OpenAPI())
 	s := New(st, rt.Telemetry().Registry)
 	s.report = report
 	if cfg.MaxAge > 0 {

@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -299,5 +302,68 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+func TestSearchByPublished(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		arts := storetest.Articles(60, 45)
+		s := open(t, arts...)
+		var want []string // newest first: the generated order
+		for _, a := range arts {
+			if slices.Contains(words(a), "harbour") {
+				want = append(want, a.ID)
+			}
+		}
+		require.NotEmpty(t, want)
+		byTime := listAll(t, s, store.Query{Q: "harbour", ByPublished: true, Limit: 4})
+		wantSorted := slices.Clone(want)
+		slices.SortStableFunc(wantSorted, func(x, y string) int {
+			ax, ay := byID(arts, x), byID(arts, y)
+			return cmp.Or(sortTime(ay).Compare(sortTime(ax)), strings.Compare(y, x))
+		})
+		require.Equal(t, wantSorted, byTime)
+		require.ElementsMatch(t, want, listAll(t, s, store.Query{Q: "harbour", Limit: 4}))
+	})
+}
+
+func byID(arts []*store.Article, id string) *store.Article {
+	for _, a := range arts {
+		if a.ID == id {
+			return a
+		}
+	}
+	return nil
+}
+
+func TestSources(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		arts := storetest.Articles(12, 46) // sources news0..news4.example, i%5
+		s := open(t, arts...)
+		stats, err := s.Sources(ctx, time.Now().Add(-time.Hour))
+		require.NoError(t, err)
+		require.Len(t, stats, 5)
+		total := 0
+		for i, st := range stats {
+			want := 0
+			for j := range arts {
+				if arts[j].Source == st.Source {
+					want++
+				}
+			}
+			require.Equal(t, want, st.Articles, st.Source)
+			require.Len(t, st.Days, 1, "all stored today")
+			require.Equal(t, time.Now().UTC().Format(time.DateOnly), st.Days[0].Day)
+			require.WithinDuration(t, time.Now(), st.LastStored, time.Minute)
+			if i > 0 {
+				require.GreaterOrEqual(t, stats[i-1].Articles, st.Articles, "busiest first")
+			}
+			total += st.Articles
+		}
+		require.Equal(t, 12, total)
+		stats, err = s.Sources(ctx, time.Now().Add(time.Hour))
+		require.NoError(t, err)
+		require.Empty(t, stats)
 	})
 }

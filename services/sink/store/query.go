@@ -16,8 +16,10 @@ import (
 type Query struct {
 	// Q is full-text search over title and text: words are ANDed, a
 	// trailing '*' searches a prefix, anything else is literal. When set,
-	// results come by relevance (bm25), best first.
+	// results come by relevance, best first, unless ByPublished.
 	Q string
+	// ByPublished orders search results newest first, as listings are.
+	ByPublished bool
 	// Topic is an IPTC code ("medtop:11000000" or "11000000") or an exact
 	// label, case-insensitive.
 	Topic string
@@ -150,9 +152,12 @@ func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
 	mode := modeTime
 	var words []searchWord
 	var terms []string
-	if strings.TrimSpace(q.Q) != "" {
-		mode = modeRank
+	search := strings.TrimSpace(q.Q) != ""
+	if search {
 		words, terms = searchWords(q.Q)
+		if !q.ByPublished {
+			mode = modeRank
+		}
 	}
 	var after *cursor
 	if q.Cursor != "" {
@@ -162,7 +167,7 @@ func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
 		}
 		after = &c
 	}
-	if mode == modeRank && len(words) == 0 {
+	if search && len(words) == 0 {
 		return listPlan{none: true}, nil // only punctuation: nothing can match
 	}
 
@@ -172,7 +177,7 @@ func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
 	rank := rankExpr
 	var rankArgs []any // the arguments of rank's placeholders
 	switch {
-	case mode == modeRank && s.pg:
+	case search && s.pg:
 		tsq, err := s.pgTSQuery(ctx, words, q.Language)
 		if err != nil {
 			return listPlan{}, err
@@ -180,16 +185,26 @@ func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
 		if tsq == "" {
 			return listPlan{none: true}, nil // only stop words
 		}
-		// ts_rank grows with relevance; its negation sorts like bm25.
-		rank, rankArgs = `(-ts_rank(a.tsv, ?::tsquery)::float8)`, []any{tsq}
+		if mode == modeRank {
+			// ts_rank grows with relevance; its negation sorts like bm25.
+			rank, rankArgs = `(-ts_rank(a.tsv, ?::tsquery)::float8)`, []any{tsq}
+			args = append(args, tsq)
+		} else {
+			rank = `0`
+		}
 		b.WriteString(`SELECT ` + articleColumns + `, ` + rank + ` AS rank FROM articles a`)
 		where = append(where, `a.tsv @@ ?::tsquery`)
-		args = append(args, tsq, tsq)
-	case mode == modeRank:
+		args = append(args, tsq)
+	case search && mode == modeRank:
 		expr, _ := matchExpr(q.Q)
 		b.WriteString(`SELECT ` + articleColumns + `, ` + rankExpr + ` AS rank
 			FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid`)
 		where = append(where, `articles_fts MATCH ?`)
+		args = append(args, expr)
+	case search:
+		expr, _ := matchExpr(q.Q)
+		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
+		where = append(where, `a.seq IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)`)
 		args = append(args, expr)
 	default:
 		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
