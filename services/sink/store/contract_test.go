@@ -367,3 +367,18 @@ func TestSources(t *testing.T) {
 		require.Empty(t, stats)
 	})
 }
+
+func TestSizeGrows(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		empty, err := s.Size(ctx)
+		require.NoError(t, err)
+		require.Positive(t, empty)
+		_, err = s.UpsertBatch(ctx, storetest.Articles(300, 47))
+		require.NoError(t, err)
+		full, err := s.Size(ctx)
+		require.NoError(t, err)
+		require.Greater(t, full, empty)
+	})
+}

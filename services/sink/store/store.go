@@ -157,3 +157,17 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Size returns the database's size in bytes: SQLite's pages in use (with
+// what the write-ahead log holds), or PostgreSQL's pg_database_size.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	q := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+	if s.pg {
+		q = `SELECT pg_database_size(current_database())`
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, classify("database size", err)
+	}
+	return n, nil
+}

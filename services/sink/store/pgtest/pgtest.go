@@ -13,6 +13,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -199,10 +200,14 @@ var (
 
 // Shared returns the test binary's one cluster, started on first use; Main
 // stops it. Without PostgreSQL the test is skipped, or fails when
-// NEWSFLOW_REQUIRE_TOOLS=1.
+// NEWSFLOW_REQUIRE_TOOLS=1. When benchmarks run (-test.bench) the cluster
+// keeps fsync on, so that a commit costs what it costs in production.
 func Shared(tb testing.TB) *Cluster {
 	tb.Helper()
-	sharedOnce.Do(func() { shared, sharedErr = Start(Options{}) })
+	sharedOnce.Do(func() {
+		bench := flag.Lookup("test.bench")
+		shared, sharedErr = Start(Options{Durable: bench != nil && bench.Value.String() != ""})
+	})
 	if sharedErr != nil {
 		Unavailable(tb, sharedErr)
 	}
