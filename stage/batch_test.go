@@ -78,12 +78,7 @@ func TestConsumeBatchGathersAndSettlesEachMessage(t *testing.T) {
 	require.Greater(t, sizes[0], 1, "messages published together share a batch: %v", sizes)
 	mu.Unlock()
 
-	cons, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
-	require.NoError(t, err)
-	info, err := cons.Info(t.Context())
-	require.NoError(t, err)
-	require.Zero(t, info.NumAckPending)
-	require.Zero(t, info.NumPending)
+	h.requireSettled("ARTICLES_TAGGED", "sink")
 }
 
 func TestConsumeBatchHandlerFaults(t *testing.T) {

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,12 +13,7 @@ import (
 // checkpoints).
 func openFile(b *testing.B) *store.Store {
 	b.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
+	return openBench(b, "sqlite")
 }
 
 func BenchmarkUpsert(b *testing.B) {
