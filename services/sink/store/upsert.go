@@ -149,21 +149,23 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, a *Article, now time.Tim
 		a.ID, a.ContentHash, a.Title, a.Text, a.FetchedAt.UnixMicro(), now.UnixMicro()); err != nil {
 		return 0, err
 	}
-	for _, t := range a.Topics {
-		if err := exec(": topic "+t.Code, `INSERT INTO article_topics (article_id, code, label, label_key, score, level)
-			VALUES (?, ?, ?, ?, ?, ?)`, a.ID, t.Code, t.Label, strings.ToLower(t.Label), t.Score, t.Level); err != nil {
-			return 0, err
-		}
+	topics := make([][]any, len(a.Topics))
+	for i, t := range a.Topics {
+		topics[i] = []any{a.ID, t.Code, t.Label, strings.ToLower(t.Label), t.Score, t.Level}
 	}
-	for _, e := range a.Entities {
+	if err := s.insertRows(ctx, tx, op+": topics", "article_topics (article_id, code, label, label_key, score, level)", topics); err != nil {
+		return 0, err
+	}
+	entities := make([][]any, len(a.Entities))
+	for i, e := range a.Entities {
 		aliases, err := json.Marshal(nonNil(e.Aliases))
 		if err != nil {
 			return 0, fmt.Errorf("%s: encode aliases: %w: %w", op, ErrPermanent, err)
 		}
-		if err := exec(": entity "+e.Name, `INSERT INTO article_entities (article_id, name, name_key, type, subtype, mentions, aliases)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, a.ID, e.Name, entityKey(e.Name), e.Type, e.Subtype, e.Mentions, string(aliases)); err != nil {
-			return 0, err
-		}
+		entities[i] = []any{a.ID, e.Name, entityKey(e.Name), e.Type, e.Subtype, e.Mentions, string(aliases)}
+	}
+	if err := s.insertRows(ctx, tx, op+": entities", "article_entities (article_id, name, name_key, type, subtype, mentions, aliases)", entities); err != nil {
+		return 0, err
 	}
 	if st := a.Story; st != nil && *st != (Story{}) {
 		if err := exec(": story", `INSERT INTO article_stories (article_id, story_id, duplicate_of, derived_from, overlap)
@@ -172,6 +174,24 @@ func (s *Store) upsert(ctx context.Context, tx *sql.Tx, a *Article, now time.Tim
 		}
 	}
 	return outcome, nil
+}
+
+// insertRows inserts rows into table (its name and column list) with one
+// statement, saving a round trip per row.
+func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, op, table string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	one := "(?" + strings.Repeat(", ?", len(rows[0])-1) + ")"
+	args := make([]any, 0, len(rows)*len(rows[0]))
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	q := "INSERT INTO " + table + " VALUES " + one + strings.Repeat(", "+one, len(rows)-1)
+	if _, err := tx.ExecContext(ctx, s.bind(q), args...); err != nil {
+		return classify(op, err)
+	}
+	return nil
 }
 
 // entityKey is the form entity names are matched by: case-insensitive.
