@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -158,9 +159,15 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	rt.Handle("GET /openapi.json", api.OpenAPI())
 	s := New(st, rt.Telemetry().Registry)
 	s.report = report
+	// The helpers stop when Run returns, before the store closes.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	hctx, stopHelpers := context.WithCancel(ctx)
+	defer stopHelpers()
 	if cfg.MaxAge > 0 {
-		go s.prune(ctx, rt.Logger(), cfg)
+		wg.Go(func() { s.prune(hctx, rt.Logger(), cfg) })
 	}
+	wg.Go(func() { s.countDeadLetters(hctx, rt) })
 	return rt.ConsumeBatch(ctx, stage.SubjectTagged, stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait}, s.HandleBatch)
 }
 

@@ -355,14 +355,40 @@ func TestSources(t *testing.T) {
 			require.Equal(t, want, st.Articles, st.Source)
 			require.Len(t, st.Days, 1, "all stored today")
 			require.Equal(t, time.Now().UTC().Format(time.DateOnly), st.Days[0].Day)
-			require.WithinDuration(t, time.Now(), st.LastStored, time.Minute)
+			require.NotNil(t, st.LastStored, st.Source)
+			require.WithinDuration(t, time.Now(), *st.LastStored, time.Minute)
 			if i > 0 {
 				require.GreaterOrEqual(t, stats[i-1].Articles, st.Articles, "busiest first")
 			}
 			total += st.Articles
 		}
 		require.Equal(t, 12, total)
-		stats, err = s.Sources(ctx, time.Now().Add(time.Hour))
+
+		// Dead letters: of a source that stores, and of one that stores
+		// nothing at all (every page an empty extraction).
+		now := time.Now()
+		for _, dl := range []struct{ source, stage, reason string }{
+			{"news1.example", "tagger", "decode"},
+			{"broken.example", "normalizer", "empty_extraction"},
+			{"broken.example", "normalizer", "empty_extraction"},
+			{"broken.example", "fetcher", "too_large"},
+		} {
+			require.NoError(t, s.CountDeadLetter(ctx, dl.source, dl.stage, dl.reason, now))
+		}
+		require.NoError(t, s.CountDeadLetter(ctx, "broken.example", "normalizer", "empty_extraction", now.AddDate(0, 0, -3)))
+		stats, err = s.Sources(ctx, now.Add(-time.Hour))
+		require.NoError(t, err)
+		require.Len(t, stats, 6)
+		broken := stats[slices.IndexFunc(stats, func(st store.SourceStats) bool { return st.Source == "broken.example" })]
+		require.Zero(t, broken.Articles)
+		require.Nil(t, broken.LastStored)
+		require.Equal(t, 2, broken.EmptyExtractions, "the one three days ago is outside the period")
+		require.Equal(t, []store.DeadLetterCount{{Stage: "fetcher", Reason: "too_large", Count: 1}, {Stage: "normalizer", Reason: "empty_extraction", Count: 2}}, broken.DeadLetters)
+		news1 := stats[slices.IndexFunc(stats, func(st store.SourceStats) bool { return st.Source == "news1.example" })]
+		require.Equal(t, []store.DeadLetterCount{{Stage: "tagger", Reason: "decode", Count: 1}}, news1.DeadLetters)
+		require.Zero(t, news1.EmptyExtractions)
+
+		stats, err = s.Sources(ctx, time.Now().Add(48*time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, stats)
 	})
