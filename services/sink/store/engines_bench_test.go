@@ -87,15 +87,7 @@ func BenchmarkQueries100k(b *testing.B) {
 			}
 			per10k := float64(dbSize(b, s)-before) / (n / 10_000)
 
-			q := store.Query{}
-			for range 50 {
-				page, err := s.List(ctx, q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				q.Cursor = page.NextCursor
-			}
-			deep := q.Cursor
+			deep := cursorAfter(b, s, 50)
 			week := storetest.Base.Add(-7 * 24 * time.Hour)
 			queries := []struct {
 				name string
