@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test of every module in the workspace: the README's test command.
-# Installs what the tests need first (protoc from Debian, the pinned
-# protoc-gen-go); the end-to-end tests build nats-server from the version
+# Installs what the tests need first (protoc and PostgreSQL from Debian, the
+# pinned protoc-gen-go); the end-to-end tests build nats-server from the version
 # pinned in e2e/go.mod themselves.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+# The sink's PostgreSQL tests initialise throwaway clusters (initdb, pg_ctl).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if ((${#need_apt[@]})); then
   echo "test.sh: installing ${need_apt[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -47,10 +47,31 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 			return err
 		}
 	}
+	return r.consume(ctx, input, output, r.cfg.Workers, func(jobs <-chan jetstream.Msg, finished <-chan struct{}) {
+		for {
+			select {
+			case <-finished:
+				return
+			default:
+			}
+			select {
+			case m := <-jobs:
+				r.handle(m, h, pub)
+			case <-finished:
+				return
+			}
+		}
+	})
+}
+
+// consume runs Consume's loop with cfg.Workers copies of work, each taking
+// messages from jobs until finished is closed; pull is how many messages
+// the client keeps buffered.
+func (r *Runtime) consume(ctx context.Context, input, output string, pull int, work func(jobs <-chan jetstream.Msg, finished <-chan struct{})) error {
 	jobs := make(chan jetstream.Msg)
 	finished := make(chan struct{})
 	// A failed first start is a configuration problem: report it at once.
-	cc, cons, err := r.startConsuming(ctx, input, jobs, finished)
+	cc, cons, err := r.startConsuming(ctx, input, pull, jobs, finished)
 	if err != nil {
 		return err
 	}
@@ -74,27 +95,13 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-finished:
-					return
-				default:
-				}
-				select {
-				case m := <-jobs:
-					r.handle(m, h, pub)
-				case <-finished:
-					return
-				}
-			}
-		})
+		wg.Go(func() { work(jobs, finished) })
 	}
 	lagCtx, stopLag := context.WithCancel(context.Background())
 	defer stopLag()
 	wg.Go(func() { r.watchLag(lagCtx, cons) })
 
-	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers)
+	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", pull)
 	for attempt := uint64(1); ; {
 		setReady(true)
 		closed := cc.Closed()
@@ -116,7 +123,7 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 			if ctx.Err() != nil {
 				break
 			}
-			if cc, _, err = r.startConsuming(ctx, input, jobs, finished); err == nil {
+			if cc, _, err = r.startConsuming(ctx, input, pull, jobs, finished); err == nil {
 				attempt = 1
 				break
 			}
@@ -145,7 +152,7 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 
 // startConsuming makes sure the input stream and the stage's durable
 // consumer exist and starts pulling into jobs.
-func (r *Runtime) startConsuming(ctx context.Context, input string, jobs chan<- jetstream.Msg, finished <-chan struct{}) (jetstream.ConsumeContext, jetstream.Consumer, error) {
+func (r *Runtime) startConsuming(ctx context.Context, input string, pull int, jobs chan<- jetstream.Msg, finished <-chan struct{}) (jetstream.ConsumeContext, jetstream.Consumer, error) {
 	stream, err := ensureStream(ctx, r.js, r.cfg, input)
 	if err != nil {
 		return nil, nil, err
@@ -157,7 +164,7 @@ func (r *Runtime) startConsuming(ctx context.Context, input string, jobs chan<- 
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: max(1000, 4*r.cfg.Workers),
+		MaxAckPending: max(1000, 4*pull),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
@@ -169,7 +176,7 @@ func (r *Runtime) startConsuming(ctx context.Context, input string, jobs chan<- 
 		case <-finished:
 			// Shutdown timed out: left unacked, redelivered after AckWait.
 		}
-	}, jetstream.PullMaxMessages(r.cfg.Workers), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+	}, jetstream.PullMaxMessages(pull), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if !errors.Is(err, jetstream.ErrNoHeartbeat) || r.nc.IsConnected() {
 			r.log.Warn("consume", "error", err)
 		}
@@ -214,34 +221,12 @@ func (r *Runtime) consumerInfo(ctx context.Context, stream string) (*jetstream.C
 // dead-letter and terminate.
 func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 	start := time.Now()
-	inFlight := r.tel.inFlight.WithLabelValues(r.name)
-	inFlight.Inc()
-	defer func() {
-		inFlight.Dec()
-		r.tel.duration.WithLabelValues(r.name).Observe(time.Since(start).Seconds())
-	}()
+	defer r.track(start, 1)()
 
-	// The ack-wait clock started at delivery, and the message may have
-	// waited in the client's buffer for a free worker: restart it.
-	_ = m.InProgress()
-	delivered := uint64(1)
-	if meta, err := m.Metadata(); err == nil {
-		delivered = meta.NumDelivered
-	}
-	if delivered > uint64(r.cfg.MaxDeliver) {
-		// Delivered past the limit without being settled: an earlier try
-		// crashed or timed out. Do not try again.
-		r.deadLetter(m, "", "max_deliver", fmt.Errorf("delivered %d times without being settled", delivered-1), delivered)
+	a, delivered, ok := r.receive(m)
+	if !ok {
 		return
 	}
-
-	a, err := DecodeArticle(m.Data())
-	if err != nil {
-		r.deadLetter(m, "", "decode", err, delivered)
-		return
-	}
-	log := r.log.With("article_id", a.GetId(), "url", a.GetUrl())
-
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
 	out, err := call(ctx, h, a)
@@ -257,7 +242,51 @@ func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 			r.crash.afterPublish()
 		}
 	}
+	r.settle(m, a, err, duplicate, delivered)
+}
 
+// track counts n messages in flight until the returned function is called,
+// which also records their processing time.
+func (r *Runtime) track(start time.Time, n int) func() {
+	inFlight := r.tel.inFlight.WithLabelValues(r.name)
+	inFlight.Add(float64(n))
+	return func() {
+		inFlight.Sub(float64(n))
+		d := time.Since(start).Seconds()
+		for range n {
+			r.tel.duration.WithLabelValues(r.name).Observe(d)
+		}
+	}
+}
+
+// receive decodes m. A message delivered too often, or one that does not
+// decode, is dead-lettered and ok is false.
+func (r *Runtime) receive(m jetstream.Msg) (a *newsflowv1.Article, delivered uint64, ok bool) {
+	// The ack-wait clock started at delivery, and the message may have
+	// waited in the client's buffer for a free worker: restart it.
+	_ = m.InProgress()
+	delivered = 1
+	if meta, err := m.Metadata(); err == nil {
+		delivered = meta.NumDelivered
+	}
+	if delivered > uint64(r.cfg.MaxDeliver) {
+		// Delivered past the limit without being settled: an earlier try
+		// crashed or timed out. Do not try again.
+		r.deadLetter(m, "", "max_deliver", fmt.Errorf("delivered %d times without being settled", delivered-1), delivered)
+		return nil, delivered, false
+	}
+	a, err := DecodeArticle(m.Data())
+	if err != nil {
+		r.deadLetter(m, "", "decode", err, delivered)
+		return nil, delivered, false
+	}
+	return a, delivered, true
+}
+
+// settle acks m, naks it with a delay or dead-letters it, as the handler's
+// err says.
+func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, duplicate bool, delivered uint64) {
+	log := r.log.With("article_id", a.GetId(), "url", a.GetUrl())
 	switch reason, permanent := permanentReason(err); {
 	case err == nil || errors.Is(err, ErrDuplicate):
 		if err := m.Ack(); err != nil {

@@ -86,6 +86,17 @@ func (h *harness) get(subject string, seq uint64) jetstream.RawStreamMsg {
 	return *msg
 }
 
+// requireSettled checks that the consumer has nothing pending or unacked.
+func (h *harness) requireSettled(stream, consumer string) {
+	h.t.Helper()
+	cons, err := h.js.Consumer(h.t.Context(), stream, consumer)
+	require.NoError(h.t, err)
+	info, err := cons.Info(h.t.Context())
+	require.NoError(h.t, err)
+	require.Zero(h.t, info.NumAckPending)
+	require.Zero(h.t, info.NumPending)
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -204,12 +215,7 @@ func TestDeadLetters(t *testing.T) {
 			// Terminated: never delivered again.
 			time.Sleep(200 * time.Millisecond)
 			require.Equal(t, tc.calls, calls.Load())
-			cons, err := h.js.Consumer(t.Context(), "ARTICLES_FETCHED", "normalizer")
-			require.NoError(t, err)
-			info, err := cons.Info(t.Context())
-			require.NoError(t, err)
-			require.Zero(t, info.NumAckPending)
-			require.Zero(t, info.NumPending)
+			h.requireSettled("ARTICLES_FETCHED", "normalizer")
 		})
 	}
 }

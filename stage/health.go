@@ -31,6 +31,25 @@ func (h *Health) Add(name string, check func(context.Context) error) {
 	h.checks[name] = check
 }
 
+// Status registers a readiness check whose state the service reports as it
+// learns it, instead of one run on each request: the sink sets the error of
+// its last store write (nil once a write succeeds), so /readyz fails while
+// the store is down. The check passes until the first report.
+func (h *Health) Status(name string) (report func(error)) {
+	var mu sync.Mutex
+	var last error
+	h.Add(name, func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	})
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		last = err
+	}
+}
+
 // Check runs every check and returns each failure by name.
 func (h *Health) Check(ctx context.Context) map[string]error {
 	h.mu.Lock()

@@ -20,6 +20,7 @@ import (
 	"github.com/newsflow/newsflow/services/fetcher/fetcher"
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/services/sink/sink"
+	"github.com/newsflow/newsflow/services/sink/store"
 	"github.com/newsflow/newsflow/services/tagger/tagger"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -41,7 +42,8 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Stage.LogLevel = "warn"
 	c.opts.Fetcher = fetcher.DefaultOptions()
 	c.opts.Normalizer = normalizer.DefaultConfig()
-	c.opts.Sink = sink.Config{}
+	c.opts.Sink = sink.DefaultConfig()
+	c.opts.Sink.Store = "" // DATA/newsflow.db, known once -data is parsed
 
 	fs.StringVar(&c.dataDir, "data", "data", "`directory` for JetStream storage and the SQLite database")
 	fs.StringVar(&c.sampleAddr, "sample-addr", "127.0.0.1:8090", "`address` of the bundled sample site, served when no feeds or files are named (a fixed port keeps its article URLs, and so their ids, stable across runs)")
@@ -52,7 +54,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Tagger.RegisterFlags(fs)
 	c.opts.Sink.RegisterFlags(fs)
 	fs.Lookup("nats").Usage = "NATS server `URL` to use instead of the embedded one"
-	fs.Lookup("store").Usage = "article store: sqlite:`PATH` (default: sqlite:DATA/newsflow.db)"
+	fs.Lookup("store").Usage = "article store: sqlite:`PATH` or postgres://user:pass@host:port/db (default: sqlite:DATA/newsflow.db)"
 }
 
 // finish fills in what depends on other flags and validates everything.
@@ -134,7 +136,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if o.NATSURL != "" {
 		natsDesc = p.NATSURL
 	}
-	fmt.Fprintf(stdout, "nats          %s\nstore         %s\n", natsDesc, o.Sink.Store)
+	fmt.Fprintf(stdout, "nats          %s\nstore         %s\n", natsDesc, store.Redact(o.Sink.Store))
 	if p.Addr != "" {
 		fmt.Fprintf(stdout, "api           http://%s/api/v1/articles\nmetrics       http://%s/metrics\n", p.Addr, p.Addr)
 	}

@@ -1,7 +1,10 @@
 // Package api serves the sink's articles as JSON over HTTP:
 //
-//	GET /api/v1/articles?q=&topic=&language=&since=&until=&limit=&cursor=&full=
+//	GET /api/v1/articles?q=&topic=&entity=&source=&language=&since=&until=&sort=&limit=&cursor=&full=
 //	GET /api/v1/articles/{id}
+//	GET /api/v1/stories/{id}
+//	GET /api/v1/sources?days=
+//	GET /openapi.json (OpenAPI handler)
 //
 // Every error is a JSON object {"error": "...", "parameter": "..."}; store
 // failures are logged, never shown.
@@ -12,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/newsflow/newsflow/services/sink/store"
 )
@@ -28,6 +32,8 @@ func WithLogger(l *slog.Logger) Option { return func(h *handler) { h.log = l } }
 type articles interface {
 	List(ctx context.Context, q store.Query) (store.Page, error)
 	Get(ctx context.Context, id string) (*store.Article, error)
+	Story(ctx context.Context, id string) (*store.StoryView, error)
+	Sources(ctx context.Context, since time.Time) ([]store.SourceStats, error)
 }
 
 type handler struct {
@@ -47,10 +53,13 @@ func newHandler(st articles, opts ...Option) *handler {
 	}
 	h.mux.HandleFunc("GET /api/v1/articles", h.list)
 	h.mux.HandleFunc("GET /api/v1/articles/{id}", h.get)
+	h.mux.HandleFunc("GET /api/v1/stories/{id}", h.story)
+	h.mux.HandleFunc("GET /api/v1/sources", h.sources)
 	// Without these the mux would answer other methods with a plain-text 405
 	// and unknown paths with a plain-text 404.
-	h.mux.HandleFunc("/api/v1/articles", methodNotAllowed)
-	h.mux.HandleFunc("/api/v1/articles/{id}", methodNotAllowed)
+	for _, p := range []string{"/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/stories/{id}", "/api/v1/sources"} {
+		h.mux.HandleFunc(p, methodNotAllowed)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{status: http.StatusNotFound, msg: "no such endpoint"})
 	})
@@ -108,6 +117,47 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+func (h *handler) story(w http.ResponseWriter, r *http.Request) {
+	if err := onlyParams(r.URL.Query()); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.st.Story(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, &apiError{status: http.StatusNotFound, msg: "story not found"})
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+type sourcesResponse struct {
+	Since   time.Time           `json:"since"`
+	Sources []store.SourceStats `json:"sources"`
+}
+
+func (h *handler) sources(w http.ResponseWriter, r *http.Request) {
+	days, err := parseDays(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	now := time.Now().UTC()
+	since := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1-days)
+	stats, err := h.st.Sources(r.Context(), since)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if stats == nil {
+		stats = []store.SourceStats{}
+	}
+	writeJSON(w, http.StatusOK, sourcesResponse{Since: since, Sources: stats})
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -195,6 +195,12 @@ func TestListBadParameters(t *testing.T) {
 		{"cursor=garbage!", "cursor"},
 		{"cursor=" + strings.Repeat("A", maxCursor+1), "cursor"},
 		{"sort=date", "sort"},
+		{"sort=relevance", "sort"}, // without q
+		{"entity=" + strings.Repeat("e", maxEntity+1), "entity"},
+		{"entity=%ff", "entity"},
+		{"source=not%20a%20host", "source"},
+		{"source=" + strings.Repeat("a", maxSource+1), "source"},
+		{"source=-bad.example", "source"},
 		{"Q=council", "Q"},
 		{"=0", ""},
 	}
@@ -317,6 +323,12 @@ type failing struct{ err error }
 
 func (f failing) List(context.Context, store.Query) (store.Page, error) { return store.Page{}, f.err }
 func (f failing) Get(context.Context, string) (*store.Article, error)   { return nil, f.err }
+func (f failing) Story(context.Context, string) (*store.StoryView, error) {
+	return nil, f.err
+}
+func (f failing) Sources(context.Context, time.Time) ([]store.SourceStats, error) {
+	return nil, f.err
+}
 
 func TestStoreFailuresAre500WithoutDetails(t *testing.T) {
 	secret := errors.New("SELECT a.id FROM articles_fts: disk I/O error")
@@ -327,7 +339,8 @@ func TestStoreFailuresAre500WithoutDetails(t *testing.T) {
 		"closed store":  func(log *slog.Logger) http.Handler { return New(closed, WithLogger(log)) },
 	}
 	for name, mk := range handlers {
-		for _, target := range []string{"/api/v1/articles", "/api/v1/articles?q=x", "/api/v1/articles/some-id"} {
+		for _, target := range []string{"/api/v1/articles", "/api/v1/articles?q=x", "/api/v1/articles/some-id",
+			"/api/v1/stories/some-story", "/api/v1/sources"} {
 			t.Run(name+" "+target, func(t *testing.T) {
 				var logs bytes.Buffer
 				h := mk(slog.New(slog.NewTextHandler(&logs, nil)))

@@ -19,11 +19,17 @@ const (
 	maxQ         = 500 // characters
 	maxTopic     = 200 // characters
 	maxCursor    = 1024
+	maxEntity    = 200 // characters
+	maxSource    = 253 // a host name's longest
+	maxDays      = 366
 )
 
-var listParams = []string{"q", "topic", "language", "since", "until", "limit", "cursor", "full"}
+var listParams = []string{"q", "topic", "entity", "source", "language", "since", "until", "sort", "limit", "cursor", "full"}
 
-var languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+var (
+	languageTag = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+	hostName    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*(:[0-9]{1,5})?$`)
+)
 
 type listParamsParsed struct {
 	query store.Query
@@ -54,6 +60,18 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		}
 		q.Topic = s
 	}
+	if s := v.Get("entity"); s != "" {
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxEntity {
+			return p, badParam("entity", fmt.Sprintf("entity must be UTF-8 text of at most %d characters", maxEntity))
+		}
+		q.Entity = s
+	}
+	if s := v.Get("source"); s != "" {
+		if len(s) > maxSource || !hostName.MatchString(s) {
+			return p, badParam("source", "source must be a host name such as news.example.com")
+		}
+		q.Source = s
+	}
 	if s := v.Get("language"); s != "" {
 		if !languageTag.MatchString(s) {
 			return p, badParam("language", "language must be a language tag such as en or pt-BR")
@@ -61,14 +79,25 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		q.Language = s
 	}
 	var err error
-	if q.Since, err = parseTime(v.Get("since"), false); err != nil {
+	if q.Since, err = ParseTime(v.Get("since"), false); err != nil {
 		return p, badParam("since", "since: "+err.Error())
 	}
-	if q.Until, err = parseTime(v.Get("until"), true); err != nil {
+	if q.Until, err = ParseTime(v.Get("until"), true); err != nil {
 		return p, badParam("until", "until: "+err.Error())
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
 		return p, badParam("until", "until must be after since")
+	}
+	switch v.Get("sort") {
+	case "":
+	case "published":
+		q.ByPublished = true
+	case "relevance":
+		if q.Q == "" {
+			return p, badParam("sort", "sort=relevance needs a search text in q")
+		}
+	default:
+		return p, badParam("sort", "sort must be published or relevance")
 	}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -91,9 +120,10 @@ func parseList(v url.Values) (listParamsParsed, error) {
 	return p, nil
 }
 
-// parseTime reads RFC 3339 or a date (YYYY-MM-DD, UTC). A date as the end
-// of a range means through the end of that day, since until is exclusive.
-func parseTime(s string, end bool) (time.Time, error) {
+// ParseTime reads RFC 3339 or a date (YYYY-MM-DD, UTC), as the since and
+// until parameters take them. A date as the end of a range means through
+// the end of that day, since until is exclusive. "" is the zero time.
+func ParseTime(s string, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -124,4 +154,21 @@ func onlyParams(v url.Values, allowed ...string) error {
 		}
 	}
 	return nil
+}
+
+// parseDays reads the sources endpoint's days parameter: how many days back
+// the statistics reach (7 by default).
+func parseDays(v url.Values) (int, error) {
+	if err := onlyParams(v, "days"); err != nil {
+		return 0, err
+	}
+	s := v.Get("days")
+	if s == "" {
+		return 7, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxDays {
+		return 0, badParam("days", fmt.Sprintf("days must be an integer from 1 to %d", maxDays))
+	}
+	return n, nil
 }

@@ -7,6 +7,11 @@ type metrics struct {
 	storeErrors   prometheus.Counter
 	fetchToStored prometheus.Histogram
 	freshness     prometheus.Histogram
+	batchSize     prometheus.Histogram
+	commit        prometheus.Histogram
+	duplicates    prometheus.Counter
+	up            prometheus.Gauge
+	deleted       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,7 +34,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from an article's publication to its storage (freshness).",
 			Buckets: prometheus.ExponentialBuckets(1, 2.5, 16),
 		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "newsflow", Name: "store_batch_size",
+			Help:    "Articles written per store transaction.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000},
+		}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "newsflow", Name: "store_commit_duration_seconds",
+			Help:    "Time to write and commit one batch of articles.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "store_duplicates_skipped_total",
+			Help: "Articles not written because the store already held them or a newer version (redeliveries).",
+		}),
+		up: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "newsflow", Name: "store_up",
+			Help: "1 while the article store is reachable (the last write or check succeeded), else 0.",
+		}),
+		deleted: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "store_rows_deleted_total",
+			Help: "Articles deleted by retention (older than -store-max-age).",
+		}),
 	}
-	reg.MustRegister(m.rows, m.storeErrors, m.fetchToStored, m.freshness)
+	reg.MustRegister(m.rows, m.storeErrors, m.fetchToStored, m.freshness, m.batchSize, m.commit, m.duplicates, m.up, m.deleted)
 	return m
 }

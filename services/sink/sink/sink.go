@@ -4,10 +4,14 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,111 +27,259 @@ const Name = "sink"
 
 // Config is the sink's own configuration.
 type Config struct {
-	// Store names the database: "sqlite:PATH".
+	// Store names the database: "sqlite:PATH" or a postgres:// URL.
 	Store string
+	// BatchSize and BatchWait bound one write transaction: at most
+	// BatchSize articles, gathered for at most BatchWait.
+	BatchSize int
+	BatchWait time.Duration
+	// MaxAge, when positive, is how long articles are kept (by publication
+	// time); older ones are deleted every PruneEvery, PruneBatch at a time.
+	MaxAge     time.Duration
+	PruneEvery time.Duration
+	PruneBatch int
 }
 
 // DefaultConfig returns the defaults of the sink's flags.
-func DefaultConfig() Config { return Config{Store: "sqlite:newsflow.db"} }
+func DefaultConfig() Config {
+	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond,
+		PruneEvery: time.Hour, PruneBatch: 1000}
+}
 
 // RegisterFlags registers the sink's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Store, "store", c.Store, "article store: sqlite:`PATH`")
+	fs.StringVar(&c.Store, "store", c.Store, "article store: sqlite:`PATH` or postgres://user:pass@host:port/db")
+	fs.IntVar(&c.BatchSize, "store-batch", c.BatchSize, "most articles written in one store transaction")
+	fs.DurationVar(&c.BatchWait, "store-batch-wait", c.BatchWait, "longest a write batch waits to fill")
+	fs.DurationVar(&c.MaxAge, "store-max-age", c.MaxAge, "delete articles published longer ago than this (0: keep all)")
+	fs.DurationVar(&c.PruneEvery, "store-prune-every", c.PruneEvery, "how often retention runs")
+	fs.IntVar(&c.PruneBatch, "store-prune-batch", c.PruneBatch, "most articles deleted in one retention transaction")
 }
 
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
-	if _, err := c.SQLitePath(); err != nil {
-		return fmt.Errorf("-store: %w", err)
+	var errs []error
+	if _, ok := strings.CutPrefix(c.Store, "sqlite:"); ok {
+		if _, err := c.SQLitePath(); err != nil {
+			errs = append(errs, fmt.Errorf("-store: %w", err))
+		}
+	} else if !store.IsPostgres(c.Store) {
+		errs = append(errs, fmt.Errorf("-store: want sqlite:PATH or postgres://…, got %q", store.Redact(c.Store)))
 	}
-	return nil
+	if c.BatchSize < 1 || c.BatchSize > 10_000 {
+		errs = append(errs, fmt.Errorf("-store-batch: want 1 to 10000, got %d", c.BatchSize))
+	}
+	if c.BatchWait <= 0 {
+		errs = append(errs, fmt.Errorf("-store-batch-wait: want a positive duration, got %s", c.BatchWait))
+	}
+	if c.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("-store-max-age: want 0 (keep all) or a positive duration, got %s", c.MaxAge))
+	}
+	if c.MaxAge > 0 && c.PruneEvery <= 0 {
+		errs = append(errs, fmt.Errorf("-store-prune-every: want a positive duration, got %s", c.PruneEvery))
+	}
+	if c.MaxAge > 0 && c.PruneBatch < 1 {
+		errs = append(errs, fmt.Errorf("-store-prune-batch: want at least 1, got %d", c.PruneBatch))
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults fills the zero fields of a Config built in code (rather than
+// from flags) with DefaultConfig's values.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.BatchWait == 0 {
+		c.BatchWait = d.BatchWait
+	}
+	if c.PruneEvery == 0 {
+		c.PruneEvery = d.PruneEvery
+	}
+	if c.PruneBatch == 0 {
+		c.PruneBatch = d.PruneBatch
+	}
+	return c
 }
 
 // SQLitePath returns the database file named by Store.
 func (c Config) SQLitePath() (string, error) {
 	path, ok := strings.CutPrefix(c.Store, "sqlite:")
 	if !ok || path == "" {
-		return "", fmt.Errorf("want sqlite:PATH, got %q", c.Store)
+		return "", fmt.Errorf("want sqlite:PATH, got %q", store.Redact(c.Store))
 	}
 	return path, nil
 }
 
 // Open opens the configured store.
 func (c Config) Open(ctx context.Context) (*store.Store, error) {
-	path, err := c.SQLitePath()
-	if err != nil {
-		return nil, err
-	}
-	return store.Open(ctx, path)
+	return store.OpenDSN(ctx, c.Store)
 }
 
 // OpenExisting opens the configured store for reading; unlike Open it does
-// not create a missing database.
+// not create a missing SQLite database.
 func (c Config) OpenExisting(ctx context.Context) (*store.Store, error) {
-	path, err := c.SQLitePath()
-	if err != nil {
-		return nil, err
+	if path, err := c.SQLitePath(); err == nil {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	return store.Open(ctx, path)
+	return c.Open(ctx)
 }
 
 // Sink is the stage's handler.
 type Sink struct {
-	st *store.Store
-	m  *metrics
+	st     *store.Store
+	m      *metrics
+	report func(error) // the store's readiness
 }
 
 // New builds the handler over st, registering its metrics on reg.
 func New(st *store.Store, reg prometheus.Registerer) *Sink {
-	return &Sink{st: st, m: newMetrics(reg)}
+	s := &Sink{st: st, m: newMetrics(reg), report: func(error) {}}
+	s.m.up.Set(1)
+	return s
 }
 
-// Run opens the store, serves the API on the runtime's HTTP mux and stores
-// tagged articles until ctx ends.
+// Run opens the store (waiting while it is unreachable), serves the API on
+// the runtime's HTTP mux and stores tagged articles in batches until ctx
+// ends. While the store is down the sink naks what it receives, reports
+// not ready and store_up 0, and resumes by itself when the store is back.
 func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
-	st, err := cfg.Open(ctx)
+	cfg = cfg.withDefaults()
+	report := rt.Health().Status("sink/store")
+	st, err := openWaiting(ctx, rt, cfg, report)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	rt.Health().Add("sink/store", st.Ping)
-	rt.Handle("/api/", api.New(st))
+	rt.Health().Add("sink/store-ping", st.Ping)
+	rt.Handle("/api/", api.New(st, api.WithLogger(rt.Logger())))
+	rt.Handle("GET /openapi.json", api.OpenAPI())
 	s := New(st, rt.Telemetry().Registry)
-	return rt.Consume(ctx, stage.SubjectTagged, "", s.Handle)
+	s.report = report
+	// The helpers stop when Run returns, before the store closes.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	hctx, stopHelpers := context.WithCancel(ctx)
+	defer stopHelpers()
+	if cfg.MaxAge > 0 {
+		wg.Go(func() { s.prune(hctx, rt.Logger(), cfg) })
+	}
+	wg.Go(func() { s.countDeadLetters(hctx, rt) })
+	return rt.ConsumeBatch(ctx, stage.SubjectTagged, stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait}, s.HandleBatch)
 }
 
-// Handle stores one article. A store error is retried unless the store
-// says it is permanent; a redelivery of a stored version is a duplicate.
-func (s *Sink) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
-	rec := Record(a)
-	outcome, err := s.st.Upsert(ctx, rec)
-	if err != nil {
-		s.m.storeErrors.Inc()
-		if store.Transient(err) {
-			return nil, fmt.Errorf("store article %s: %w", a.GetId(), err)
+// openWaiting opens the store, retrying with a growing delay while the
+// failure is transient (the database not up yet).
+func openWaiting(ctx context.Context, rt *stage.Runtime, cfg Config, report func(error)) (*store.Store, error) {
+	for attempt := 1; ; attempt++ {
+		st, err := cfg.Open(ctx)
+		if err == nil || !store.Transient(err) || ctx.Err() != nil {
+			report(err)
+			return st, err
 		}
-		return nil, stage.Permanent("store", fmt.Errorf("store article %s: %w", a.GetId(), err))
+		report(err)
+		delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
+		rt.Logger().Warn("store unreachable; retrying", "error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
 	}
-	switch outcome {
-	case store.Unchanged:
-		s.m.rows.WithLabelValues("duplicate").Inc()
-		return nil, stage.ErrDuplicate
-	case store.Stale:
-		s.m.rows.WithLabelValues("stale").Inc()
-		return nil, stage.ErrDuplicate
+}
+
+// prune deletes articles older than cfg.MaxAge every cfg.PruneEvery.
+func (s *Sink) prune(ctx context.Context, log *slog.Logger, cfg Config) {
+	t := time.NewTicker(cfg.PruneEvery)
+	defer t.Stop()
+	for {
+		n, err := s.st.DeleteOlderThan(ctx, time.Now().Add(-cfg.MaxAge), cfg.PruneBatch)
+		s.m.deleted.Add(float64(n))
+		if err != nil && ctx.Err() == nil {
+			log.Warn("retention", "error", err, "deleted", n)
+		} else if n > 0 {
+			log.Info("retention", "deleted", n, "max_age", cfg.MaxAge)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	s.m.rows.WithLabelValues(outcome.String()).Inc()
+}
+
+// Handle stores one article: HandleBatch of one.
+func (s *Sink) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+	return nil, s.HandleBatch(ctx, []*newsflowv1.Article{a})[0]
+}
+
+// HandleBatch stores articles in one transaction and returns what the
+// runtime should do with each: nil (stored: ack), stage.ErrDuplicate
+// (already stored: ack), a permanent error (an article the store rejects:
+// dead-letter) or a transient one (the store is unreachable: nak, retry
+// later). When the batch fails for a reason of one of its articles, each is
+// written alone so that one bad article does not hold back the others.
+func (s *Sink) HandleBatch(ctx context.Context, as []*newsflowv1.Article) []error {
+	recs := make([]*store.Article, len(as))
+	for i, a := range as {
+		recs[i] = Record(a)
+	}
+	errs := make([]error, len(as))
+	start := time.Now()
+	res, err := s.st.UpsertBatch(ctx, recs)
+	s.m.batchSize.Observe(float64(len(as)))
+	s.m.commit.Observe(time.Since(start).Seconds())
+	switch {
+	case err != nil && store.Transient(err):
+		s.m.storeErrors.Inc()
+		s.m.up.Set(0)
+		s.report(err)
+		for i, a := range as {
+			errs[i] = fmt.Errorf("store article %s: %w", a.GetId(), err)
+		}
+		return errs
+	case err != nil && len(as) > 1:
+		s.m.storeErrors.Inc()
+		for i := range as {
+			errs[i] = s.HandleBatch(ctx, as[i:i+1])[0]
+		}
+		return errs
+	case err != nil:
+		s.m.storeErrors.Inc()
+		return []error{stage.Permanent("store", fmt.Errorf("store article %s: %w", as[0].GetId(), err))}
+	}
+	s.m.up.Set(1)
+	s.report(nil)
 	now := time.Now()
-	if f := a.GetFetch().GetFetchedAt(); f.IsValid() {
-		s.m.fetchToStored.Observe(now.Sub(f.AsTime()).Seconds())
+	for i, r := range res {
+		a := as[i]
+		switch r.Outcome {
+		case 0:
+			s.m.storeErrors.Inc()
+			errs[i] = stage.Permanent("store", fmt.Errorf("store article %s: %w", a.GetId(), r.Err))
+			continue
+		case store.Unchanged, store.Stale:
+			label := "duplicate"
+			if r.Outcome == store.Stale {
+				label = "stale"
+			}
+			s.m.rows.WithLabelValues(label).Inc()
+			s.m.duplicates.Inc()
+			errs[i] = stage.ErrDuplicate
+			continue
+		}
+		s.m.rows.WithLabelValues(r.Outcome.String()).Inc()
+		if f := a.GetFetch().GetFetchedAt(); f.IsValid() {
+			s.m.fetchToStored.Observe(now.Sub(f.AsTime()).Seconds())
+		}
+		if p := published(a); !p.IsZero() {
+			s.m.freshness.Observe(now.Sub(p).Seconds())
+		}
 	}
-	if p := published(a); !p.IsZero() {
-		s.m.freshness.Observe(now.Sub(p).Seconds())
-	}
-	return nil, nil
+	return errs
 }
 
 // Record converts an article message into the store's form.
@@ -160,6 +312,13 @@ func Record(a *newsflowv1.Article) *store.Article {
 	for _, k := range t.GetKeywords() {
 		rec.Keywords = append(rec.Keywords, k.GetTerm())
 	}
+	rec.Entities = entities(t.GetEntities())
+	if st := t.GetStory(); st != nil {
+		story := store.Story{ID: st.GetId(), DuplicateOf: st.GetDuplicateOf(), DerivedFrom: st.GetDerivedFrom(), Overlap: float64(st.GetOverlap())}
+		if story != (store.Story{}) {
+			rec.Story = &story
+		}
+	}
 	return rec
 }
 
@@ -173,4 +332,32 @@ func published(a *newsflowv1.Article) time.Time {
 		return p.AsTime()
 	}
 	return time.Time{}
+}
+
+// entities converts the tagger's entities, merging two that differ only in
+// the case of their name (the store keys entities by name and type, case
+// insensitively) and dropping nameless ones.
+func entities(es []*newsflowv1.Entity) []store.Entity {
+	var out []store.Entity
+	index := map[string]int{}
+	for _, e := range es {
+		name := strings.TrimSpace(e.GetName())
+		if name == "" {
+			continue
+		}
+		k := strings.ToLower(name) + "\x00" + e.GetType()
+		if i, ok := index[k]; ok {
+			out[i].Mentions += int(e.GetMentions())
+			for _, al := range e.GetAliases() {
+				if !slices.Contains(out[i].Aliases, al) {
+					out[i].Aliases = append(out[i].Aliases, al)
+				}
+			}
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, store.Entity{Name: name, Type: e.GetType(), Subtype: e.GetSubtype(),
+			Mentions: int(e.GetMentions()), Aliases: append([]string{}, e.GetAliases()...)})
+	}
+	return out
 }

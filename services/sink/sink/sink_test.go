@@ -91,8 +91,39 @@ func TestHandleStoreErrors(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	require.NoError(t, DefaultConfig().Validate())
-	for _, bad := range []string{"", "postgres://x", "sqlite:"} {
-		require.ErrorContains(t, Config{Store: bad}.Validate(), "-store:", bad)
+	good := DefaultConfig()
+	good.Store = "postgres://newsflow:secret@db.example:5432/news?sslmode=require"
+	good.MaxAge = 90 * 24 * time.Hour
+	require.NoError(t, good.Validate())
+
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string
+	}{
+		{"empty store", func(c *Config) { c.Store = "" }, []string{"-store:"}},
+		{"sqlite without path", func(c *Config) { c.Store = "sqlite:" }, []string{"-store:"}},
+		{"unknown engine", func(c *Config) { c.Store = "mysql://x" }, []string{"-store:", "mysql://x"}},
+		{"password not echoed", func(c *Config) { c.Store = "postgre://u:hunter2@h/db" }, []string{"-store:"}},
+		{"batch too small", func(c *Config) { c.BatchSize = 0 }, []string{"-store-batch:"}},
+		{"batch too large", func(c *Config) { c.BatchSize = 20_000 }, []string{"-store-batch:"}},
+		{"no batch wait", func(c *Config) { c.BatchWait = 0 }, []string{"-store-batch-wait:"}},
+		{"negative max age", func(c *Config) { c.MaxAge = -time.Hour }, []string{"-store-max-age:"}},
+		{"retention without schedule", func(c *Config) { c.MaxAge, c.PruneEvery, c.PruneBatch = time.Hour, 0, 0 },
+			[]string{"-store-prune-every:", "-store-prune-batch:"}},
+		{"every problem at once", func(c *Config) { c.Store, c.BatchSize = "", 0 }, []string{"-store:", "-store-batch:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			require.Error(t, err)
+			for _, w := range tt.want {
+				require.ErrorContains(t, err, w)
+			}
+			require.NotContains(t, err.Error(), "hunter2")
+		})
 	}
 	_, err := Config{Store: "sqlite:" + t.TempDir() + "/missing.db"}.OpenExisting(t.Context())
 	require.Error(t, err, "export must not create an empty database")

@@ -11,6 +11,32 @@ type Topic struct {
 	Level int     `json:"level"`
 }
 
+// Entity is a person, organisation or place named in an article.
+type Entity struct {
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`              // person, organisation, place
+	Subtype  string   `json:"subtype,omitempty"` // for places: country, region, city
+	Mentions int      `json:"mentions"`
+	Aliases  []string `json:"aliases"`
+}
+
+// Story links an article to the story (an event across outlets) it belongs
+// to, and to the article it copies or derives from.
+type Story struct {
+	ID          string  `json:"id,omitempty"`
+	DuplicateOf string  `json:"duplicate_of,omitempty"`
+	DerivedFrom string  `json:"derived_from,omitempty"`
+	Overlap     float64 `json:"overlap,omitempty"`
+}
+
+// Version is one content version of an article (one content hash).
+type Version struct {
+	ContentHash string    `json:"content_hash"`
+	Title       string    `json:"title"`
+	FetchedAt   time.Time `json:"fetched_at"`
+	StoredAt    time.Time `json:"stored_at"`
+}
+
 // Article is one stored version of an article: the latest content seen for
 // its id. The JSON names are those of the query API and of exports.
 type Article struct {
@@ -29,6 +55,12 @@ type Article struct {
 	Text         string     `json:"text,omitempty"`
 	Topics       []Topic    `json:"topics"`   // highest score first
 	Keywords     []string   `json:"keywords"` // ranked
+	Entities     []Entity   `json:"entities"` // most mentioned first
+	// Story is where the article stands among others: nil when the tagger
+	// set no story and no link.
+	Story *Story `json:"story,omitempty"`
+	// Versions is set by Get only: every version stored, oldest first.
+	Versions []Version `json:"versions,omitempty"`
 
 	// Snippet is set by List only: the passage around the first query term
 	// when the query has text, else the opening of the text.

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,12 +13,7 @@ import (
 // checkpoints).
 func openFile(b *testing.B) *store.Store {
 	b.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
+	return openBench(b, "sqlite")
 }
 
 func BenchmarkUpsert(b *testing.B) {
@@ -86,16 +80,7 @@ func BenchmarkList(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	// A cursor 50 pages deep.
-	q := store.Query{}
-	for range 50 {
-		page, err := s.List(ctx, q)
-		if err != nil {
-			b.Fatal(err)
-		}
-		q.Cursor = page.NextCursor
-	}
-	deep := q.Cursor
+	deep := cursorAfter(b, s, 50)
 	week := storetest.Base.Add(-7 * 24 * time.Hour)
 
 	for _, bc := range []struct {
@@ -132,4 +117,19 @@ func BenchmarkList(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// cursorAfter returns the cursor of the newest-first listing after pages
+// pages.
+func cursorAfter(b *testing.B, s *store.Store, pages int) string {
+	b.Helper()
+	q := store.Query{}
+	for range pages {
+		page, err := s.List(context.Background(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q.Cursor = page.NextCursor
+	}
+	return q.Cursor
 }

@@ -52,10 +52,14 @@ func transientCause(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	if pg, transient := isPgError(err); pg {
+		return transient
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		// Errors from database/sql itself (a closed pool, a broken
-		// connection) are not about the message either.
+		// connection) and from pgx below the server (connection refused or
+		// lost) are not about the message either.
 		return true
 	}
 	switch se.Code() & 0xff { // the primary code; extended codes add high bits

@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+)
 
 // SetEachBatch lets tests cross Each's batch boundaries with few articles.
 func SetEachBatch(s *Store, n int) { s.eachBatch = n }
@@ -9,4 +13,50 @@ func SetEachBatch(s *Store, n int) { s.eachBatch = n }
 func CommonTopic(s *Store, topic string, limit int) (bool, error) {
 	code, label := topicKeys(topic)
 	return s.commonTopic(context.Background(), code, label, limit)
+}
+
+// ExplainList returns the query plan of the statement List runs for q,
+// with sequential scans disabled on PostgreSQL: on a test-sized table its
+// planner rightly prefers them, while the question here is whether an index
+// can serve the query at all.
+func ExplainList(s *Store, q Query) (string, error) {
+	ctx := context.Background()
+	p, err := s.listQuery(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	explain := "EXPLAIN QUERY PLAN "
+	if s.pg {
+		explain = "EXPLAIN "
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return "", err
+		}
+	}
+	rows, err := tx.QueryContext(ctx, explain+p.sql, p.args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return "", err
+	}
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		plan.WriteString(fmt.Sprint(vals[len(vals)-1]) + "\n")
+	}
+	return plan.String(), rows.Err()
 }

@@ -5,14 +5,18 @@ import (
 	"unicode"
 )
 
-// matchExpr turns user text into an FTS5 MATCH expression that cannot be a
-// syntax error: every word becomes a quoted string (FTS5 operators and column
-// filters inside it are plain text), the words are ANDed, and a trailing '*'
-// keeps its meaning as a prefix search. Words with no letter or digit are
-// dropped since they would tokenize to nothing. terms are the lowercased
-// words, for snippets. An empty expr means nothing searchable was given.
-func matchExpr(q string) (expr string, terms []string) {
-	var b strings.Builder
+// searchWord is one word of a search: literal text, and whether a trailing
+// '*' asked for a prefix search.
+type searchWord struct {
+	text   string
+	prefix bool
+}
+
+// searchWords splits user search text into words. Control characters and
+// invalid UTF-8 are removed; words with no letter or digit are dropped since
+// they would tokenize to nothing. terms are the lowercased words, for
+// snippets.
+func searchWords(q string) (words []searchWord, terms []string) {
 	for _, w := range strings.Fields(q) {
 		prefix := strings.HasSuffix(w, "*")
 		w = strings.TrimRight(w, "*")
@@ -25,16 +29,30 @@ func matchExpr(q string) (expr string, terms []string) {
 		if !strings.ContainsFunc(w, isWordRune) {
 			continue
 		}
+		words = append(words, searchWord{text: w, prefix: prefix})
+		terms = append(terms, strings.ToLower(strings.TrimFunc(w, notWordRune)))
+	}
+	return words, terms
+}
+
+// matchExpr turns user text into an FTS5 MATCH expression that cannot be a
+// syntax error: every word becomes a quoted string (FTS5 operators and column
+// filters inside it are plain text), the words are ANDed, and a trailing '*'
+// keeps its meaning as a prefix search. An empty expr means nothing
+// searchable was given.
+func matchExpr(q string) (expr string, terms []string) {
+	words, terms := searchWords(q)
+	var b strings.Builder
+	for _, w := range words {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
+		b.WriteString(strings.ReplaceAll(w.text, `"`, `""`))
 		b.WriteByte('"')
-		if prefix {
+		if w.prefix {
 			b.WriteByte('*')
 		}
-		terms = append(terms, strings.ToLower(strings.TrimFunc(w, notWordRune)))
 	}
 	return b.String(), terms
 }

@@ -10,10 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 type migration struct {
@@ -22,11 +21,12 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in version order. A file is
-// named NNNN_name.sql; the number is the version recorded in
-// schema_migrations.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// migrations returns the embedded migrations of an engine ("sqlite" or
+// "postgres") in version order. A file is named NNNN_name.sql; the number is
+// the version recorded in schema_migrations.
+func migrations(engine string) ([]migration, error) {
+	dir := path.Join("migrations", engine)
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
@@ -38,7 +38,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration file %s: want NNNN_name.sql", e.Name())
 		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		body, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
@@ -53,44 +53,66 @@ func migrations() ([]migration, error) {
 	return out, nil
 }
 
+// migrationLock is the PostgreSQL advisory lock key that serialises
+// migrations: "newsflow" in ASCII.
+const migrationLock = 0x6e657773666c6f77
+
 // migrate applies, in one transaction each, the migrations the database has
-// not seen. The writer connection begins transactions IMMEDIATE, so two
-// processes opening a new file at once apply each migration once.
-func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
-	ms, err := migrations()
+// not seen. Each transaction first takes a lock that two replicas starting
+// together cannot both hold (SQLite: the writer begins IMMEDIATE; PostgreSQL:
+// a transaction-scoped advisory lock), then checks again whether the
+// migration is applied, so each is applied exactly once.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations(s.Engine())
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at BIGINT  NOT NULL
-	)`); err != nil {
+	if err := s.inMigrationTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT    NOT NULL,
+			applied_at BIGINT  NOT NULL
+		)`)
 		return classify("create schema_migrations", err)
+	}); err != nil {
+		return err
 	}
 	var current int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return classify("read schema version", err)
 	}
 	if latest := ms[len(ms)-1].version; current > latest {
 		return fmt.Errorf("database schema version %d is newer than this binary's %d: %w", current, latest, ErrPermanent)
 	}
 	for _, m := range ms {
-		if err := apply(ctx, db, m, now); err != nil {
+		if err := s.inMigrationTx(ctx, func(tx *sql.Tx) error { return s.apply(ctx, tx, m) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration, now func() time.Time) error {
-	tx, err := db.BeginTx(ctx, nil)
+// inMigrationTx runs fn in a transaction holding the migration lock.
+func (s *Store) inMigrationTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return classify("begin migration", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if s.pg {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock)); err != nil {
+			return classify("lock migrations", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return classify("commit migration", tx.Commit())
+}
+
+func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 	var done int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+	if err := tx.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.version).Scan(&done); err != nil {
 		return classify("read schema version", err)
 	}
 	if done > 0 {
@@ -99,9 +121,9 @@ func apply(ctx context.Context, db *sql.DB, m migration, now func() time.Time) e
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return classify(fmt.Sprintf("apply migration %d_%s", m.version, m.name), err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, now().UnixMicro()); err != nil {
+	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.version, m.name, s.now().UnixMicro()); err != nil {
 		return classify("record migration", err)
 	}
-	return classify("commit migration", tx.Commit())
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -15,11 +16,17 @@ import (
 type Query struct {
 	// Q is full-text search over title and text: words are ANDed, a
 	// trailing '*' searches a prefix, anything else is literal. When set,
-	// results come by relevance (bm25), best first.
+	// results come by relevance, best first, unless ByPublished.
 	Q string
+	// ByPublished orders search results newest first, as listings are.
+	ByPublished bool
 	// Topic is an IPTC code ("medtop:11000000" or "11000000") or an exact
 	// label, case-insensitive.
-	Topic    string
+	Topic string
+	// Entity is an entity's name, case-insensitive.
+	Entity string
+	// Source is a site's host name, exactly as stored.
+	Source   string
 	Language string
 	// Since (inclusive) and Until (exclusive) bound the publication time, or
 	// the fetch time of articles whose publication time is unknown.
@@ -51,7 +58,7 @@ const articleColumns = `a.id, a.url, a.canonical_url, a.feed, a.source, a.conten
 
 // Get returns the article with id, or an error matching ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Article, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a WHERE a.id = ?`, id)
+	rows, err := s.r.QueryContext(ctx, s.bind(`SELECT `+articleColumns+` FROM articles a WHERE a.id = ?`), id)
 	if err != nil {
 		return nil, classify("get article "+id, err)
 	}
@@ -62,7 +69,31 @@ func (s *Store) Get(ctx context.Context, id string) (*Article, error) {
 	if len(got) == 0 {
 		return nil, fmt.Errorf("get article %s: %w", id, ErrNotFound)
 	}
-	return &got[0].Article, nil
+	a := &got[0].Article
+	if a.Versions, err = s.versions(ctx, id); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *Store) versions(ctx context.Context, id string) ([]Version, error) {
+	rows, err := s.r.QueryContext(ctx, s.bind(`SELECT content_hash, title, fetched_at, stored_at
+		FROM article_versions WHERE article_id = ? ORDER BY fetched_at, stored_at, content_hash`), id)
+	if err != nil {
+		return nil, classify("get article "+id+": versions", err)
+	}
+	defer rows.Close()
+	var out []Version
+	for rows.Next() {
+		var v Version
+		var fetched, stored int64
+		if err := rows.Scan(&v.ContentHash, &v.Title, &fetched, &stored); err != nil {
+			return nil, classify("get article "+id+": versions", err)
+		}
+		v.FetchedAt, v.StoredAt = fromMicros(fetched), fromMicros(stored)
+		out = append(out, v)
+	}
+	return out, classify("get article "+id+": versions", rows.Err())
 }
 
 // List returns the page of articles that q selects: newest first (by
@@ -71,93 +102,14 @@ func (s *Store) Get(ctx context.Context, id string) (*Article, error) {
 // listing neither repeat nor skip older articles. Relevance scores shift as
 // the corpus grows, so a relevance cursor is only as stable as the index.
 func (s *Store) List(ctx context.Context, q Query) (Page, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
+	p, err := s.listQuery(ctx, q)
+	if err != nil || p.none {
+		return Page{}, err
 	}
-	limit = min(limit, MaxLimit)
-
-	mode := modeTime
-	var expr string
-	var terms []string
-	if strings.TrimSpace(q.Q) != "" {
-		mode = modeRank
-		expr, terms = matchExpr(q.Q)
-	}
-	var after *cursor
-	if q.Cursor != "" {
-		c, err := decodeCursor(q.Cursor, mode)
-		if err != nil {
-			return Page{}, fmt.Errorf("list articles: %w", err)
-		}
-		after = &c
-	}
-	if mode == modeRank && expr == "" {
-		return Page{}, nil // only punctuation: nothing can match
-	}
-
-	var b strings.Builder
-	var where []string
-	var args []any
-	if mode == modeRank {
-		b.WriteString(`SELECT ` + articleColumns + `, ` + rankExpr + ` AS rank
-			FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid`)
-		where = append(where, `articles_fts MATCH ?`)
-		args = append(args, expr)
-	} else {
-		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
-	}
-	if q.Language != "" {
-		where = append(where, `a.language = ?`)
-		args = append(args, strings.ToLower(q.Language))
-	}
-	if !q.Since.IsZero() {
-		where = append(where, `a.sort_at >= ?`)
-		args = append(args, q.Since.UnixMicro())
-	}
-	if !q.Until.IsZero() {
-		where = append(where, `a.sort_at < ?`)
-		args = append(args, q.Until.UnixMicro())
-	}
-	if q.Topic != "" {
-		code, label := topicKeys(q.Topic)
-		common := false
-		if mode == modeTime {
-			var err error
-			if common, err = s.commonTopic(ctx, code, label, limit); err != nil {
-				return Page{}, err
-			}
-		}
-		if common {
-			where = append(where, `EXISTS (SELECT 1 FROM article_topics t
-				WHERE t.article_id = a.id AND (t.code = ? OR t.label_key = ?))`)
-		} else {
-			where = append(where, `a.id IN (SELECT article_id FROM article_topics WHERE code = ? OR label_key = ?)`)
-		}
-		args = append(args, code, label)
-	}
-	if after != nil {
-		if mode == modeRank {
-			where = append(where, `(`+rankExpr+`, a.id) > (?, ?)`)
-			args = append(args, after.Rank, after.ID)
-		} else {
-			where = append(where, `(a.sort_at, a.id) < (?, ?)`)
-			args = append(args, after.At, after.ID)
-		}
-	}
-	if len(where) > 0 {
-		b.WriteString(" WHERE " + strings.Join(where, " AND "))
-	}
-	if mode == modeRank {
-		b.WriteString(` ORDER BY rank, a.id`)
-	} else {
-		b.WriteString(` ORDER BY a.sort_at DESC, a.id DESC`)
-	}
-	b.WriteString(` LIMIT ?`)
-	args = append(args, limit+1) // one more tells whether a next page exists
+	mode, terms, limit := p.mode, p.terms, p.limit
 
 	var ranks []float64
-	rows, err := s.r.QueryContext(ctx, b.String(), args...)
+	rows, err := s.r.QueryContext(ctx, p.sql, p.args...)
 	if err != nil {
 		return Page{}, classify("list articles", err)
 	}
@@ -179,14 +131,131 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// listPlan is the statement List runs for a query.
+type listPlan struct {
+	sql   string
+	args  []any
+	mode  string
+	terms []string // search terms, for snippets
+	limit int
+	none  bool // nothing can match: no statement to run
+}
+
+// listQuery builds the statement List runs for q.
+func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+
+	mode := modeTime
+	var words []searchWord
+	var terms []string
+	search := strings.TrimSpace(q.Q) != ""
+	if search {
+		words, terms = searchWords(q.Q)
+		if !q.ByPublished {
+			mode = modeRank
+		}
+	}
+	var after *cursor
+	if q.Cursor != "" {
+		c, err := decodeCursor(q.Cursor, mode)
+		if err != nil {
+			return listPlan{}, fmt.Errorf("list articles: %w", err)
+		}
+		after = &c
+	}
+	if search && len(words) == 0 {
+		return listPlan{none: true}, nil // only punctuation: nothing can match
+	}
+
+	var b strings.Builder
+	var where []string
+	var args []any
+	rank := rankExpr
+	var rankArgs []any // the arguments of rank's placeholders
+	switch {
+	case search && s.pg:
+		tsq, err := s.pgTSQuery(ctx, words, q.Language)
+		if err != nil {
+			return listPlan{}, err
+		}
+		if tsq == "" {
+			return listPlan{none: true}, nil // only stop words
+		}
+		if mode == modeRank {
+			// ts_rank grows with relevance; its negation sorts like bm25.
+			rank, rankArgs = `(-ts_rank(a.tsv, ?::tsquery)::float8)`, []any{tsq}
+			args = append(args, tsq)
+		} else {
+			rank = `0`
+		}
+		b.WriteString(`SELECT ` + articleColumns + `, ` + rank + ` AS rank FROM articles a`)
+		where = append(where, `a.tsv @@ ?::tsquery`)
+		args = append(args, tsq)
+	case search && mode == modeRank:
+		expr, _ := matchExpr(q.Q)
+		b.WriteString(`SELECT ` + articleColumns + `, ` + rankExpr + ` AS rank
+			FROM articles_fts JOIN articles a ON a.seq = articles_fts.rowid`)
+		where = append(where, `articles_fts MATCH ?`)
+		args = append(args, expr)
+	case search:
+		expr, _ := matchExpr(q.Q)
+		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
+		where = append(where, `a.seq IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)`)
+		args = append(args, expr)
+	default:
+		b.WriteString(`SELECT ` + articleColumns + `, 0 AS rank FROM articles a`)
+	}
+	fw, fargs, err := s.filters(ctx, q, mode == modeTime, limit)
+	if err != nil {
+		return listPlan{}, err
+	}
+	where, args = append(where, fw...), append(args, fargs...)
+	if after != nil {
+		if mode == modeRank {
+			where = append(where, `(`+rank+`, a.id) > (?, ?)`)
+			args = append(append(args, rankArgs...), after.Rank, after.ID)
+		} else {
+			where = append(where, `(a.sort_at, a.id) < (?, ?)`)
+			args = append(args, after.At, after.ID)
+		}
+	}
+	if len(where) > 0 {
+		b.WriteString(" WHERE " + strings.Join(where, " AND "))
+	}
+	if mode == modeRank {
+		b.WriteString(` ORDER BY rank, a.id`)
+	} else {
+		b.WriteString(` ORDER BY a.sort_at DESC, a.id DESC`)
+	}
+	b.WriteString(` LIMIT ?`)
+	args = append(args, limit+1) // one more tells whether a next page exists
+
+	return listPlan{sql: s.bind(b.String()), args: args, mode: mode, terms: terms, limit: limit}, nil
+}
+
 // Each calls fn for every article in id order, for export. It reads in
 // batches and holds no connection while fn runs, so fn may use the store.
 // An error from fn stops the walk and is returned as is.
 func (s *Store) Each(ctx context.Context, fn func(*Article) error) error {
+	return s.EachMatching(ctx, Query{}, fn)
+}
+
+// EachMatching is Each over the articles q's filters select (topic, entity,
+// source, language, time range; Q, Limit and Cursor are ignored).
+func (s *Store) EachMatching(ctx context.Context, q Query, fn func(*Article) error) error {
+	where, args, err := s.filters(ctx, q, false, 0)
+	if err != nil {
+		return err
+	}
 	after := ""
 	for {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+articleColumns+` FROM articles a
-			WHERE a.id > ? ORDER BY a.id LIMIT ?`, after, s.eachBatch)
+		cond := append([]string{`a.id > ?`}, where...)
+		rows, err := s.r.QueryContext(ctx, s.bind(`SELECT `+articleColumns+` FROM articles a
+			WHERE `+strings.Join(cond, " AND ")+` ORDER BY a.id LIMIT ?`), append(append([]any{after}, args...), s.eachBatch)...)
 		if err != nil {
 			return classify("walk articles", err)
 		}
@@ -206,6 +275,52 @@ func (s *Store) Each(ctx context.Context, fn func(*Article) error) error {
 	}
 }
 
+// filters returns the conditions on articles a (and their arguments) of q's
+// filters. byTime says the rows are walked newest first, which lets a
+// common topic be probed per article rather than collected (commonTopic).
+func (s *Store) filters(ctx context.Context, q Query, byTime bool, limit int) ([]string, []any, error) {
+	var where []string
+	var args []any
+	if q.Language != "" {
+		where = append(where, `a.language = ?`)
+		args = append(args, strings.ToLower(q.Language))
+	}
+	if q.Source != "" {
+		where = append(where, `a.source = ?`)
+		args = append(args, q.Source)
+	}
+	if !q.Since.IsZero() {
+		where = append(where, `a.sort_at >= ?`)
+		args = append(args, q.Since.UnixMicro())
+	}
+	if !q.Until.IsZero() {
+		where = append(where, `a.sort_at < ?`)
+		args = append(args, q.Until.UnixMicro())
+	}
+	if q.Topic != "" {
+		code, label := topicKeys(q.Topic)
+		common := false
+		if byTime {
+			var err error
+			if common, err = s.commonTopic(ctx, code, label, limit); err != nil {
+				return nil, nil, err
+			}
+		}
+		if common {
+			where = append(where, `EXISTS (SELECT 1 FROM article_topics t
+				WHERE t.article_id = a.id AND (t.code = ? OR t.label_key = ?))`)
+		} else {
+			where = append(where, `a.id IN (SELECT article_id FROM article_topics WHERE code = ? OR label_key = ?)`)
+		}
+		args = append(args, code, label)
+	}
+	if q.Entity != "" {
+		where = append(where, `a.id IN (SELECT article_id FROM article_entities WHERE name_key = ?)`)
+		args = append(args, entityKey(q.Entity))
+	}
+	return where, args, nil
+}
+
 // commonTopic tells which of two plans serves a time-ordered listing with a
 // topic filter faster; SQLite's planner, without statistics, always picks the
 // second. Walking articles newest first and probing each for the topic
@@ -220,8 +335,8 @@ func (s *Store) commonTopic(ctx context.Context, code, label string, limit int) 
 	}
 	bound := int64(math.Sqrt(float64(limit+1)*float64(n))) + 1
 	var m int64
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
-		SELECT 1 FROM article_topics WHERE code = ? OR label_key = ? LIMIT ?)`, code, label, bound).Scan(&m); err != nil {
+	if err := s.r.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM (
+		SELECT 1 FROM article_topics WHERE code = ? OR label_key = ? LIMIT ?) t`), code, label, bound).Scan(&m); err != nil {
 		return false, classify("list articles: count topic", err)
 	}
 	return m >= bound, nil
@@ -271,6 +386,7 @@ func (s *Store) collect(ctx context.Context, rows *sql.Rows, ranks *[]float64) (
 		}
 		r.FetchedAt, r.StoredAt = fromMicros(fetched), fromMicros(stored)
 		r.Topics = []Topic{} // so that JSON shows [] rather than null
+		r.Entities = []Entity{}
 		if err := json.Unmarshal([]byte(keywords), &r.Keywords); err != nil {
 			return nil, fmt.Errorf("article %s: decode keywords: %w: %w", r.ID, ErrPermanent, err)
 		}
@@ -287,13 +403,14 @@ func (s *Store) collect(ctx context.Context, rows *sql.Rows, ranks *[]float64) (
 	if err := rows.Close(); err != nil {
 		return nil, classify("read articles", err)
 	}
-	if err := s.attachTopics(ctx, out); err != nil {
+	if err := s.attachDetails(ctx, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (s *Store) attachTopics(ctx context.Context, arts []row) error {
+// attachDetails reads the topics, entities and story links of arts.
+func (s *Store) attachDetails(ctx context.Context, arts []row) error {
 	if len(arts) == 0 {
 		return nil
 	}
@@ -303,22 +420,66 @@ func (s *Store) attachTopics(ctx context.Context, arts []row) error {
 		index[arts[i].ID] = &arts[i].Article
 		args[i] = arts[i].ID
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT article_id, code, label, score, level FROM article_topics
-		WHERE article_id IN (?`+strings.Repeat(", ?", len(arts)-1)+`)
-		ORDER BY article_id, score DESC, code`, args...)
-	if err != nil {
-		return classify("read topics", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	in := `(?` + strings.Repeat(", ?", len(arts)-1) + `)`
+	if err := s.readDetails(ctx, "topics", `SELECT article_id, code, label, score, level FROM article_topics
+		WHERE article_id IN `+in+` ORDER BY article_id, score DESC, code`, args, func(rows *sql.Rows) error {
 		var id string
 		var t Topic
 		if err := rows.Scan(&id, &t.Code, &t.Label, &t.Score, &t.Level); err != nil {
-			return classify("scan topic", err)
+			return err
 		}
 		if a := index[id]; a != nil {
 			a.Topics = append(a.Topics, t)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	return classify("read topics", rows.Err())
+	if err := s.readDetails(ctx, "entities", `SELECT article_id, name, type, subtype, mentions, aliases FROM article_entities
+		WHERE article_id IN `+in+` ORDER BY article_id, mentions DESC, name_key, type`, args, func(rows *sql.Rows) error {
+		var id, aliases string
+		var e Entity
+		if err := rows.Scan(&id, &e.Name, &e.Type, &e.Subtype, &e.Mentions, &aliases); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(aliases), &e.Aliases); err != nil {
+			return fmt.Errorf("article %s: decode aliases: %w: %w", id, ErrPermanent, err)
+		}
+		if a := index[id]; a != nil {
+			a.Entities = append(a.Entities, e)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return s.readDetails(ctx, "stories", `SELECT article_id, story_id, duplicate_of, derived_from, overlap FROM article_stories
+		WHERE article_id IN `+in, args, func(rows *sql.Rows) error {
+		var id string
+		var st Story
+		if err := rows.Scan(&id, &st.ID, &st.DuplicateOf, &st.DerivedFrom, &st.Overlap); err != nil {
+			return err
+		}
+		if a := index[id]; a != nil {
+			a.Story = &st
+		}
+		return nil
+	})
+}
+
+// readDetails runs q and calls scan for each row.
+func (s *Store) readDetails(ctx context.Context, what, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.r.QueryContext(ctx, s.bind(q), args...)
+	if err != nil {
+		return classify("read "+what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			if errors.Is(err, ErrPermanent) {
+				return err
+			}
+			return classify("scan "+what, err)
+		}
+	}
+	return classify("read "+what, rows.Err())
 }

@@ -1,10 +1,13 @@
-// Package store keeps the sink's articles in SQLite: idempotent upserts keyed
-// by article id, full-text search with bm25 ranking, topic, language and time
-// filters, and keyset pagination.
+// Package store keeps the sink's articles in SQLite or PostgreSQL under one
+// contract: idempotent batched upserts keyed by article id, version history,
+// full-text search ranked by relevance, topic, entity, source, language and
+// time filters, keyset pagination, stories, retention and export.
 //
-// The SQL is kept close to standard so that a PostgreSQL store can share the
-// contract; what is SQLite's own lives in fts.go, the DSN below and the
-// 0002_fts5 migration.
+// Both engines run the same code and nearly the same SQL (written with '?'
+// placeholders, rebound for PostgreSQL); what differs is the schema
+// (migrations/sqlite, migrations/postgres), full-text search (FTS5 with bm25
+// versus a tsvector with ts_rank, in fts.go and postgres.go) and error
+// classification.
 package store
 
 import (
@@ -27,7 +30,9 @@ type Store struct {
 	// r serves reads concurrently (WAL lets readers run beside the writer).
 	// For ":memory:" it is w, since every connection would get its own
 	// database.
-	r   *sql.DB
+	r *sql.DB
+	// pg is true for PostgreSQL, false for SQLite.
+	pg  bool
 	now func() time.Time
 	// eachBatch is how many articles Each reads per query.
 	eachBatch int
@@ -35,8 +40,20 @@ type Store struct {
 
 const busyTimeout = 5 * time.Second
 
-// Open opens, or creates, the database at path and brings its schema up to
-// date. ":memory:" gives a private in-memory database, for tests.
+// OpenDSN opens the store a data source name names: "sqlite:PATH" or a
+// PostgreSQL URL ("postgres://…" or "postgresql://…").
+func OpenDSN(ctx context.Context, dsn string) (*Store, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		return Open(ctx, path)
+	}
+	if IsPostgres(dsn) {
+		return OpenPostgres(ctx, dsn)
+	}
+	return nil, fmt.Errorf("open store: want sqlite:PATH or postgres://…, got %q: %w", Redact(dsn), ErrPermanent)
+}
+
+// Open opens, or creates, the SQLite database at path and brings its schema
+// up to date. ":memory:" gives a private in-memory database, for tests.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open store %q: path must be non-empty and contain no '?' or '#': %w", path, ErrPermanent)
@@ -52,7 +69,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, r: w, now: time.Now, eachBatch: 200}
-	if err := migrate(ctx, w, s.now); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -70,6 +87,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// Engine is "sqlite" or "postgres".
+func (s *Store) Engine() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// bind rewrites a statement written with '?' placeholders for the engine:
+// PostgreSQL numbers them ($1, $2, …). No statement of this package has a
+// '?' anywhere else.
+func (s *Store) bind(q string) string {
+	if !s.pg || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Ping checks that both the writer and the readers can reach the database.
@@ -98,8 +143,10 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	// Best effort: statistics only help the planner, a failure loses nothing.
-	_, _ = s.w.ExecContext(ctx, `PRAGMA optimize`)
+	if !s.pg {
+		// Best effort: statistics only help the planner, a failure loses nothing.
+		_, _ = s.w.ExecContext(ctx, `PRAGMA optimize`)
+	}
 	var errs []error
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())
@@ -109,4 +156,18 @@ func (s *Store) Close() error {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
+}
+
+// Size returns the database's size in bytes: SQLite's pages in use (with
+// what the write-ahead log holds), or PostgreSQL's pg_database_size.
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	q := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+	if s.pg {
+		q = `SELECT pg_database_size(current_database())`
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, classify("database size", err)
+	}
+	return n, nil
 }

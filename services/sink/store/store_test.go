@@ -52,7 +52,7 @@ func TestOpenCreatesSchemaOnceAndUsesWAL(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []int{1, 2, 3}, versions)
+	require.Equal(t, []int{1, 2, 3, 4, 5}, versions)
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
@@ -83,108 +83,116 @@ func TestOpenRejectsBadPath(t *testing.T) {
 }
 
 func TestUpsertOutcomes(t *testing.T) {
-	ctx := context.Background()
-	s := storetest.Open(t)
-	v1 := storetest.Fixtures()[0]
-	v1.Title = "Tram line approved"
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		ctx := context.Background()
+		s := open(t)
+		v1 := storetest.Fixtures()[0]
+		v1.Title = "Tram line approved"
 
-	resend := *v1 // a duplicate delivery: exactly what is stored
+		resend := *v1 // a duplicate delivery: exactly what is stored
 
-	replayed := *v1 // the same page re-processed by a newer normalizer
-	replayed.Title = "Tram line approved by council"
+		replayed := *v1 // the same page re-processed by a newer normalizer
+		replayed.Title = "Tram line approved by council"
 
-	v2 := *v1
-	v2.ContentHash = "h-zurich-2"
-	v2.FetchedAt = v1.FetchedAt.Add(time.Hour)
-	v2.Title = "Tram line postponed"
-	v2.Topics = []store.Topic{{Code: "medtop:04000000", Label: "economy, business and finance", Score: 0.5, Level: 1}}
+		v2 := *v1
+		v2.ContentHash = "h-zurich-2"
+		v2.FetchedAt = v1.FetchedAt.Add(time.Hour)
+		v2.Title = "Tram line postponed"
+		v2.Topics = []store.Topic{{Code: "medtop:04000000", Label: "economy, business and finance", Score: 0.5, Level: 1}}
 
-	late := replayed // the older version, redelivered after v2 was stored
-	late.Title = "An old title that must not be written"
+		late := replayed // the older version, redelivered after v2 was stored
+		late.Title = "An old title that must not be written"
 
-	steps := []struct {
-		name      string
-		article   *store.Article
-		want      store.Outcome
-		wantTitle string
-		wantTopic string
-	}{
-		{"new id", v1, store.Inserted, "Tram line approved", "medtop:11000000"},
-		{"duplicate delivery", &resend, store.Unchanged, "Tram line approved", "medtop:11000000"},
-		{"same page re-processed", &replayed, store.Updated, "Tram line approved by council", "medtop:11000000"},
-		{"same id, new version", &v2, store.Updated, "Tram line postponed", "medtop:04000000"},
-		{"redelivered new version", &v2, store.Unchanged, "Tram line postponed", "medtop:04000000"},
-		{"older version arriving late", &late, store.Stale, "Tram line postponed", "medtop:04000000"},
-	}
-	for _, st := range steps {
-		got, err := s.Upsert(ctx, st.article)
-		require.NoError(t, err, st.name)
-		require.Equal(t, st.want, got, st.name)
-		require.False(t, st.article.StoredAt.IsZero(), st.name)
+		steps := []struct {
+			name      string
+			article   *store.Article
+			want      store.Outcome
+			wantTitle string
+			wantTopic string
+		}{
+			{"new id", v1, store.Inserted, "Tram line approved", "medtop:11000000"},
+			{"duplicate delivery", &resend, store.Unchanged, "Tram line approved", "medtop:11000000"},
+			{"same page re-processed", &replayed, store.Updated, "Tram line approved by council", "medtop:11000000"},
+			{"same id, new version", &v2, store.Updated, "Tram line postponed", "medtop:04000000"},
+			{"redelivered new version", &v2, store.Unchanged, "Tram line postponed", "medtop:04000000"},
+			{"older version arriving late", &late, store.Stale, "Tram line postponed", "medtop:04000000"},
+		}
+		for _, st := range steps {
+			got, err := s.Upsert(ctx, st.article)
+			require.NoError(t, err, st.name)
+			require.Equal(t, st.want, got, st.name)
+			require.False(t, st.article.StoredAt.IsZero(), st.name)
 
-		a, err := s.Get(ctx, v1.ID)
-		require.NoError(t, err, st.name)
-		require.Equal(t, st.wantTitle, a.Title, st.name)
-		require.Len(t, a.Topics, 1, st.name)
-		require.Equal(t, st.wantTopic, a.Topics[0].Code, st.name)
-		require.True(t, st.article.StoredAt.Equal(a.StoredAt), st.name)
-		n, err := s.Count(ctx)
-		require.NoError(t, err)
-		require.Equal(t, 1, n, st.name)
-	}
+			a, err := s.Get(ctx, v1.ID)
+			require.NoError(t, err, st.name)
+			require.Equal(t, st.wantTitle, a.Title, st.name)
+			require.Len(t, a.Topics, 1, st.name)
+			require.Equal(t, st.wantTopic, a.Topics[0].Code, st.name)
+			require.True(t, st.article.StoredAt.Equal(a.StoredAt), st.name)
+			n, err := s.Count(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n, st.name)
+		}
 
-	// The full-text index follows the update.
-	for q, want := range map[string]int{"approved": 0, "postponed": 1, "Tram": 1} {
-		page, err := s.List(ctx, store.Query{Q: q})
-		require.NoError(t, err)
-		require.Len(t, page.Articles, want, q)
-	}
+		// The full-text index follows the update.
+		for q, want := range map[string]int{"approved": 0, "postponed": 1, "Tram": 1} {
+			page, err := s.List(ctx, store.Query{Q: q})
+			require.NoError(t, err)
+			require.Len(t, page.Articles, want, q)
+		}
+	})
 }
 
 func TestUpsertRejectsInvalidArticles(t *testing.T) {
-	valid := func() *store.Article { return storetest.Articles(1, 2)[0] }
-	tests := []struct {
-		name   string
-		mutate func(a *store.Article)
-	}{
-		{"no id", func(a *store.Article) { a.ID = "" }},
-		{"no content hash", func(a *store.Article) { a.ContentHash = "" }},
-		{"topic without code", func(a *store.Article) { a.Topics = []store.Topic{{Label: "politics"}} }},
-		{"topic twice", func(a *store.Article) {
-			a.Topics = []store.Topic{{Code: "medtop:11000000"}, {Code: "medtop:11000000"}}
-		}},
-	}
-	s := storetest.Open(t)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := valid()
-			tt.mutate(a)
-			_, err := s.Upsert(context.Background(), a)
-			require.ErrorIs(t, err, store.ErrInvalidArticle)
-			require.ErrorIs(t, err, store.ErrPermanent)
-			require.False(t, store.Transient(err))
-		})
-	}
-	n, err := s.Count(context.Background())
-	require.NoError(t, err)
-	require.Zero(t, n)
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		valid := func() *store.Article { return storetest.Articles(1, 2)[0] }
+		tests := []struct {
+			name   string
+			mutate func(a *store.Article)
+		}{
+			{"no id", func(a *store.Article) { a.ID = "" }},
+			{"no content hash", func(a *store.Article) { a.ContentHash = "" }},
+			{"topic without code", func(a *store.Article) { a.Topics = []store.Topic{{Label: "politics"}} }},
+			{"topic twice", func(a *store.Article) {
+				a.Topics = []store.Topic{{Code: "medtop:11000000"}, {Code: "medtop:11000000"}}
+			}},
+		}
+		s := open(t)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				a := valid()
+				tt.mutate(a)
+				_, err := s.Upsert(context.Background(), a)
+				require.ErrorIs(t, err, store.ErrInvalidArticle)
+				require.ErrorIs(t, err, store.ErrPermanent)
+				require.False(t, store.Transient(err))
+			})
+		}
+		n, err := s.Count(context.Background())
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
 }
 
 func TestGetRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	arts := storetest.Fixtures()
-	s := storetest.Open(t, arts...)
-	for _, want := range storetest.Fixtures() {
-		t.Run(want.ID, func(t *testing.T) {
-			got, err := s.Get(ctx, want.ID)
-			require.NoError(t, err)
-			require.False(t, got.StoredAt.IsZero())
-			got.StoredAt = time.Time{}
-			require.Equal(t, normalized(want), got)
-		})
-	}
-	_, err := s.Get(ctx, "no-such-id")
-	require.ErrorIs(t, err, store.ErrNotFound)
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		ctx := context.Background()
+		arts := storetest.Fixtures()
+		s := open(t, arts...)
+		for _, want := range storetest.Fixtures() {
+			t.Run(want.ID, func(t *testing.T) {
+				got, err := s.Get(ctx, want.ID)
+				require.NoError(t, err)
+				require.False(t, got.StoredAt.IsZero())
+				got.StoredAt = time.Time{}
+				require.Len(t, got.Versions, 1)
+				got.Versions = nil // set by Get only
+				require.Equal(t, normalized(want), got)
+			})
+		}
+		_, err := s.Get(ctx, "no-such-id")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
 }
 
 // normalized is a as the store gives it back: times in UTC at microsecond
@@ -202,53 +210,64 @@ func normalized(a *store.Article) *store.Article {
 	if b.Keywords == nil {
 		b.Keywords = []string{}
 	}
+	if b.Entities == nil {
+		b.Entities = []store.Entity{}
+	}
 	return &b
 }
 
 func TestUpsertLowercasesLanguage(t *testing.T) {
-	ctx := context.Background()
-	a := storetest.Articles(1, 3)[0]
-	a.Language = "PT-BR"
-	s := storetest.Open(t, a)
-	got, err := s.Get(ctx, a.ID)
-	require.NoError(t, err)
-	require.Equal(t, "pt-br", got.Language)
-	page, err := s.List(ctx, store.Query{Language: "pt-BR"})
-	require.NoError(t, err)
-	require.Len(t, page.Articles, 1)
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		ctx := context.Background()
+		a := storetest.Articles(1, 3)[0]
+		a.Language = "PT-BR"
+		s := open(t, a)
+		got, err := s.Get(ctx, a.ID)
+		require.NoError(t, err)
+		require.Equal(t, "pt-br", got.Language)
+		page, err := s.List(ctx, store.Query{Language: "pt-BR"})
+		require.NoError(t, err)
+		require.Len(t, page.Articles, 1)
+	})
 }
 
 func TestEachVisitsEveryArticleInIDOrder(t *testing.T) {
-	ctx := context.Background()
-	for _, n := range []int{0, 6, 20, 21} { // with batches of 7: none, part of one, several, an exact multiple
-		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			s := storetest.Open(t, storetest.Articles(n, 4)...)
-			store.SetEachBatch(s, 7)
-			var ids []string
-			err := s.Each(ctx, func(a *store.Article) error {
-				// The store is usable from inside fn, even over one connection.
-				got, err := s.Get(ctx, a.ID)
-				if err != nil {
-					return err
-				}
-				require.Equal(t, got, a)
-				ids = append(ids, a.ID)
-				return nil
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		ctx := context.Background()
+		for _, n := range []int{0, 6, 20, 21} { // with batches of 7: none, part of one, several, an exact multiple
+			t.Run(fmt.Sprint(n), func(t *testing.T) {
+				s := open(t, storetest.Articles(n, 4)...)
+				store.SetEachBatch(s, 7)
+				var ids []string
+				err := s.Each(ctx, func(a *store.Article) error {
+					// The store is usable from inside fn, even over one connection.
+					got, err := s.Get(ctx, a.ID)
+					if err != nil {
+						return err
+					}
+					require.Len(t, got.Versions, 1)
+					got.Versions = nil // set by Get only
+					require.Equal(t, got, a)
+					ids = append(ids, a.ID)
+					return nil
+				})
+				require.NoError(t, err)
+				require.Len(t, ids, n)
+				require.IsIncreasing(t, ids)
 			})
-			require.NoError(t, err)
-			require.Len(t, ids, n)
-			require.IsIncreasing(t, ids)
-		})
-	}
+		}
+	})
 }
 
 func TestEachStopsAtTheFirstError(t *testing.T) {
-	s := storetest.Open(t, storetest.Articles(3, 4)...)
-	stop := errors.New("stop")
-	calls := 0
-	err := s.Each(context.Background(), func(*store.Article) error { calls++; return stop })
-	require.ErrorIs(t, err, stop)
-	require.Equal(t, 1, calls)
+	storetest.Contract(t, func(t *testing.T, open func(testing.TB, ...*store.Article) *store.Store) {
+		s := open(t, storetest.Articles(3, 4)...)
+		stop := errors.New("stop")
+		calls := 0
+		err := s.Each(context.Background(), func(*store.Article) error { calls++; return stop })
+		require.ErrorIs(t, err, stop)
+		require.Equal(t, 1, calls)
+	})
 }
 
 func TestClosedStoreErrorsAreTransient(t *testing.T) {

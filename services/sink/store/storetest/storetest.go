@@ -14,6 +14,7 @@ import (
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/sink/store"
+	"github.com/newsflow/newsflow/services/sink/store/pgtest"
 )
 
 // Topics are the IPTC media topics generated articles are tagged with.
@@ -89,21 +90,61 @@ func sentence(rng *rand.Rand, n int) string {
 	return strings.Join(w, " ") + "."
 }
 
-// Open returns an in-memory store holding arts, closed when tb ends.
+// Open returns an in-memory SQLite store holding arts, closed when tb ends.
 func Open(tb testing.TB, arts ...*store.Article) *store.Store {
 	tb.Helper()
+	return OpenEngine(tb, "sqlite", arts...)
+}
+
+// Engines are the store's engines, the names OpenEngine takes.
+var Engines = []string{"sqlite", "postgres"}
+
+// OpenEngine returns an empty store of engine holding arts, closed when tb
+// ends: SQLite in memory, or a new database in the test binary's PostgreSQL
+// cluster (pgtest; the package's TestMain must call pgtest.Main).
+func OpenEngine(tb testing.TB, engine string, arts ...*store.Article) *store.Store {
+	tb.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, ":memory:")
+	var s *store.Store
+	var err error
+	switch engine {
+	case "sqlite":
+		s, err = store.Open(ctx, ":memory:")
+	case "postgres":
+		s, err = store.OpenPostgres(ctx, pgtest.Database(tb))
+	default:
+		tb.Fatalf("unknown engine %q", engine)
+	}
 	if err != nil {
-		tb.Fatalf("open store: %v", err)
+		tb.Fatalf("open %s store: %v", engine, err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	for _, a := range arts {
-		if _, err := s.Upsert(ctx, a); err != nil {
-			tb.Fatalf("upsert %s: %v", a.ID, err)
+	if len(arts) > 0 {
+		res, err := s.UpsertBatch(ctx, arts)
+		if err != nil {
+			tb.Fatalf("upsert: %v", err)
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				tb.Fatalf("upsert %s: %v", arts[i].ID, r.Err)
+			}
 		}
 	}
 	return s
+}
+
+// Contract runs test once per engine, as subtests named after the engines:
+// the one suite both engines must pass.
+func Contract(t *testing.T, test func(t *testing.T, open func(tb testing.TB, arts ...*store.Article) *store.Store)) {
+	t.Helper()
+	for _, engine := range Engines {
+		t.Run(engine, func(t *testing.T) {
+			test(t, func(tb testing.TB, arts ...*store.Article) *store.Store {
+				tb.Helper()
+				return OpenEngine(tb, engine, arts...)
+			})
+		})
+	}
 }
 
 //go:embed testdata/articles.json

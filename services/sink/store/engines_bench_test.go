@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/newsflow/newsflow/services/sink/store"
+	"github.com/newsflow/newsflow/services/sink/store/pgtest"
+	"github.com/newsflow/newsflow/services/sink/store/storetest"
+)
+
+// openBench opens an empty store of engine as the sink runs it: SQLite in a
+// file (WAL), PostgreSQL in a new database of a cluster with fsync on.
+func openBench(b *testing.B, engine string) *store.Store {
+	b.Helper()
+	dsn := "sqlite:" + filepath.Join(b.TempDir(), "bench.db")
+	if engine == "postgres" {
+		dsn = pgtest.Database(b)
+	}
+	s, err := store.OpenDSN(context.Background(), dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// BenchmarkWrite measures inserts of new articles in transactions of 1, 100
+// and 1000 on both engines, as the sink writes them (-store-batch).
+//
+//	go test -run '^$' -bench Write -benchtime 5000x ./store/
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	for _, engine := range storetest.Engines {
+		for _, size := range []int{1, 100, 1000} {
+			b.Run(fmt.Sprintf("%s/batch=%d", engine, size), func(b *testing.B) {
+				s := openBench(b, engine)
+				arts := storetest.Articles(b.N, 60)
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < len(arts); i += size {
+					res, err := s.UpsertBatch(ctx, arts[i:min(i+size, len(arts))])
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range res {
+						if r.Outcome != store.Inserted {
+							b.Fatalf("outcome %v, %v", r.Outcome, r.Err)
+						}
+					}
+				}
+				b.ReportMetric(float64(len(arts))/time.Since(start).Seconds(), "rows/s")
+			})
+		}
+	}
+}
+
+// BenchmarkQueries100k loads 100,000 generated articles into each engine
+// and reports the p50 and p99 latency of the API's main queries, and the
+// database's size per 10,000 articles.
+//
+//	go test -run '^$' -bench Queries100k -benchtime 200x -timeout 30m ./store/
+func BenchmarkQueries100k(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	arts := storetest.Articles(n, 61)
+	for i, a := range arts {
+		if i%50 == 0 {
+			a.Entities = []store.Entity{{Name: "Port Sainte-Aline", Type: "place", Mentions: 1, Aliases: []string{}}}
+		}
+		if i%4 == 0 {
+			a.Story = &store.Story{ID: fmt.Sprintf("story-%d", i/40)}
+		}
+	}
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			s := openBench(b, engine)
+			before := dbSize(b, s)
+			for i := 0; i < n; i += 1000 {
+				if _, err := s.UpsertBatch(ctx, arts[i:i+1000]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per10k := float64(dbSize(b, s)-before) / (n / 10_000)
+
+			deep := cursorAfter(b, s, 50)
+			week := storetest.Base.Add(-7 * 24 * time.Hour)
+			queries := []struct {
+				name string
+				run  func(i int) error
+			}{
+				{"get", func(i int) error { _, err := s.Get(ctx, arts[(i*7919)%n].ID); return err }},
+				{"newest", list(s, store.Query{})},
+				{"page 51", list(s, store.Query{Cursor: deep})},
+				{"topic", list(s, store.Query{Topic: "medtop:20001065"})},
+				{"entity", list(s, store.Query{Entity: "port sainte-aline"})},
+				{"source language week", list(s, store.Query{Source: "news2.example", Language: "de", Since: week})},
+				{"search one word", list(s, store.Query{Q: "harbour"})},
+				{"search two words", list(s, store.Query{Q: "harbour tunnel"})},
+				{"search by published", list(s, store.Query{Q: "harbour", ByPublished: true})},
+				{"search with topic", list(s, store.Query{Q: "harbour", Topic: "politics"})},
+				{"story", func(i int) error { _, err := s.Story(ctx, fmt.Sprintf("story-%d", i%2500)); return err }},
+			}
+			for _, qc := range queries {
+				b.Run(qc.name, func(b *testing.B) {
+					var took []time.Duration
+					i := 0
+					for b.Loop() {
+						start := time.Now()
+						if err := qc.run(i); err != nil {
+							b.Fatal(err)
+						}
+						took = append(took, time.Since(start))
+						i++
+					}
+					slices.Sort(took)
+					b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+					b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
+					b.ReportMetric(per10k/(1<<20), "MiB/10k-articles")
+				})
+			}
+		})
+	}
+}
+
+func list(s *store.Store, q store.Query) func(int) error {
+	return func(int) error { _, err := s.List(context.Background(), q); return err }
+}
+
+// dbSize is the database's size on disk: the SQLite file and its WAL, or
+// PostgreSQL's pg_database_size.
+func dbSize(b *testing.B, s *store.Store) int64 {
+	b.Helper()
+	size, err := s.Size(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return size
+}

@@ -1,0 +1,128 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+)
+
+// runBatch starts ConsumeBatch on articles.tagged in the background.
+func (h *harness) runBatch(b Batch, hd BatchHandler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.rt.ConsumeBatch(ctx, SubjectTagged, b, hd) }()
+	return func() {
+		cancel()
+		require.NoError(h.t, <-done)
+	}
+}
+
+func TestConsumeBatchGathersAndSettlesEachMessage(t *testing.T) {
+	h := newHarness(t, "sink")
+	var mu sync.Mutex
+	var sizes []int
+	failedOnce := map[string]bool{}
+	stop := h.runBatch(Batch{Size: 5, Wait: 300 * time.Millisecond}, func(_ context.Context, as []*newsflowv1.Article) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(as))
+		errs := make([]error, len(as))
+		for i, a := range as {
+			switch a.GetId() {
+			case "poison":
+				errs[i] = Permanentf("store", "cannot store %s", a.GetId())
+			case "again":
+				errs[i] = ErrDuplicate
+			case "flaky":
+				if !failedOnce[a.GetId()] {
+					failedOnce[a.GetId()] = true
+					errs[i] = errors.New("store down")
+				}
+			}
+		}
+		return errs
+	})
+	defer stop()
+	// Published before the batch's wait runs out: one batch of five, then
+	// the rest.
+	for _, id := range []string{"a1", "a2", "poison", "again", "flaky", "a3", "a4"} {
+		h.publish(SubjectTagged, article(id))
+	}
+	waitFor(t, func() bool {
+		return h.tel.MessageCount("sink", OutcomeOK)+h.tel.MessageCount("sink", OutcomeDuplicate) == 6 &&
+			h.tel.MessageCount("sink", OutcomeDeadLettered) == 1
+	})
+	require.Equal(t, float64(5), h.tel.MessageCount("sink", OutcomeOK))
+	require.Equal(t, float64(1), h.tel.MessageCount("sink", OutcomeDuplicate))
+	require.Equal(t, float64(1), h.tel.MessageCount("sink", OutcomeRetried))
+	dead := h.get(SubjectDeadPrefix+"sink", 1)
+	require.Equal(t, "store", dead.Header.Get(HeaderDeadReason))
+	require.Equal(t, "poison", dead.Header.Get(HeaderArticleID))
+
+	mu.Lock()
+	total := 0
+	for _, n := range sizes {
+		require.LessOrEqual(t, n, 5)
+		total += n
+	}
+	require.Equal(t, 8, total, "seven messages and one redelivery: %v", sizes)
+	require.Greater(t, sizes[0], 1, "messages published together share a batch: %v", sizes)
+	mu.Unlock()
+
+	h.requireSettled("ARTICLES_TAGGED", "sink")
+}
+
+func TestConsumeBatchHandlerFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler BatchHandler
+		want    string // outcome of the one message
+	}{
+		{"panic", func(context.Context, []*newsflowv1.Article) []error { panic("boom") }, OutcomeDeadLettered},
+		{"wrong result count", func(context.Context, []*newsflowv1.Article) []error { return nil }, OutcomeRetried},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "sink")
+			stop := h.runBatch(Batch{Size: 10, Wait: 10 * time.Millisecond}, tc.handler)
+			defer stop()
+			h.publish(SubjectTagged, article("x"))
+			waitFor(t, func() bool { return h.tel.MessageCount("sink", tc.want) >= 1 })
+		})
+	}
+}
+
+func TestConsumeBatchRejectsBadBounds(t *testing.T) {
+	h := newHarness(t, "sink")
+	for _, b := range []Batch{{Size: 0, Wait: time.Second}, {Size: 10}} {
+		err := h.rt.ConsumeBatch(t.Context(), SubjectTagged, b, nil)
+		require.ErrorContains(t, err, "batch size", fmt.Sprint(b))
+	}
+}
+
+func TestHealthStatus(t *testing.T) {
+	hl := NewHealth()
+	report := hl.Status("sink/store")
+	srv := httptest.NewServer(Mux(NewTelemetry().Registry, hl))
+	defer srv.Close()
+	status := func() int {
+		resp, err := http.Get(srv.URL + "/readyz")
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, status(), "ready until a failure is reported")
+	report(errors.New("connection refused"))
+	require.Equal(t, http.StatusServiceUnavailable, status())
+	report(nil)
+	require.Equal(t, http.StatusOK, status())
+}
