@@ -8,11 +8,13 @@ cd "$(dirname "$0")"
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+# deploy/: promtool and the prometheus server (checks of rules, dashboards)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "test.sh: installing ${need_apt[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 pgg_version=$(cd proto && GOWORK=off go list -m -f '{{.Version}}' google.golang.org/protobuf)
 GOBIN="$(go env GOPATH)/bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${pgg_version}"

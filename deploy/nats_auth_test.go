@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
@@ -18,7 +21,8 @@ import (
 	"github.com/newsflow/newsflow/stage"
 )
 
-// violations records the permission violations a NATS server logs.
+// violations records the permission violations a NATS server logs
+// ("Publish Violation", "Subscription Violation").
 type violations struct {
 	mu    sync.Mutex
 	lines []string
@@ -26,7 +30,7 @@ type violations struct {
 
 func (v *violations) record(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
-	if strings.Contains(line, "Permissions Violation") {
+	if strings.Contains(line, "Violation") {
 		v.mu.Lock()
 		v.lines = append(v.lines, line)
 		v.mu.Unlock()
@@ -102,6 +106,26 @@ func TestNATSPermissions(t *testing.T) {
 	published := st.ingest(t)
 	require.Equal(t, float64(1), st.tel.MessageCount(normalizer.Name, stage.OutcomeDeadLettered))
 	require.Equal(t, float64(published-1), st.tel.MessageCount("sink", stage.OutcomeOK))
+	// Every message was acked: nothing pending on any stage's consumer.
+	ops, err := nats.Connect(userURL(s, "ops", pw["ops"]))
+	require.NoError(t, err)
+	defer ops.Close()
+	js, err := jetstream.New(ops)
+	require.NoError(t, err)
+	for name, in := range stageInputs {
+		require.Eventually(t, func() bool {
+			c, err := js.Consumer(context.Background(), stage.StreamFor(in), name)
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		}, 10*time.Second, 50*time.Millisecond, "%s: messages left unacked", name)
+	}
+	// The stages read their consumer's lag (every 5 s) for their metrics.
+	require.Eventually(t, func() bool {
+		return len(seriesOf(t, st.tel.Registry, "newsflow_consumer_pending_messages")) == len(stageInputs)
+	}, 15*time.Second, 100*time.Millisecond, "consumer lag not read")
 	require.Empty(t, v.list(), "the stages needed a permission they lack")
 
 	// What no stage may do: publish to another stage's subjects, read a
@@ -161,4 +185,19 @@ func TestNATSPermissions(t *testing.T) {
 		}
 		nc.Close()
 	}
+}
+
+// seriesOf returns the series of the metric name reg holds.
+func seriesOf(t *testing.T, reg *prometheus.Registry, name string) []string {
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var out []string
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				out = append(out, m.String())
+			}
+		}
+	}
+	return out
 }

@@ -77,8 +77,10 @@ func startStages(t *testing.T, url func(name string) string, feeds []string) *in
 	}
 	data := t.TempDir()
 	runs := map[string]func(context.Context, *stage.Runtime) error{
-		normalizer.Name: func(ctx context.Context, rt *stage.Runtime) error { return normalizer.Run(ctx, rt, normalizer.DefaultConfig()) },
-		tagger.Name:     func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, tagger.Config{}) },
+		normalizer.Name: func(ctx context.Context, rt *stage.Runtime) error {
+			return normalizer.Run(ctx, rt, normalizer.DefaultConfig())
+		},
+		tagger.Name: func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, tagger.Config{}) },
 		sink.Name: func(ctx context.Context, rt *stage.Runtime) error {
 			return sink.Run(ctx, rt, sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")})
 		},
