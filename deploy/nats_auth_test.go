@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
+	"github.com/newsflow/newsflow/services/fetcher/fetcher"
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -101,8 +104,8 @@ func TestNATSPermissions(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { site.Close() })
 
-	st := startStages(t, func(name string) string { return userURL(s, name, pw[name]) },
-		[]string{samplesite.FeedURL(site.URL), poisonFeed(t)})
+	feeds := []string{samplesite.FeedURL(site.URL), poisonFeed(t)}
+	st := startStages(t, func(name string) string { return userURL(s, name, pw[name]) }, feeds)
 	published := st.ingest(t)
 	require.Equal(t, float64(1), st.tel.MessageCount(normalizer.Name, stage.OutcomeDeadLettered))
 	require.Equal(t, float64(published-1), st.tel.MessageCount("sink", stage.OutcomeOK))
@@ -126,6 +129,22 @@ func TestNATSPermissions(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return len(seriesOf(t, st.tel.Registry, "newsflow_consumer_pending_messages")) == len(stageInputs)
 	}, 15*time.Second, 100*time.Millisecond, "consumer lag not read")
+	// A restarted fetcher opens the existing seen-set and skips every item.
+	cfg := stage.DefaultConfig()
+	cfg.NATSURL = userURL(s, "fetcher", pw["fetcher"])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := stage.New(ctx, cfg, stage.Options{Name: "fetcher", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer rt.Close()
+	fo := fetcher.DefaultOptions()
+	fo.Feeds = feeds
+	again, err := fetcher.Start(ctx, rt, fo)
+	require.NoError(t, err)
+	stats, err := again.Once(ctx)
+	require.NoError(t, err)
+	require.Zero(t, stats.Published)
+	require.Equal(t, published, stats.SkippedSeen)
 	require.Empty(t, v.list(), "the stages needed a permission they lack")
 
 	// What no stage may do: publish to another stage's subjects, read a
