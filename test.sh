@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of every module in the workspace: the README's test command.
-# Installs what the tests need first (protoc and PostgreSQL from Debian, the
+# Installs what the tests need first (protoc, PostgreSQL and Prometheus from Debian, the
 # pinned protoc-gen-go); the end-to-end tests build nats-server from the version
 # pinned in e2e/go.mod themselves.
 set -euo pipefail
@@ -10,11 +10,13 @@ need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
 # The sink's PostgreSQL tests initialise throwaway clusters (initdb, pg_ctl).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+# deploy/: promtool and the prometheus server (checks of rules, dashboards)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "test.sh: installing ${need_apt[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 pgg_version=$(cd proto && GOWORK=off go list -m -f '{{.Version}}' google.golang.org/protobuf)
 GOBIN="$(go env GOPATH)/bin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${pgg_version}"

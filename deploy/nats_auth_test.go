@@ -1,0 +1,222 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
+	"github.com/newsflow/newsflow/services/fetcher/fetcher"
+	"github.com/newsflow/newsflow/services/normalizer/normalizer"
+	"github.com/newsflow/newsflow/stage"
+)
+
+// violations records the permission violations a NATS server logs
+// ("Publish Violation", "Subscription Violation").
+type violations struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (v *violations) record(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	if strings.Contains(line, "Violation") {
+		v.mu.Lock()
+		v.lines = append(v.lines, line)
+		v.mu.Unlock()
+	}
+}
+
+func (v *violations) list() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.lines...)
+}
+
+func (v *violations) Noticef(format string, args ...any) { v.record(format, args...) }
+func (v *violations) Warnf(format string, args ...any)   { v.record(format, args...) }
+func (v *violations) Fatalf(format string, args ...any)  { v.record(format, args...) }
+func (v *violations) Errorf(format string, args ...any)  { v.record(format, args...) }
+func (v *violations) Debugf(format string, args ...any)  { v.record(format, args...) }
+func (v *violations) Tracef(format string, args ...any)  { v.record(format, args...) }
+
+// startNATS runs a real NATS server with deploy/k8s/nats/nats.conf (one
+// server: its cluster.conf is empty) on a loopback port, the users'
+// passwords set as the pods' environment sets them.
+func startNATS(t *testing.T) (*server.Server, *violations, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"nats.conf", "cluster.conf"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(readFile(t, filepath.Join("k8s/nats", f))), 0o644))
+	}
+	passwords := map[string]string{}
+	for _, user := range []string{"fetcher", "normalizer", "tagger", "sink", "ops", "sys"} {
+		passwords[user] = "pw-" + user
+		t.Setenv("NEWSFLOW_"+strings.ToUpper(user)+"_PASSWORD", passwords[user])
+	}
+	t.Setenv("POD_NAME", "nats-0")
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	require.NoError(t, err)
+	opts.Host, opts.Port = "127.0.0.1", -1
+	opts.HTTPPort = 0
+	opts.PidFile = ""
+	opts.StoreDir = t.TempDir()
+	s, err := server.NewServer(opts)
+	require.NoError(t, err)
+	v := &violations{}
+	s.SetLoggerV2(v, false, false, false)
+	go s.Start()
+	require.True(t, s.ReadyForConnections(10*time.Second))
+	t.Cleanup(func() {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	return s, v, passwords
+}
+
+func userURL(s *server.Server, user, password string) string {
+	return strings.Replace(s.ClientURL(), "nats://", "nats://"+user+":"+password+"@", 1)
+}
+
+// TestNATSPermissions runs the real stages, each as its own NATS user of
+// deploy/k8s/nats/nats.conf, over the sample site and a poison page: the
+// pipeline stores every article and dead-letters the poison page without a
+// single permission violation. Then each user tries what it must not do.
+func TestNATSPermissions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
+	s, v, pw := startNATS(t)
+	site, err := samplesite.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { site.Close() })
+
+	feeds := []string{samplesite.FeedURL(site.URL), poisonFeed(t)}
+	st := startStages(t, func(name string) string { return userURL(s, name, pw[name]) }, feeds)
+	published := st.ingest(t)
+	require.Equal(t, float64(1), st.tel.MessageCount(normalizer.Name, stage.OutcomeDeadLettered))
+	require.Equal(t, float64(published-1), st.tel.MessageCount("sink", stage.OutcomeOK))
+	// Every message was acked: nothing pending on any stage's consumer.
+	ops, err := nats.Connect(userURL(s, "ops", pw["ops"]))
+	require.NoError(t, err)
+	defer ops.Close()
+	js, err := jetstream.New(ops)
+	require.NoError(t, err)
+	for name, in := range stageInputs {
+		require.Eventually(t, func() bool {
+			c, err := js.Consumer(context.Background(), stage.StreamFor(in), name)
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(context.Background())
+			return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+		}, 10*time.Second, 50*time.Millisecond, "%s: messages left unacked", name)
+	}
+	// The stages read their consumer's lag (every 5 s) for their metrics.
+	require.Eventually(t, func() bool {
+		return len(seriesOf(t, st.tel.Registry, "newsflow_consumer_pending_messages")) == len(stageInputs)
+	}, 15*time.Second, 100*time.Millisecond, "consumer lag not read")
+	// A restarted fetcher opens the existing seen-set and skips every item.
+	cfg := stage.DefaultConfig()
+	cfg.NATSURL = userURL(s, "fetcher", pw["fetcher"])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := stage.New(ctx, cfg, stage.Options{Name: "fetcher", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer rt.Close()
+	fo := fetcher.DefaultOptions()
+	fo.Feeds = feeds
+	again, err := fetcher.Start(ctx, rt, fo)
+	require.NoError(t, err)
+	stats, err := again.Once(ctx)
+	require.NoError(t, err)
+	require.Zero(t, stats.Published)
+	require.Equal(t, published, stats.SkippedSeen)
+	require.Empty(t, v.list(), "the stages needed a permission they lack")
+
+	// What no stage may do: publish to another stage's subjects, read a
+	// subject directly, touch another stage's consumer, delete a stream.
+	forbidden := func(user string) []string {
+		subjects := []string{
+			"$JS.API.STREAM.DELETE.ARTICLES_FETCHED",
+			"$JS.API.STREAM.PURGE.ARTICLES_DEAD",
+			"$JS.API.STREAM.UPDATE.ARTICLES_TAGGED",
+			"$JS.API.CONSUMER.DELETE.ARTICLES_NORMALIZED.tagger",
+			"$JS.API.STREAM.CREATE.OTHER",
+			"$KV.other_bucket.key",
+		}
+		for _, other := range []string{"fetcher", "normalizer", "tagger", "sink"} {
+			if other == user {
+				continue
+			}
+			subjects = append(subjects, stage.SubjectDeadPrefix+other)
+			if in, ok := stageInputs[other]; ok {
+				subjects = append(subjects,
+					fmt.Sprintf("$JS.API.CONSUMER.CREATE.%s.%s.%s", stage.StreamFor(in), other, in),
+					fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", stage.StreamFor(in), other),
+					fmt.Sprintf("$JS.ACK.%s.%s.1.1.1.1.0", stage.StreamFor(in), other))
+			}
+		}
+		outputs := map[string]string{"fetcher": stage.SubjectFetched, "normalizer": stage.SubjectNormalized, "tagger": stage.SubjectTagged}
+		for other, out := range outputs {
+			if other != user {
+				subjects = append(subjects, out)
+			}
+		}
+		return subjects
+	}
+	for _, user := range stages {
+		errs := make(chan error, 64)
+		nc, err := nats.Connect(userURL(s, user, pw[user]), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err }))
+		require.NoError(t, err, user)
+		for _, subj := range forbidden(user) {
+			require.NoError(t, nc.Publish(subj, []byte("{}")))
+			require.NoError(t, nc.Flush())
+			select {
+			case err := <-errs:
+				require.ErrorContains(t, err, "Permissions Violation for Publish to \""+subj+"\"", user)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s may publish to %s", user, subj)
+			}
+		}
+		// Reading the pipeline's subjects directly is refused too.
+		_, err = nc.SubscribeSync("articles.>")
+		require.NoError(t, err)
+		require.NoError(t, nc.Flush())
+		select {
+		case err := <-errs:
+			require.ErrorContains(t, err, "Permissions Violation for Subscription to \"articles.>\"", user)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s may subscribe to articles.>", user)
+		}
+		nc.Close()
+	}
+}
+
+// seriesOf returns the series of the metric name reg holds.
+func seriesOf(t *testing.T, reg *prometheus.Registry, name string) []string {
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var out []string
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				out = append(out, m.String())
+			}
+		}
+	}
+	return out
+}
