@@ -72,7 +72,11 @@ type builder struct {
 	topics []Topic
 	index  map[string]int             // qcode of a top-level topic → position
 	counts map[string]map[int]float64 // term → topic → weight
-	totals []float64                  // topic → total weight
+	// generic holds single words that news uses on any topic ("team",
+	// "record", "work"): they say nothing about the topic and are left out
+	// of the model. Pairs that contain them ("world record") stay.
+	generic map[string]bool
+	totals  []float64 // topic → total weight
 }
 
 // Build reads the IPTC JSON and the seed vocabulary and returns the model
@@ -103,7 +107,7 @@ func qcode(ref string) string {
 }
 
 func newBuilder(concepts []concept) (*builder, error) {
-	b := &builder{index: map[string]int{}, counts: map[string]map[int]float64{}}
+	b := &builder{index: map[string]int{}, counts: map[string]map[int]float64{}, generic: map[string]bool{}}
 	for _, c := range concepts {
 		if len(c.Broader) == 0 {
 			b.topics = append(b.topics, Topic{Code: c.QCode, Label: c.PrefLabel["en-GB"]})
@@ -160,7 +164,8 @@ func (b *builder) addConcepts(concepts []concept) error {
 	return nil
 }
 
-// addVocab reads lines "qcode TAB lang TAB term, term, ...".
+// addVocab reads lines "qcode TAB lang TAB term, term, ...". The qcode "*"
+// marks generic words (see builder.generic).
 func (b *builder) addVocab(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -172,6 +177,14 @@ func (b *builder) addVocab(r io.Reader) error {
 		fields := strings.Split(line, "\t")
 		if len(fields) != 3 {
 			return fmt.Errorf("vocab line %d: want 3 tab-separated fields, got %d", n, len(fields))
+		}
+		if fields[0] == "*" {
+			for _, phrase := range strings.Split(fields[2], ",") {
+				for _, t := range token.Terms(fields[1], phrase) {
+					b.generic[t] = true
+				}
+			}
+			continue
 		}
 		topic, ok := b.index[fields[0]]
 		if !ok {
@@ -225,6 +238,9 @@ func (b *builder) encode() []byte {
 	sort.Strings(terms)
 	k := float64(len(b.topics))
 	for _, t := range terms {
+		if b.generic[t] {
+			continue
+		}
 		m := b.counts[t]
 		topics := make([]int, 0, len(m))
 		for c := range m {
