@@ -30,6 +30,9 @@ const (
 	labelWeight      = 3.0
 	definitionWeight = 0.5
 	seedWeight       = 16.0
+	// phraseWordShare is the share of seedWeight a word of a seed phrase
+	// gets on its own.
+	phraseWordShare = 0.5
 	// evidenceScale is the weight at which a term's evidence factor reaches
 	// 1-1/e: one seed, or a handful of label/definition occurrences.
 	evidenceScale = 4.0
@@ -191,13 +194,33 @@ func (b *builder) addVocab(r io.Reader) error {
 			return fmt.Errorf("vocab line %d: %q is not a top-level media topic", n, fields[0])
 		}
 		for _, phrase := range strings.Split(fields[2], ",") {
-			b.addText(topic, fields[1], phrase, seedWeight, true)
+			b.addPhrase(topic, fields[1], phrase)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read vocab: %w", err)
 	}
 	return nil
+}
+
+// addPhrase adds a seed term. The words of a phrase of several words count
+// as evidence too, but weaker than the phrase: "shot put" is sport, "put"
+// alone is not.
+func (b *builder) addPhrase(topic int, lang, phrase string) {
+	terms := token.Terms(lang, phrase)
+	single := seedWeight
+	if len(terms) > 1 {
+		single = seedWeight * phraseWordShare
+	}
+	for i, t := range terms {
+		if t == "" {
+			continue
+		}
+		b.add(topic, t, single)
+		if i+1 < len(terms) && terms[i+1] != "" {
+			b.add(topic, t+" "+terms[i+1], seedWeight)
+		}
+	}
 }
 
 func (b *builder) addText(topic int, lang, text string, weight float64, pairs bool) {
