@@ -9,7 +9,9 @@
 //
 // Classification sums, over the document's terms, the term's association
 // with each topic weighted by 1+ln(term frequency) (title terms count
-// double), and reports each topic's share of the total. After each
+// double), and reports each topic's share of the total; in the built-in
+// model the five section topics (arts, economy, politics, science and
+// technology, sport) weigh sectionPrior times more. After each
 // top-level topic the built-in model reports one of its second-level topics
 // when the evidence for it is strong (narrower.go, from narrower.tsv).
 // Trained models (linear.go) score with naive Bayes instead.

@@ -9,7 +9,9 @@
 // term's size-normalised frequency across topics, scaled by how specific the
 // term is (one minus the normalised entropy of that distribution) and by how
 // much evidence there is for it. Word pairs from labels and seed phrases are
-// terms too ("world cup", "interest rate").
+// terms too ("world cup", "interest rate"); a seed phrase's single words
+// count phraseWordShare as much as the phrase. vocab.tsv lines with the
+// qcode "*" list generic words, which the model leaves out.
 package modelgen
 
 import (
