@@ -17,7 +17,6 @@
 package entity
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 	"unicode"
@@ -71,14 +70,78 @@ type word struct {
 	brk   bool // punctuation before it
 }
 
-var (
-	initials = regexp.MustCompile(`\b(?:[A-Z]\.){2,}`)
-	hardWrap = regexp.MustCompile(`([\p{L},])\n([\p{L}])`)
-)
-
-// joinInitials writes "U.S." as "US" and "J.D." as "JD".
+// joinInitials writes "U.S." as "US" and "J.D." as "JD": a run of two or
+// more capital-and-full-stop pairs that starts a word loses its stops. A
+// scan, not a regular expression: this runs over every article and the
+// regexp took a tenth of the tagger's time.
 func joinInitials(s string) string {
-	return initials.ReplaceAllStringFunc(s, func(m string) string { return strings.ReplaceAll(m, ".", "") })
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	var b strings.Builder
+	last := 0 // s[last:i] is not yet written
+	for i := 0; i+3 < len(s); i++ {
+		if !initialAt(s, i) || i > 0 && isWordByte(s[i-1]) {
+			continue
+		}
+		j := i
+		for initialAt(s, j) {
+			j += 2
+		}
+		if j-i < 4 {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last:i])
+		for k := i; k < j; k += 2 {
+			b.WriteByte(s[k])
+		}
+		last, i = j, j-1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// initialAt reports whether s[i:] starts with a capital and a full stop.
+func initialAt(s string, i int) bool {
+	return i+1 < len(s) && s[i] >= 'A' && s[i] <= 'Z' && s[i+1] == '.'
+}
+
+// isWordByte is the ASCII word class of a regexp's \b.
+func isWordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// unwrap joins lines broken inside a sentence (a line that ends in a letter
+// or comma, followed by one that starts with a letter) with a space.
+func unwrap(s string) string {
+	var out []byte
+	for i := strings.IndexByte(s, '\n'); i >= 0; {
+		if i > 0 && i+1 < len(s) {
+			prev, _ := utf8.DecodeLastRuneInString(s[:i])
+			next, _ := utf8.DecodeRuneInString(s[i+1:])
+			if (prev == ',' || unicode.IsLetter(prev)) && unicode.IsLetter(next) {
+				if out == nil {
+					out = []byte(s)
+				}
+				out[i] = ' '
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '\n')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	if out == nil {
+		return s
+	}
+	return string(out)
 }
 
 func split(s string) []word {
@@ -130,7 +193,7 @@ func (c *collector) add(name, typ, subtype, form string) {
 func Extract(title, text string) []Entity {
 	g := defaultGazetteer()
 	var lines [][]word
-	for _, line := range strings.Split(hardWrap.ReplaceAllString(joinInitials(text), "$1 $2"), "\n") {
+	for _, line := range strings.Split(unwrap(joinInitials(text)), "\n") {
 		if ws := split(line); len(ws) > 0 {
 			lines = append(lines, ws)
 		}

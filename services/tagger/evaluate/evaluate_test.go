@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// defaultFloor is the default model's BBC accuracy below which it has
-// regressed.
-const defaultFloor = 0.85
+// defaultFloor is the target for the default model on BBC
+// (deduplicated); below it the model has regressed.
+const defaultFloor = 0.92
 
 func TestFixtureCorpus(t *testing.T) {
 	docs, err := ReadCorpus(filepath.Join("testdata", "corpus"))

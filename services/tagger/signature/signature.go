@@ -129,19 +129,22 @@ var mulSeeds, addSeeds = func() (m, a [Hashes]uint64) {
 }()
 
 // Jaccard estimates the Jaccard similarity of the shingle sets behind a and
-// b: the share of MinHash positions where they agree. Sketches of different
-// lengths (or empty ones) compare as 0.
+// b: the share of MinHash positions where they agree. Position i holds the
+// same hash function in every sketch, so a shorter sketch (a prefix, as the
+// story index keeps) compares on the positions both have; an empty sketch
+// compares as 0.
 func Jaccard(a, b []uint32) float64 {
-	if len(a) == 0 || len(a) != len(b) {
+	n := min(len(a), len(b))
+	if n == 0 {
 		return 0
 	}
 	same := 0
-	for i := range a {
+	for i := range n {
 		if a[i] == b[i] {
 			same++
 		}
 	}
-	return float64(same) / float64(len(a))
+	return float64(same) / float64(n)
 }
 
 // Containment estimates the share of a's shingles that b holds, from the

@@ -80,3 +80,12 @@ func BenchmarkCompute(b *testing.B) {
 		Compute(text)
 	}
 }
+
+func TestJaccardComparesPrefixes(t *testing.T) {
+	a := Compute("the quick brown fox jumps over the lazy dog near the river bank today")
+	b := Compute("the quick brown fox jumps over the lazy cat near the river bank today")
+	require.Equal(t, 1.0, Jaccard(a.MinHash, a.MinHash[:128]))
+	require.Equal(t, Jaccard(a.MinHash[:128], b.MinHash[:128]), Jaccard(a.MinHash, b.MinHash[:128]))
+	require.Less(t, Jaccard(a.MinHash, b.MinHash[:128]), 1.0)
+	require.Equal(t, 0.0, Jaccard(a.MinHash, nil))
+}

@@ -88,19 +88,70 @@ func DefaultConfig() Config {
 	}
 }
 
+// KeptHashes is how many MinHash values the index keeps of each record: a
+// prefix of the sketch (signature.Jaccard compares prefixes). At the
+// duplicate threshold (J = 0.7) the estimate's standard error is about
+// 0.04, and it halves the largest part of a record.
+const KeptHashes = 128
+
 // Index is the in-memory grouping index; it is safe for concurrent use.
 type Index struct {
 	cfg       Config
 	mu        sync.Mutex
 	records   map[string]*Record
-	byFeature map[string][]*Record // postings: a slice, not a set (most features have one or two records, and a small map costs ten times more)
-	order     []*Record            // insertion order, for expiry
+	byFeature map[string]*posting
+	order     []*Record // insertion order, for expiry
 	newest    time.Time
+}
+
+// posting lists the records holding a feature. Its key is the one copy of
+// the feature's string that all those records share (interned).
+type posting struct {
+	key  string
+	recs []*Record // a slice, not a set: most features have one or two records, and a small map costs ten times more
 }
 
 // New returns an empty index.
 func New(cfg Config) *Index {
-	return &Index{cfg: cfg, records: map[string]*Record{}, byFeature: map[string][]*Record{}}
+	return &Index{cfg: cfg, records: map[string]*Record{}, byFeature: map[string]*posting{}}
+}
+
+// postings is the list of records holding a feature key.
+func (x *Index) postings(key string) []*Record {
+	if p := x.byFeature[key]; p != nil {
+		return p.recs
+	}
+	return nil
+}
+
+// compact returns the copy of r the index stores: the sketch cut to
+// KeptHashes values in an array of its own (so the caller's full sketch can
+// be freed), feature keys and link ids shared with the records already
+// held.
+func (x *Index) compact(r Record) *Record {
+	if len(r.Sig.MinHash) > KeptHashes {
+		r.Sig.MinHash = append([]uint32(nil), r.Sig.MinHash[:KeptHashes]...)
+	}
+	fs := make([]Feature, len(r.Features))
+	for i, f := range r.Features {
+		if p := x.byFeature[f.Key]; p != nil {
+			f.Key = p.key
+		}
+		fs[i] = f
+	}
+	r.Features = fs
+	r.Link.Story = x.intern(r.Link.Story)
+	r.Link.DuplicateOf = x.intern(r.Link.DuplicateOf)
+	r.Link.DerivedFrom = x.intern(r.Link.DerivedFrom)
+	return &r
+}
+
+// intern returns the id string of the record held under id, if any.
+func (x *Index) intern(id string) string {
+	if r := x.records[id]; r != nil {
+		return r.ID
+	}
+	return id
 }
 
 // Len is the number of records held.
@@ -127,7 +178,7 @@ func (x *Index) Assign(r Record) Record {
 	} else {
 		r.Link = x.link(r)
 	}
-	x.add(&r)
+	x.add(x.compact(r))
 	return r
 }
 
@@ -139,14 +190,19 @@ func (x *Index) Add(r Record) {
 	if prev, ok := x.records[r.ID]; ok {
 		x.remove(prev)
 	}
-	x.add(&r)
+	x.add(x.compact(r))
 }
 
 func (x *Index) add(r *Record) {
 	x.records[r.ID] = r
 	x.order = append(x.order, r)
 	for _, f := range r.Features {
-		x.byFeature[f.Key] = append(x.byFeature[f.Key], r)
+		p := x.byFeature[f.Key]
+		if p == nil {
+			p = &posting{key: f.Key}
+			x.byFeature[f.Key] = p
+		}
+		p.recs = append(p.recs, r)
 	}
 	if r.Time.After(x.newest) {
 		x.newest = r.Time
@@ -160,19 +216,20 @@ func (x *Index) remove(r *Record) {
 	}
 	delete(x.records, r.ID)
 	for _, f := range r.Features {
-		post := x.byFeature[f.Key]
-		for i, p := range post {
-			if p == r {
-				post[i] = post[len(post)-1]
-				post[len(post)-1] = nil
-				post = post[:len(post)-1]
+		p := x.byFeature[f.Key]
+		if p == nil {
+			continue
+		}
+		for i, c := range p.recs {
+			if c == r {
+				p.recs[i] = p.recs[len(p.recs)-1]
+				p.recs[len(p.recs)-1] = nil
+				p.recs = p.recs[:len(p.recs)-1]
 				break
 			}
 		}
-		if len(post) == 0 {
+		if len(p.recs) == 0 {
 			delete(x.byFeature, f.Key)
-		} else {
-			x.byFeature[f.Key] = post
 		}
 	}
 }
@@ -200,7 +257,7 @@ func (x *Index) expire() {
 // idf is the smoothed inverse document frequency of a feature key.
 func (x *Index) idf(key string) float64 {
 	n := float64(len(x.records)) + x.cfg.PriorDocs
-	return math.Log(n / (1 + float64(len(x.byFeature[key]))))
+	return math.Log(n / (1 + float64(len(x.postings(key)))))
 }
 
 // link decides r's place; x.mu is held.
@@ -244,12 +301,12 @@ func (x *Index) link(r Record) Link {
 func (x *Index) candidates(r Record) []*Record {
 	keys := make([]string, 0, len(r.Features))
 	for _, f := range r.Features {
-		if len(x.byFeature[f.Key]) > 0 {
+		if len(x.postings(f.Key)) > 0 {
 			keys = append(keys, f.Key)
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		di, dj := len(x.byFeature[keys[i]]), len(x.byFeature[keys[j]])
+		di, dj := len(x.postings(keys[i])), len(x.postings(keys[j]))
 		if di != dj {
 			return di < dj
 		}
@@ -261,10 +318,11 @@ func (x *Index) candidates(r Record) []*Record {
 	seen := map[*Record]bool{}
 	var out []*Record
 	for _, k := range keys {
-		if x.cfg.Candidates > 0 && (len(out) >= x.cfg.Candidates || len(x.byFeature[k]) > x.cfg.Candidates) {
+		recs := x.postings(k)
+		if x.cfg.Candidates > 0 && (len(out) >= x.cfg.Candidates || len(recs) > x.cfg.Candidates) {
 			break // a feature this common adds nothing a rarer one missed
 		}
-		for _, c := range x.byFeature[k] {
+		for _, c := range recs {
 			if !seen[c] && c.ID != r.ID {
 				seen[c] = true
 				out = append(out, c)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/newsflow/newsflow/services/tagger/signature"
 	"github.com/stretchr/testify/require"
@@ -109,4 +110,21 @@ func BenchmarkAssign(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		x.Assign(rec(fmt.Sprint("n", i), 0, text, fmt.Sprint("e:p", i%500), fmt.Sprint("e:c", i%50), "e:united states", fmt.Sprint("k:", i%300), fmt.Sprint("k:", (i+1)%300)))
 	}
+}
+
+func TestRecordsAreCompact(t *testing.T) {
+	x := New(DefaultConfig())
+	a := x.Assign(rec("a", 0, words("w", 200), event...))
+	require.Len(t, a.Sig.MinHash, signature.Hashes, "the caller keeps the full sketch (it is published)")
+	b := x.Assign(rec("b", time.Minute, words("v", 200), event...))
+
+	held := x.records["a"]
+	require.Len(t, held.Sig.MinHash, KeptHashes)
+	require.Equal(t, a.Sig.MinHash[:KeptHashes], held.Sig.MinHash)
+	// b's features point at the strings a's record brought in.
+	for i, f := range x.records["b"].Features {
+		require.Equal(t, unsafe.StringData(held.Features[i].Key), unsafe.StringData(f.Key), f.Key)
+	}
+	require.Equal(t, unsafe.StringData(held.ID), unsafe.StringData(x.records["b"].Link.Story), "b's story id is a's id")
+	require.Equal(t, "a", b.Link.Story)
 }

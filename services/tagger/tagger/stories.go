@@ -34,7 +34,8 @@ const (
 )
 
 // wireRecord is a story.Record as published: the MinHash sketch as
-// little-endian bytes (base64 in JSON), a third of its size as numbers.
+// little-endian bytes (base64 in JSON), a third of its size as numbers, and
+// only the story.KeptHashes values an index keeps.
 type wireRecord struct {
 	ID       string          `json:"id"`
 	Time     time.Time       `json:"t"`
@@ -46,8 +47,9 @@ type wireRecord struct {
 }
 
 func encodeRecord(r story.Record) ([]byte, error) {
-	mh := make([]byte, 4*len(r.Sig.MinHash))
-	for i, v := range r.Sig.MinHash {
+	kept := r.Sig.MinHash[:min(len(r.Sig.MinHash), story.KeptHashes)]
+	mh := make([]byte, 4*len(kept))
+	for i, v := range kept {
 		binary.LittleEndian.PutUint32(mh[4*i:], v)
 	}
 	return json.Marshal(wireRecord{ID: r.ID, Time: r.Time, SimHash: r.Sig.SimHash, MinHash: mh, Size: r.Sig.Size, Features: r.Features, Link: r.Link})

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/tagger/signature"
 	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/stage/natstest"
 )
@@ -42,6 +43,19 @@ func TestRecordRoundTrip(t *testing.T) {
 	got, err := decodeRecord(b)
 	require.NoError(t, err)
 	require.Equal(t, r, got)
+
+	// A full sketch travels as the prefix an index keeps.
+	full := make([]uint32, signature.Hashes)
+	for i := range full {
+		full[i] = uint32(i)
+	}
+	r.Sig.MinHash = full
+	b, err = encodeRecord(r)
+	require.NoError(t, err)
+	got, err = decodeRecord(b)
+	require.NoError(t, err)
+	require.Equal(t, full[:story.KeptHashes], got.Sig.MinHash)
+
 	_, err = decodeRecord([]byte(`{"id":"x","mh":"AAE="}`))
 	require.Error(t, err)
 	_, err = decodeRecord([]byte(`not json`))

@@ -32,7 +32,7 @@ type Config struct {
 	// StoryWindow is how far apart two articles may be and still group;
 	// it is also the age limit of the story stream.
 	StoryWindow time.Duration
-	// StoryMax bounds the records the story index holds (about 3.5 KB each).
+	// StoryMax bounds the records the story index holds (about 1.6 KB of heap each).
 	StoryMax int
 }
 
@@ -52,7 +52,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		c.StoryMax = DefaultStoryMax
 	}
 	fs.DurationVar(&c.StoryWindow, "story-window", c.StoryWindow, "how far apart in time two articles may be and still be grouped (duplicates, derived articles, stories)")
-	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 3.5 KB each); the oldest go first")
+	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 1.6 KB of heap each); the oldest go first")
 }
 
 // Validate reports every problem with c at once.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/token"
 	"github.com/newsflow/newsflow/services/tagger/topic/internal/modelgen"
 	"github.com/stretchr/testify/require"
 )
@@ -216,4 +217,29 @@ func BenchmarkClassify(b *testing.B) {
 	for b.Loop() {
 		m.Classify("Bank raises interest rates", text, "en")
 	}
+}
+
+func TestGenericWordsAreNoEvidence(t *testing.T) {
+	m := Default()
+	for _, w := range []string{"team", "record", "work", "game"} {
+		stem := token.Terms("en", w)[0]
+		require.False(t, m.hasTerm(stem), "%q (%q) is generic", w, stem)
+	}
+	pair := strings.Join(token.Terms("en", "world record"), " ")
+	require.True(t, m.hasTerm(pair), "a pair with a generic word stays")
+	require.Nil(t, m.Classify("Team record", "The team set a record. The team will work on the game.", "en"))
+}
+
+func TestSectionPrior(t *testing.T) {
+	// Evidence split between a section (politics) and a facet of it
+	// (education): without the prior the facet wins by a little, with it
+	// the section.
+	text := "The education secretary told MPs in parliament that the government and ministers will fund schools and pupils."
+	plain := *Default()
+	plain.narrower = false // the prior belongs to the built-in model with its level-2 topics
+	without := plain.Classify("", text, "en")
+	require.NotEmpty(t, without)
+	require.Equal(t, "medtop:05000000", without[0].Code, "%v", without)
+	with := Default().Classify("", text, "en")
+	require.Equal(t, "medtop:11000000", with[0].Code, "%v", with)
 }

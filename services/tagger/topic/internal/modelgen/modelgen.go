@@ -9,7 +9,9 @@
 // term's size-normalised frequency across topics, scaled by how specific the
 // term is (one minus the normalised entropy of that distribution) and by how
 // much evidence there is for it. Word pairs from labels and seed phrases are
-// terms too ("world cup", "interest rate").
+// terms too ("world cup", "interest rate"); a seed phrase's single words
+// count phraseWordShare as much as the phrase. vocab.tsv lines with the
+// qcode "*" list generic words, which the model leaves out.
 package modelgen
 
 import (
@@ -30,6 +32,9 @@ const (
 	labelWeight      = 3.0
 	definitionWeight = 0.5
 	seedWeight       = 16.0
+	// phraseWordShare is the share of seedWeight a word of a seed phrase
+	// gets on its own.
+	phraseWordShare = 0.5
 	// evidenceScale is the weight at which a term's evidence factor reaches
 	// 1-1/e: one seed, or a handful of label/definition occurrences.
 	evidenceScale = 4.0
@@ -72,7 +77,11 @@ type builder struct {
 	topics []Topic
 	index  map[string]int             // qcode of a top-level topic → position
 	counts map[string]map[int]float64 // term → topic → weight
-	totals []float64                  // topic → total weight
+	// generic holds single words that news uses on any topic ("team",
+	// "record", "work"): they say nothing about the topic and are left out
+	// of the model. Pairs that contain them ("world record") stay.
+	generic map[string]bool
+	totals  []float64 // topic → total weight
 }
 
 // Build reads the IPTC JSON and the seed vocabulary and returns the model
@@ -103,7 +112,7 @@ func qcode(ref string) string {
 }
 
 func newBuilder(concepts []concept) (*builder, error) {
-	b := &builder{index: map[string]int{}, counts: map[string]map[int]float64{}}
+	b := &builder{index: map[string]int{}, counts: map[string]map[int]float64{}, generic: map[string]bool{}}
 	for _, c := range concepts {
 		if len(c.Broader) == 0 {
 			b.topics = append(b.topics, Topic{Code: c.QCode, Label: c.PrefLabel["en-GB"]})
@@ -160,7 +169,8 @@ func (b *builder) addConcepts(concepts []concept) error {
 	return nil
 }
 
-// addVocab reads lines "qcode TAB lang TAB term, term, ...".
+// addVocab reads lines "qcode TAB lang TAB term, term, ...". The qcode "*"
+// marks generic words (see builder.generic).
 func (b *builder) addVocab(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -173,18 +183,46 @@ func (b *builder) addVocab(r io.Reader) error {
 		if len(fields) != 3 {
 			return fmt.Errorf("vocab line %d: want 3 tab-separated fields, got %d", n, len(fields))
 		}
+		if fields[0] == "*" {
+			for _, phrase := range strings.Split(fields[2], ",") {
+				for _, t := range token.Terms(fields[1], phrase) {
+					b.generic[t] = true
+				}
+			}
+			continue
+		}
 		topic, ok := b.index[fields[0]]
 		if !ok {
 			return fmt.Errorf("vocab line %d: %q is not a top-level media topic", n, fields[0])
 		}
 		for _, phrase := range strings.Split(fields[2], ",") {
-			b.addText(topic, fields[1], phrase, seedWeight, true)
+			b.addPhrase(topic, fields[1], phrase)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read vocab: %w", err)
 	}
 	return nil
+}
+
+// addPhrase adds a seed term. The words of a phrase of several words count
+// as evidence too, but weaker than the phrase: "shot put" is sport, "put"
+// alone is not.
+func (b *builder) addPhrase(topic int, lang, phrase string) {
+	terms := token.Terms(lang, phrase)
+	single := seedWeight
+	if len(terms) > 1 {
+		single = seedWeight * phraseWordShare
+	}
+	for i, t := range terms {
+		if t == "" {
+			continue
+		}
+		b.add(topic, t, single)
+		if i+1 < len(terms) && terms[i+1] != "" {
+			b.add(topic, t+" "+terms[i+1], seedWeight)
+		}
+	}
 }
 
 func (b *builder) addText(topic int, lang, text string, weight float64, pairs bool) {
@@ -225,6 +263,9 @@ func (b *builder) encode() []byte {
 	sort.Strings(terms)
 	k := float64(len(b.topics))
 	for _, t := range terms {
+		if b.generic[t] {
+			continue
+		}
 		m := b.counts[t]
 		topics := make([]int, 0, len(m))
 		for c := range m {
