@@ -326,6 +326,9 @@ func (f failing) Get(context.Context, string) (*store.Article, error)   { return
 func (f failing) Story(context.Context, string) (*store.StoryView, error) {
 	return nil, f.err
 }
+func (f failing) Stories(context.Context, store.StoryQuery) (store.StoryPage, error) {
+	return store.StoryPage{}, f.err
+}
 func (f failing) Sources(context.Context, time.Time) ([]store.SourceStats, error) {
 	return nil, f.err
 }
@@ -340,7 +343,7 @@ func TestStoreFailuresAre500WithoutDetails(t *testing.T) {
 	}
 	for name, mk := range handlers {
 		for _, target := range []string{"/api/v1/articles", "/api/v1/articles?q=x", "/api/v1/articles/some-id",
-			"/api/v1/stories/some-story", "/api/v1/sources"} {
+			"/api/v1/stories/some-story", "/api/v1/stories", "/api/v1/stories?entity=x", "/api/v1/sources"} {
 			t.Run(name+" "+target, func(t *testing.T) {
 				var logs bytes.Buffer
 				h := mk(slog.New(slog.NewTextHandler(&logs, nil)))

@@ -104,6 +104,9 @@ func BenchmarkQueries100k(b *testing.B) {
 				{"search by published", list(s, store.Query{Q: "harbour", ByPublished: true})},
 				{"search with topic", list(s, store.Query{Q: "harbour", Topic: "politics"})},
 				{"story", func(i int) error { _, err := s.Story(ctx, fmt.Sprintf("story-%d", i%2500)); return err }},
+				{"stories", stories(s, store.StoryQuery{})},
+				{"stories entity", stories(s, store.StoryQuery{Entity: "port sainte-aline"})},
+				{"stories week min 5", stories(s, store.StoryQuery{Since: week, MinArticles: 5})},
 			}
 			for _, qc := range queries {
 				b.Run(qc.name, func(b *testing.B) {
@@ -129,6 +132,10 @@ func BenchmarkQueries100k(b *testing.B) {
 
 func list(s *store.Store, q store.Query) func(int) error {
 	return func(int) error { _, err := s.List(context.Background(), q); return err }
+}
+
+func stories(s *store.Store, q store.StoryQuery) func(int) error {
+	return func(int) error { _, err := s.Stories(context.Background(), q); return err }
 }
 
 // dbSize is the database's size on disk: the SQLite file and its WAL, or

@@ -25,6 +25,20 @@ func ExplainList(s *Store, q Query) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.explain(p)
+}
+
+// ExplainStories returns the plan of the statement Stories runs for q.
+func ExplainStories(s *Store, q StoryQuery) (string, error) {
+	p, err := s.storiesQuery(context.Background(), q)
+	if err != nil {
+		return "", err
+	}
+	return s.explain(p)
+}
+
+func (s *Store) explain(p listPlan) (string, error) {
+	ctx := context.Background()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err

@@ -131,6 +131,15 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// pageSize is the page size a query's Limit asks for: DefaultLimit when
+// unset, at most MaxLimit.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultLimit
+	}
+	return min(limit, MaxLimit)
+}
+
 // listPlan is the statement List runs for a query.
 type listPlan struct {
 	sql   string
@@ -143,11 +152,7 @@ type listPlan struct {
 
 // listQuery builds the statement List runs for q.
 func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	limit = min(limit, MaxLimit)
+	limit := pageSize(q.Limit)
 
 	mode := modeTime
 	var words []searchWord
