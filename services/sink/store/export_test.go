@@ -12,7 +12,12 @@ func SetEachBatch(s *Store, n int) { s.eachBatch = n }
 // CommonTopic tells which plan List uses for a topic filter.
 func CommonTopic(s *Store, topic string, limit int) (bool, error) {
 	code, label := topicKeys(topic)
-	return s.commonTopic(context.Background(), code, label, limit)
+	return s.common(context.Background(), `SELECT 1 FROM article_topics WHERE code = ? OR label_key = ?`, []any{code, label}, limit)
+}
+
+// CommonEntity tells which plan List uses for an entity filter.
+func CommonEntity(s *Store, entity string, limit int) (bool, error) {
+	return s.common(context.Background(), `SELECT 1 FROM article_entities WHERE name_key = ?`, []any{entityKey(entity)}, limit)
 }
 
 // ExplainList returns the query plan of the statement List runs for q,
