@@ -79,3 +79,13 @@ func (s *Store) explain(p listPlan) (string, error) {
 	}
 	return plan.String(), rows.Err()
 }
+
+// Analyze refreshes PostgreSQL's planner statistics, as autovacuum does a
+// minute or so after a bulk load; SQLite is left as the sink runs it.
+func Analyze(s *Store) error {
+	if !s.pg {
+		return nil
+	}
+	_, err := s.w.ExecContext(context.Background(), `ANALYZE`)
+	return err
+}
