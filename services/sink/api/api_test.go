@@ -168,42 +168,47 @@ func TestListParameters(t *testing.T) {
 	}
 }
 
+// badQuery is a query string and the parameter its 400 must name.
+type badQuery struct{ query, param string }
+
+// badFilterAndPage are bad values of the parameters both listings take.
+var badFilterAndPage = []badQuery{
+	{"limit=0", "limit"},
+	{"limit=-1", "limit"},
+	{"limit=101", "limit"},
+	{"limit=ten", "limit"},
+	{"limit=1.5", "limit"},
+	{"limit=1&limit=2", "limit"},
+	{"topic=" + strings.Repeat("t", maxTopic+1), "topic"},
+	{"topic=%ff", "topic"},
+	{"since=yesterday", "since"},
+	{"since=2025-13-01", "since"},
+	{"since=2025-02-01T10:00:00", "since"}, // no zone
+	{"until=1740823200", "until"},
+	{"since=2025-02-10&until=2025-02-09", "until"},
+	{"since=2025-02-10T00:00:00Z&until=2025-02-10T00:00:00Z", "until"},
+	{"cursor=garbage!", "cursor"},
+	{"cursor=" + strings.Repeat("A", maxCursor+1), "cursor"},
+	{"entity=" + strings.Repeat("e", maxEntity+1), "entity"},
+	{"entity=%ff", "entity"},
+	{"source=not%20a%20host", "source"},
+	{"source=" + strings.Repeat("a", maxSource+1), "source"},
+	{"source=-bad.example", "source"},
+	{"Q=council", "Q"},
+	{"=0", ""},
+}
+
 func TestListBadParameters(t *testing.T) {
 	h := newTestHandler(t)
-	tests := []struct {
-		query string
-		param string
-	}{
-		{"limit=0", "limit"},
-		{"limit=-1", "limit"},
-		{"limit=101", "limit"},
-		{"limit=ten", "limit"},
-		{"limit=1.5", "limit"},
-		{"limit=1&limit=2", "limit"},
+	tests := append([]badQuery{
 		{"full=maybe", "full"},
 		{"q=" + strings.Repeat("a", maxQ+1), "q"},
 		{"q=%ff", "q"},
-		{"topic=" + strings.Repeat("t", maxTopic+1), "topic"},
 		{"language=e1", "language"},
 		{"language=english%20please", "language"},
-		{"since=yesterday", "since"},
-		{"since=2025-13-01", "since"},
-		{"since=2025-02-01T10:00:00", "since"}, // no zone
-		{"until=1740823200", "until"},
-		{"since=2025-02-10&until=2025-02-09", "until"},
-		{"since=2025-02-10T00:00:00Z&until=2025-02-10T00:00:00Z", "until"},
-		{"cursor=garbage!", "cursor"},
-		{"cursor=" + strings.Repeat("A", maxCursor+1), "cursor"},
 		{"sort=date", "sort"},
 		{"sort=relevance", "sort"}, // without q
-		{"entity=" + strings.Repeat("e", maxEntity+1), "entity"},
-		{"entity=%ff", "entity"},
-		{"source=not%20a%20host", "source"},
-		{"source=" + strings.Repeat("a", maxSource+1), "source"},
-		{"source=-bad.example", "source"},
-		{"Q=council", "Q"},
-		{"=0", ""},
-	}
+	}, badFilterAndPage...)
 	for _, tt := range tests {
 		t.Run(tt.query[:min(len(tt.query), 40)], func(t *testing.T) {
 			r := do(t, h, http.MethodGet, "/api/v1/articles?"+tt.query)
