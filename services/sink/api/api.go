@@ -2,6 +2,7 @@
 //
 //	GET /api/v1/articles?q=&topic=&entity=&source=&language=&since=&until=&sort=&limit=&cursor=&full=
 //	GET /api/v1/articles/{id}
+//	GET /api/v1/stories?topic=&entity=&source=&since=&until=&min_articles=&limit=&cursor=
 //	GET /api/v1/stories/{id}
 //	GET /api/v1/sources?days=
 //	GET /openapi.json (OpenAPI handler)
@@ -33,6 +34,7 @@ type articles interface {
 	List(ctx context.Context, q store.Query) (store.Page, error)
 	Get(ctx context.Context, id string) (*store.Article, error)
 	Story(ctx context.Context, id string) (*store.StoryView, error)
+	Stories(ctx context.Context, q store.StoryQuery) (store.StoryPage, error)
 	Sources(ctx context.Context, since time.Time) ([]store.SourceStats, error)
 }
 
@@ -53,11 +55,12 @@ func newHandler(st articles, opts ...Option) *handler {
 	}
 	h.mux.HandleFunc("GET /api/v1/articles", h.list)
 	h.mux.HandleFunc("GET /api/v1/articles/{id}", h.get)
+	h.mux.HandleFunc("GET /api/v1/stories", h.stories)
 	h.mux.HandleFunc("GET /api/v1/stories/{id}", h.story)
 	h.mux.HandleFunc("GET /api/v1/sources", h.sources)
 	// Without these the mux would answer other methods with a plain-text 405
 	// and unknown paths with a plain-text 404.
-	for _, p := range []string{"/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/stories/{id}", "/api/v1/sources"} {
+	for _, p := range []string{"/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/stories", "/api/v1/stories/{id}", "/api/v1/sources"} {
 		h.mux.HandleFunc(p, methodNotAllowed)
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -80,12 +83,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := h.st.List(r.Context(), p.query)
-	if errors.Is(err, store.ErrInvalidCursor) {
-		writeError(w, badParam("cursor", "invalid cursor: it must come unchanged from next_cursor of the same query"))
-		return
-	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.listFailed(w, r, err)
 		return
 	}
 	resp := listResponse{Articles: page.Articles, NextCursor: page.NextCursor}
@@ -117,6 +116,29 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+type storiesResponse struct {
+	Stories    []store.StorySummary `json:"stories"`
+	NextCursor string               `json:"next_cursor"`
+}
+
+func (h *handler) stories(w http.ResponseWriter, r *http.Request) {
+	q, err := parseStories(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	page, err := h.st.Stories(r.Context(), q)
+	if err != nil {
+		h.listFailed(w, r, err)
+		return
+	}
+	resp := storiesResponse{Stories: page.Stories, NextCursor: page.NextCursor}
+	if resp.Stories == nil {
+		resp.Stories = []store.StorySummary{}
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (h *handler) story(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +180,16 @@ func (h *handler) sources(w http.ResponseWriter, r *http.Request) {
 		stats = []store.SourceStats{}
 	}
 	writeJSON(w, http.StatusOK, sourcesResponse{Since: since, Sources: stats})
+}
+
+// listFailed answers a listing's error: a cursor the store refused is the
+// client's fault, anything else the store's.
+func (h *handler) listFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, store.ErrInvalidCursor) {
+		writeError(w, badParam("cursor", "invalid cursor: it must come unchanged from next_cursor of the same query"))
+		return
+	}
+	h.fail(w, r, err)
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -168,42 +168,47 @@ func TestListParameters(t *testing.T) {
 	}
 }
 
+// badQuery is a query string and the parameter its 400 must name.
+type badQuery struct{ query, param string }
+
+// badFilterAndPage are bad values of the parameters both listings take.
+var badFilterAndPage = []badQuery{
+	{"limit=0", "limit"},
+	{"limit=-1", "limit"},
+	{"limit=101", "limit"},
+	{"limit=ten", "limit"},
+	{"limit=1.5", "limit"},
+	{"limit=1&limit=2", "limit"},
+	{"topic=" + strings.Repeat("t", maxTopic+1), "topic"},
+	{"topic=%ff", "topic"},
+	{"since=yesterday", "since"},
+	{"since=2025-13-01", "since"},
+	{"since=2025-02-01T10:00:00", "since"}, // no zone
+	{"until=1740823200", "until"},
+	{"since=2025-02-10&until=2025-02-09", "until"},
+	{"since=2025-02-10T00:00:00Z&until=2025-02-10T00:00:00Z", "until"},
+	{"cursor=garbage!", "cursor"},
+	{"cursor=" + strings.Repeat("A", maxCursor+1), "cursor"},
+	{"entity=" + strings.Repeat("e", maxEntity+1), "entity"},
+	{"entity=%ff", "entity"},
+	{"source=not%20a%20host", "source"},
+	{"source=" + strings.Repeat("a", maxSource+1), "source"},
+	{"source=-bad.example", "source"},
+	{"Q=council", "Q"},
+	{"=0", ""},
+}
+
 func TestListBadParameters(t *testing.T) {
 	h := newTestHandler(t)
-	tests := []struct {
-		query string
-		param string
-	}{
-		{"limit=0", "limit"},
-		{"limit=-1", "limit"},
-		{"limit=101", "limit"},
-		{"limit=ten", "limit"},
-		{"limit=1.5", "limit"},
-		{"limit=1&limit=2", "limit"},
+	tests := append([]badQuery{
 		{"full=maybe", "full"},
 		{"q=" + strings.Repeat("a", maxQ+1), "q"},
 		{"q=%ff", "q"},
-		{"topic=" + strings.Repeat("t", maxTopic+1), "topic"},
 		{"language=e1", "language"},
 		{"language=english%20please", "language"},
-		{"since=yesterday", "since"},
-		{"since=2025-13-01", "since"},
-		{"since=2025-02-01T10:00:00", "since"}, // no zone
-		{"until=1740823200", "until"},
-		{"since=2025-02-10&until=2025-02-09", "until"},
-		{"since=2025-02-10T00:00:00Z&until=2025-02-10T00:00:00Z", "until"},
-		{"cursor=garbage!", "cursor"},
-		{"cursor=" + strings.Repeat("A", maxCursor+1), "cursor"},
 		{"sort=date", "sort"},
 		{"sort=relevance", "sort"}, // without q
-		{"entity=" + strings.Repeat("e", maxEntity+1), "entity"},
-		{"entity=%ff", "entity"},
-		{"source=not%20a%20host", "source"},
-		{"source=" + strings.Repeat("a", maxSource+1), "source"},
-		{"source=-bad.example", "source"},
-		{"Q=council", "Q"},
-		{"=0", ""},
-	}
+	}, badFilterAndPage...)
 	for _, tt := range tests {
 		t.Run(tt.query[:min(len(tt.query), 40)], func(t *testing.T) {
 			r := do(t, h, http.MethodGet, "/api/v1/articles?"+tt.query)
@@ -326,6 +331,9 @@ func (f failing) Get(context.Context, string) (*store.Article, error)   { return
 func (f failing) Story(context.Context, string) (*store.StoryView, error) {
 	return nil, f.err
 }
+func (f failing) Stories(context.Context, store.StoryQuery) (store.StoryPage, error) {
+	return store.StoryPage{}, f.err
+}
 func (f failing) Sources(context.Context, time.Time) ([]store.SourceStats, error) {
 	return nil, f.err
 }
@@ -340,7 +348,7 @@ func TestStoreFailuresAre500WithoutDetails(t *testing.T) {
 	}
 	for name, mk := range handlers {
 		for _, target := range []string{"/api/v1/articles", "/api/v1/articles?q=x", "/api/v1/articles/some-id",
-			"/api/v1/stories/some-story", "/api/v1/sources"} {
+			"/api/v1/stories/some-story", "/api/v1/stories", "/api/v1/stories?entity=x", "/api/v1/sources"} {
 			t.Run(name+" "+target, func(t *testing.T) {
 				var logs bytes.Buffer
 				h := mk(slog.New(slog.NewTextHandler(&logs, nil)))

@@ -24,6 +24,8 @@ const (
 	maxDays      = 366
 )
 
+var storiesParams = []string{"topic", "entity", "source", "since", "until", "min_articles", "limit", "cursor"}
+
 var listParams = []string{"q", "topic", "entity", "source", "language", "since", "until", "sort", "limit", "cursor", "full"}
 
 var (
@@ -44,7 +46,6 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		return p, err
 	}
 	q := &p.query
-	q.Limit = defaultLimit
 	if s := v.Get("q"); s != "" {
 		if !utf8.ValidString(s) {
 			return p, badParam("q", "q must be UTF-8 text")
@@ -54,39 +55,14 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		}
 		q.Q = s
 	}
-	if s := v.Get("topic"); s != "" {
-		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxTopic {
-			return p, badParam("topic", fmt.Sprintf("topic must be UTF-8 text of at most %d characters", maxTopic))
-		}
-		q.Topic = s
-	}
-	if s := v.Get("entity"); s != "" {
-		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxEntity {
-			return p, badParam("entity", fmt.Sprintf("entity must be UTF-8 text of at most %d characters", maxEntity))
-		}
-		q.Entity = s
-	}
-	if s := v.Get("source"); s != "" {
-		if len(s) > maxSource || !hostName.MatchString(s) {
-			return p, badParam("source", "source must be a host name such as news.example.com")
-		}
-		q.Source = s
+	if err := parseFilters(v, &q.Topic, &q.Entity, &q.Source, &q.Since, &q.Until); err != nil {
+		return p, err
 	}
 	if s := v.Get("language"); s != "" {
 		if !languageTag.MatchString(s) {
 			return p, badParam("language", "language must be a language tag such as en or pt-BR")
 		}
 		q.Language = s
-	}
-	var err error
-	if q.Since, err = ParseTime(v.Get("since"), false); err != nil {
-		return p, badParam("since", "since: "+err.Error())
-	}
-	if q.Until, err = ParseTime(v.Get("until"), true); err != nil {
-		return p, badParam("until", "until: "+err.Error())
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return p, badParam("until", "until must be after since")
 	}
 	switch v.Get("sort") {
 	case "":
@@ -99,20 +75,11 @@ func parseList(v url.Values) (listParamsParsed, error) {
 	default:
 		return p, badParam("sort", "sort must be published or relevance")
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			return p, badParam("limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit))
-		}
-		q.Limit = n
-	}
-	if s := v.Get("cursor"); s != "" {
-		if len(s) > maxCursor {
-			return p, badParam("cursor", "invalid cursor: it must come unchanged from next_cursor of the same query")
-		}
-		q.Cursor = s
+	if err := parsePage(v, &q.Limit, &q.Cursor); err != nil {
+		return p, err
 	}
 	if s := v.Get("full"); s != "" {
+		var err error
 		if p.full, err = strconv.ParseBool(s); err != nil {
 			return p, badParam("full", "full must be true or false")
 		}
@@ -171,4 +138,83 @@ func parseDays(v url.Values) (int, error) {
 		return 0, badParam("days", fmt.Sprintf("days must be an integer from 1 to %d", maxDays))
 	}
 	return n, nil
+}
+
+// parseFilters reads the filters the articles and stories listings share:
+// topic, entity, source, since and until.
+func parseFilters(v url.Values, topic, entity, source *string, since, until *time.Time) error {
+	if s := v.Get("topic"); s != "" {
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxTopic {
+			return badParam("topic", fmt.Sprintf("topic must be UTF-8 text of at most %d characters", maxTopic))
+		}
+		*topic = s
+	}
+	if s := v.Get("entity"); s != "" {
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxEntity {
+			return badParam("entity", fmt.Sprintf("entity must be UTF-8 text of at most %d characters", maxEntity))
+		}
+		*entity = s
+	}
+	if s := v.Get("source"); s != "" {
+		if len(s) > maxSource || !hostName.MatchString(s) {
+			return badParam("source", "source must be a host name such as news.example.com")
+		}
+		*source = s
+	}
+	var err error
+	if *since, err = ParseTime(v.Get("since"), false); err != nil {
+		return badParam("since", "since: "+err.Error())
+	}
+	if *until, err = ParseTime(v.Get("until"), true); err != nil {
+		return badParam("until", "until: "+err.Error())
+	}
+	if !since.IsZero() && !until.IsZero() && !since.Before(*until) {
+		return badParam("until", "until must be after since")
+	}
+	return nil
+}
+
+// parsePage reads the page size and the cursor of a listing.
+func parsePage(v url.Values, limit *int, cursor *string) error {
+	*limit = defaultLimit
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			return badParam("limit", fmt.Sprintf("limit must be an integer from 1 to %d", maxLimit))
+		}
+		*limit = n
+	}
+	if s := v.Get("cursor"); s != "" {
+		if len(s) > maxCursor {
+			return badParam("cursor", "invalid cursor: it must come unchanged from next_cursor of the same query")
+		}
+		*cursor = s
+	}
+	return nil
+}
+
+// maxMinArticles bounds min_articles: a story holds at most
+// store.MaxStoryArticles articles that one can read.
+const maxMinArticles = store.MaxStoryArticles
+
+// parseStories validates the stories listing's parameters.
+func parseStories(v url.Values) (store.StoryQuery, error) {
+	var q store.StoryQuery
+	if err := onlyParams(v, storiesParams...); err != nil {
+		return q, err
+	}
+	if err := parseFilters(v, &q.Topic, &q.Entity, &q.Source, &q.Since, &q.Until); err != nil {
+		return q, err
+	}
+	if s := v.Get("min_articles"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxMinArticles {
+			return q, badParam("min_articles", fmt.Sprintf("min_articles must be an integer from 1 to %d", maxMinArticles))
+		}
+		q.MinArticles = n
+	}
+	if err := parsePage(v, &q.Limit, &q.Cursor); err != nil {
+		return q, err
+	}
+	return q, nil
 }

@@ -160,7 +160,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(rec.body, &doc))
 	require.True(t, strings.HasPrefix(doc.OpenAPI, "3."))
-	paths := []string{"/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/stories/{id}", "/api/v1/sources"}
+	paths := []string{"/api/v1/articles", "/api/v1/articles/{id}", "/api/v1/stories", "/api/v1/stories/{id}", "/api/v1/sources"}
 	require.ElementsMatch(t, paths, slices.Collect(func(yield func(string) bool) {
 		for p := range doc.Paths {
 			if !yield(p) {
@@ -168,11 +168,13 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 			}
 		}
 	}))
-	var documented []string
-	for _, p := range doc.Paths["/api/v1/articles"]["get"].Parameters {
-		documented = append(documented, p.Name)
+	for path, params := range map[string][]string{"/api/v1/articles": listParams, "/api/v1/stories": storiesParams} {
+		var documented []string
+		for _, p := range doc.Paths[path]["get"].Parameters {
+			documented = append(documented, p.Name)
+		}
+		require.ElementsMatch(t, params, documented, path)
 	}
-	require.ElementsMatch(t, listParams, documented)
 	require.Equal(t, "days", doc.Paths["/api/v1/sources"]["get"].Parameters[0].Name)
 
 	h := New(storetest.Open(t, storyCorpus()...))

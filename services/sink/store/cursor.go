@@ -10,7 +10,7 @@ import (
 // opaque to clients (base64 of JSON) but not secret or signed: a forged one
 // can only move within results the same query could return anyway.
 type cursor struct {
-	Mode string  `json:"m"`           // modeTime or modeRank
+	Mode string  `json:"m"`           // modeTime, modeRank or modeStory
 	At   int64   `json:"t,omitempty"` // sort_at, in modeTime
 	Rank float64 `json:"r,omitempty"` // bm25 score, in modeRank
 	ID   string  `json:"i"`
@@ -19,6 +19,8 @@ type cursor struct {
 const (
 	modeTime = "t"
 	modeRank = "r"
+	// modeStory pages stories by their newest article's time (At) and id.
+	modeStory = "s"
 )
 
 func (c cursor) encode() string {

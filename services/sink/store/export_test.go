@@ -12,7 +12,12 @@ func SetEachBatch(s *Store, n int) { s.eachBatch = n }
 // CommonTopic tells which plan List uses for a topic filter.
 func CommonTopic(s *Store, topic string, limit int) (bool, error) {
 	code, label := topicKeys(topic)
-	return s.commonTopic(context.Background(), code, label, limit)
+	return s.common(context.Background(), `SELECT 1 FROM article_topics WHERE code = ? OR label_key = ?`, []any{code, label}, limit)
+}
+
+// CommonEntity tells which plan List uses for an entity filter.
+func CommonEntity(s *Store, entity string, limit int) (bool, error) {
+	return s.common(context.Background(), `SELECT 1 FROM article_entities WHERE name_key = ?`, []any{entityKey(entity)}, limit)
 }
 
 // ExplainList returns the query plan of the statement List runs for q,
@@ -25,6 +30,20 @@ func ExplainList(s *Store, q Query) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.explain(p)
+}
+
+// ExplainStories returns the plan of the statement Stories runs for q.
+func ExplainStories(s *Store, q StoryQuery) (string, error) {
+	p, err := s.storiesQuery(context.Background(), q)
+	if err != nil {
+		return "", err
+	}
+	return s.explain(p)
+}
+
+func (s *Store) explain(p listPlan) (string, error) {
+	ctx := context.Background()
 	tx, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
@@ -59,4 +78,14 @@ func ExplainList(s *Store, q Query) (string, error) {
 		plan.WriteString(fmt.Sprint(vals[len(vals)-1]) + "\n")
 	}
 	return plan.String(), rows.Err()
+}
+
+// Analyze refreshes PostgreSQL's planner statistics, as autovacuum does a
+// minute or so after a bulk load; SQLite is left as the sink runs it.
+func Analyze(s *Store) error {
+	if !s.pg {
+		return nil
+	}
+	_, err := s.w.ExecContext(context.Background(), `ANALYZE`)
+	return err
 }

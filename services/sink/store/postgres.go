@@ -124,3 +124,61 @@ func (s *Store) pgTSQuery(ctx context.Context, words []searchWord, language stri
 // pgLanguages lists a language tag for each configuration newsflow_ts_config
 // maps to, and 'und' for 'simple'.
 const pgLanguages = "{ar,da,de,el,en,es,fi,fr,hu,id,it,lt,ne,nl,no,pt,ro,ru,sv,ta,tr,ga,hy,ca,eu,hi,sr,yi,und}"
+
+// writeBatchPg runs a batch in one transaction on PostgreSQL over pgx
+// directly: one statement reads and locks the stored rows (in id order, so
+// two replicas writing overlapping batches cannot deadlock), and all the
+// writes go in one pipelined round trip (pgx.Batch) instead of one each.
+func (s *Store) writeBatchPg(ctx context.Context, ids []string, plan func(map[string]*storedState) ([]stmt, error)) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return classify("upsert articles: connect", err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
+		if err != nil {
+			return classify("upsert articles: begin", err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+		rows, err := tx.Query(ctx, stateQuery+`= ANY($1) ORDER BY id FOR UPDATE`, ids)
+		if err != nil {
+			return classify("upsert articles: read stored state", err)
+		}
+		states := make(map[string]*storedState, len(ids))
+		if err := scanStates(pgRows{rows}, states); err != nil {
+			return classify("upsert articles: read stored state", err)
+		}
+		stmts, err := plan(states)
+		if err != nil {
+			return err
+		}
+		var b pgx.Batch
+		for _, st := range stmts {
+			b.Queue(st.sql, st.args...)
+		}
+		br := tx.SendBatch(ctx, &b)
+		for _, st := range stmts {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return classify(st.op, err)
+			}
+		}
+		if err := br.Close(); err != nil {
+			return classify("upsert articles", err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return classify("upsert articles: commit", err)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrTransient) && !errors.Is(err, ErrPermanent) {
+		return classify("upsert articles", err) // from database/sql: a lost connection
+	}
+	return err
+}
+
+// pgRows gives pgx.Rows the Close that returns an error, as sql.Rows has.
+type pgRows struct{ pgx.Rows }
+
+func (r pgRows) Close() error { r.Rows.Close(); return r.Rows.Err() }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -131,6 +132,15 @@ func (s *Store) List(ctx context.Context, q Query) (Page, error) {
 	return page, nil
 }
 
+// pageSize is the page size a query's Limit asks for: DefaultLimit when
+// unset, at most MaxLimit.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return DefaultLimit
+	}
+	return min(limit, MaxLimit)
+}
+
 // listPlan is the statement List runs for a query.
 type listPlan struct {
 	sql   string
@@ -143,11 +153,7 @@ type listPlan struct {
 
 // listQuery builds the statement List runs for q.
 func (s *Store) listQuery(ctx context.Context, q Query) (listPlan, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLimit
-	}
-	limit = min(limit, MaxLimit)
+	limit := pageSize(q.Limit)
 
 	mode := modeTime
 	var words []searchWord
@@ -299,45 +305,58 @@ func (s *Store) filters(ctx context.Context, q Query, byTime bool, limit int) ([
 	}
 	if q.Topic != "" {
 		code, label := topicKeys(q.Topic)
-		common := false
-		if byTime {
-			var err error
-			if common, err = s.commonTopic(ctx, code, label, limit); err != nil {
-				return nil, nil, err
-			}
+		w, err := s.tagFilter(ctx, byTime, limit, `article_topics`, `code = ? OR label_key = ?`, code, label)
+		if err != nil {
+			return nil, nil, err
 		}
-		if common {
-			where = append(where, `EXISTS (SELECT 1 FROM article_topics t
-				WHERE t.article_id = a.id AND (t.code = ? OR t.label_key = ?))`)
-		} else {
-			where = append(where, `a.id IN (SELECT article_id FROM article_topics WHERE code = ? OR label_key = ?)`)
-		}
-		args = append(args, code, label)
+		where, args = append(where, w), append(args, code, label)
 	}
 	if q.Entity != "" {
-		where = append(where, `a.id IN (SELECT article_id FROM article_entities WHERE name_key = ?)`)
-		args = append(args, entityKey(q.Entity))
+		key := entityKey(q.Entity)
+		w, err := s.tagFilter(ctx, byTime, limit, `article_entities`, `name_key = ?`, key)
+		if err != nil {
+			return nil, nil, err
+		}
+		where, args = append(where, w), append(args, key)
 	}
 	return where, args, nil
 }
 
-// commonTopic tells which of two plans serves a time-ordered listing with a
-// topic filter faster; SQLite's planner, without statistics, always picks the
-// second. Walking articles newest first and probing each for the topic
-// (EXISTS) costs about limit*N/M probes for M tagged articles out of N;
-// collecting the M tagged ones and sorting them (IN) costs about M. So the
-// walk wins when M*M > limit*N. M is counted only up to that bound, which
-// keeps the check itself cheap.
-func (s *Store) commonTopic(ctx context.Context, code, label string, limit int) (bool, error) {
+// tagFilter returns the condition on articles a that keeps those with a row
+// of table (article_topics, article_entities) matching cond (whose
+// arguments are args, to be appended by the caller). In a time-ordered walk
+// a common tag is probed per article (EXISTS), a rare one collected (IN);
+// see common.
+func (s *Store) tagFilter(ctx context.Context, byTime bool, limit int, table, cond string, args ...any) (string, error) {
+	if byTime {
+		common, err := s.common(ctx, `SELECT 1 FROM `+table+` WHERE `+cond, args, limit)
+		if err != nil {
+			return "", err
+		}
+		if common {
+			return `EXISTS (SELECT 1 FROM ` + table + ` WHERE article_id = a.id AND (` + cond + `))`, nil
+		}
+	}
+	return `a.id IN (SELECT article_id FROM ` + table + ` WHERE ` + cond + `)`, nil
+}
+
+// common tells which of two plans serves a time-ordered listing with a
+// topic or entity filter faster; SQLite's planner, without statistics,
+// always picks the second. Walking articles newest first and probing each
+// for the tag (EXISTS) costs about limit*N/M probes for M tagged articles
+// out of N; collecting the M tagged ones and sorting them (IN) costs about
+// M. So the walk wins when M*M > limit*N. M is counted, by the rows match
+// (a SELECT with args) returns, only up to that bound, which keeps the check
+// itself cheap.
+func (s *Store) common(ctx context.Context, match string, args []any, limit int) (bool, error) {
 	var n int64
 	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM articles`).Scan(&n); err != nil {
 		return false, classify("list articles: estimate size", err)
 	}
 	bound := int64(math.Sqrt(float64(limit+1)*float64(n))) + 1
 	var m int64
-	if err := s.r.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM (
-		SELECT 1 FROM article_topics WHERE code = ? OR label_key = ? LIMIT ?) t`), code, label, bound).Scan(&m); err != nil {
-		return false, classify("list articles: count topic", err)
+	if err := s.r.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM (`+match+` LIMIT ?) t`), append(slices.Clone(args), bound)...).Scan(&m); err != nil {
+		return false, classify("list articles: count tagged", err)
 	}
 	return m >= bound, nil
 }

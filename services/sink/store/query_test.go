@@ -62,12 +62,30 @@ func TestListFiltersAndOrder(t *testing.T) {
 		rare := store.Topic{Code: "medtop:06000000", Label: "environment", Score: 0.3, Level: 1}
 		arts[5].Topics = append(arts[5].Topics, rare)
 		arts[40].Topics = append(arts[40].Topics, rare)
+		for i, a := range arts {
+			if i%2 == 0 {
+				a.Entities = append(a.Entities, store.Entity{Name: "Mara Lenz", Type: "person", Mentions: 1, Aliases: []string{}})
+			}
+			if i == 7 || i == 33 {
+				a.Entities = append(a.Entities, store.Entity{Name: "Port Sainte-Aline", Type: "place", Mentions: 2, Aliases: []string{}})
+			}
+		}
 		s := open(t, arts...)
-		// Both plans for topic filters are exercised below.
+		// Both plans for topic and entity filters are exercised below.
 		for topic, want := range map[string]bool{"politics": true, "environment": false} {
 			common, err := store.CommonTopic(s, topic, 4)
 			require.NoError(t, err)
 			require.Equal(t, want, common, topic)
+		}
+		for entity, want := range map[string]bool{"mara lenz": true, "port sainte-aline": false} {
+			common, err := store.CommonEntity(s, entity, 4)
+			require.NoError(t, err)
+			require.Equal(t, want, common, entity)
+		}
+		hasEntity := func(name string) func(*store.Article) bool {
+			return func(a *store.Article) bool {
+				return slices.ContainsFunc(a.Entities, func(e store.Entity) bool { return e.Name == name })
+			}
 		}
 		base := storetest.Base
 		all := func(*store.Article) bool { return true }
@@ -85,6 +103,12 @@ func TestListFiltersAndOrder(t *testing.T) {
 			{"topic level 2", store.Query{Topic: "soccer"}, hasTopic("medtop:20001065", "")},
 			{"rare topic", store.Query{Topic: "Environment"}, hasTopic("medtop:06000000", "")},
 			{"unknown topic", store.Query{Topic: "astrology"}, func(*store.Article) bool { return false }},
+			{"common entity", store.Query{Entity: "MARA LENZ"}, hasEntity("Mara Lenz")},
+			{"rare entity", store.Query{Entity: "port sainte-aline"}, hasEntity("Port Sainte-Aline")},
+			{"unknown entity", store.Query{Entity: "nobody"}, func(*store.Article) bool { return false }},
+			{"common entity and topic", store.Query{Entity: "mara lenz", Topic: "politics"}, func(a *store.Article) bool {
+				return hasEntity("Mara Lenz")(a) && hasTopic("", "politics")(a)
+			}},
 			{"since inclusive", store.Query{Since: base.Add(-30 * time.Hour)}, func(a *store.Article) bool {
 				return !sortTime(a).Before(base.Add(-30 * time.Hour))
 			}},

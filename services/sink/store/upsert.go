@@ -3,10 +3,8 @@ package store
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,34 +37,50 @@ func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 // for each, with one commit. An invalid article gets its own error in its
 // Result and the others are written; err is a failure of the whole batch,
 // after which nothing of it is stored.
+//
+// The batch reads the stored state of all its articles with one statement
+// (on PostgreSQL locking their rows), decides each article's outcome, and
+// then runs the writes: one by one on SQLite, which runs in the process, and
+// pipelined in one round trip on PostgreSQL (writeBatchPg).
 func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, error) {
 	res := make([]Result, len(arts))
-	valid := 0
+	var ids []string
 	for i, a := range arts {
 		if res[i].Err = validate(a); res[i].Err == nil {
-			valid++
+			ids = append(ids, a.ID)
 		}
 	}
-	if valid == 0 {
+	if len(ids) == 0 {
 		return res, nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, classify("upsert articles: begin", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
 	now := fromMicros(s.now().UnixMicro()) // what reads will return
-	for i, a := range arts {
-		if res[i].Err != nil {
-			continue
+	plan := func(states map[string]*storedState) ([]stmt, error) {
+		var all []stmt
+		for i, a := range arts {
+			if res[i].Err != nil {
+				continue
+			}
+			o, stmts, err := s.planUpsert(a, states[a.ID], now)
+			if err != nil {
+				return nil, err
+			}
+			res[i].Outcome = o
+			if o == Inserted || o == Updated {
+				// A later copy of the same article in this batch sees this one.
+				states[a.ID] = &storedState{record: recordHash(a), fetchedAt: a.FetchedAt.UnixMicro(), storedAt: now.UnixMicro()}
+			}
+			all = append(all, stmts...)
 		}
-		if res[i].Outcome, err = s.upsert(ctx, tx, a, now); err != nil {
-			return nil, err
-		}
+		return all, nil
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, classify("upsert articles: commit", err)
+	var err error
+	if s.pg {
+		err = s.writeBatchPg(ctx, ids, plan)
+	} else {
+		err = s.writeBatchSQLite(ctx, ids, plan)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i, a := range arts {
 		if o := res[i].Outcome; o == Inserted || o == Updated {
@@ -76,122 +90,172 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	return res, nil
 }
 
-// upsert writes one valid article inside tx. StoredAt is set for what it
-// does not write; the caller sets it for the rest once committed.
-func (s *Store) upsert(ctx context.Context, tx *sql.Tx, a *Article, now time.Time) (Outcome, error) {
+// storedState is what the batch needs to know of a stored article.
+type storedState struct {
+	record              string
+	fetchedAt, storedAt int64
+}
+
+// stmt is one write of an upsert, with what it writes for error messages.
+type stmt struct {
+	op   string
+	sql  string // with '?' placeholders
+	args []any
+}
+
+// stateQuery reads the stored state of articles by id.
+const stateQuery = `SELECT id, record_hash, fetched_at, stored_at FROM articles WHERE id `
+
+// writeBatchSQLite runs a batch in one transaction on SQLite, which holds
+// the database's only write lock from BEGIN (IMMEDIATE) on.
+func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(map[string]*storedState) ([]stmt, error)) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return classify("upsert articles: begin", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	states := make(map[string]*storedState, len(ids))
+	const chunk = 500 // well under SQLite's limit on bound parameters
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		for j, id := range part {
+			args[j] = id
+		}
+		rows, err := tx.QueryContext(ctx, stateQuery+`IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return classify("upsert articles: read stored state", err)
+		}
+		if err := scanStates(rows, states); err != nil {
+			return classify("upsert articles: read stored state", err)
+		}
+	}
+	stmts, err := plan(states)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return classify(st.op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return classify("upsert articles: commit", err)
+	}
+	return nil
+}
+
+// scanStates reads stateQuery's rows into states.
+func scanStates(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close() error
+}, states map[string]*storedState) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var st storedState
+		if err := rows.Scan(&id, &st.record, &st.fetchedAt, &st.storedAt); err != nil {
+			return err
+		}
+		states[id] = &st
+	}
+	return rows.Err()
+}
+
+// planUpsert decides what to do with a valid article given what is stored
+// of it (nil: nothing), and returns the statements that do it. StoredAt is
+// set for what it does not write; the caller sets it for the rest once
+// committed.
+func (s *Store) planUpsert(a *Article, prev *storedState, now time.Time) (Outcome, []stmt, error) {
 	op := "upsert article " + a.ID
+	outcome := Inserted
+	if prev != nil {
+		switch {
+		case prev.record == recordHash(a):
+			a.StoredAt = fromMicros(prev.storedAt)
+			return Unchanged, nil, nil
+		case prev.fetchedAt > a.FetchedAt.UnixMicro():
+			a.StoredAt = fromMicros(prev.storedAt)
+			return Stale, nil, nil
+		}
+		outcome = Updated
+	}
 	keywords, err := json.Marshal(nonNil(a.Keywords))
 	if err != nil {
-		return 0, fmt.Errorf("%s: encode keywords: %w: %w", op, ErrPermanent, err)
+		return 0, nil, fmt.Errorf("%s: encode keywords: %w: %w", op, ErrPermanent, err)
 	}
-	record := recordHash(a)
-	var storedRecord string
-	var fetchedAt, storedAt int64
-	outcome := Updated
-	lock := ""
-	if s.pg {
-		lock = " FOR UPDATE" // a concurrent replica writing the same id waits
-	}
-	err = tx.QueryRowContext(ctx, s.bind(`SELECT record_hash, fetched_at, stored_at FROM articles WHERE id = ?`+lock), a.ID).
-		Scan(&storedRecord, &fetchedAt, &storedAt)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		outcome = Inserted
-	case err != nil:
-		return 0, classify(op, err)
-	case storedRecord == record:
-		a.StoredAt = fromMicros(storedAt)
-		return Unchanged, nil
-	case fetchedAt > a.FetchedAt.UnixMicro():
-		a.StoredAt = fromMicros(storedAt)
-		return Stale, nil
-	}
-
 	args := []any{
 		a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
 		a.Title, a.Byline, strings.ToLower(a.Language), a.Text,
 		publishedMicros(a), a.FetchedAt.UnixMicro(), now.UnixMicro(), a.sortTime().UnixMicro(),
-		string(keywords), record, a.ID,
+		string(keywords), recordHash(a), a.ID,
 	}
-	exec := func(what, q string, args ...any) error {
-		if _, err := tx.ExecContext(ctx, s.bind(q), args...); err != nil {
-			return classify(op+what, err)
-		}
-		return nil
+	var out []stmt
+	add := func(what, q string, args ...any) {
+		out = append(out, stmt{op: op + what, sql: s.bind(q), args: args})
 	}
 	if outcome == Inserted {
-		err = exec("", `INSERT INTO articles (
+		add("", `INSERT INTO articles (
 			url, canonical_url, feed, source, content_hash,
 			title, byline, language, body,
 			published_at, fetched_at, stored_at, sort_at,
 			keywords, record_hash, id
 		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	} else {
-		err = exec("", `UPDATE articles SET
+		add("", `UPDATE articles SET
 			url = ?, canonical_url = ?, feed = ?, source = ?, content_hash = ?,
 			title = ?, byline = ?, language = ?, body = ?,
 			published_at = ?, fetched_at = ?, stored_at = ?, sort_at = ?,
 			keywords = ?, record_hash = ?
 		WHERE id = ?`, args...)
 		for _, table := range []string{"article_topics", "article_entities", "article_stories"} {
-			if err == nil {
-				err = exec(": clear "+table, `DELETE FROM `+table+` WHERE article_id = ?`, a.ID)
-			}
+			add(": clear "+table, `DELETE FROM `+table+` WHERE article_id = ?`, a.ID)
 		}
 	}
-	if err != nil {
-		return 0, err
-	}
-	if err := exec(": version", `INSERT INTO article_versions (article_id, content_hash, title, body, fetched_at, stored_at)
+	add(": version", `INSERT INTO article_versions (article_id, content_hash, title, body, fetched_at, stored_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (article_id, content_hash) DO UPDATE SET
 			title = excluded.title, body = excluded.body, fetched_at = excluded.fetched_at, stored_at = excluded.stored_at`,
-		a.ID, a.ContentHash, a.Title, a.Text, a.FetchedAt.UnixMicro(), now.UnixMicro()); err != nil {
-		return 0, err
-	}
+		a.ID, a.ContentHash, a.Title, a.Text, a.FetchedAt.UnixMicro(), now.UnixMicro())
 	topics := make([][]any, len(a.Topics))
 	for i, t := range a.Topics {
 		topics[i] = []any{a.ID, t.Code, t.Label, strings.ToLower(t.Label), t.Score, t.Level}
 	}
-	if err := s.insertRows(ctx, tx, op+": topics", "article_topics (article_id, code, label, label_key, score, level)", topics); err != nil {
-		return 0, err
+	if q, args := insertRows("article_topics (article_id, code, label, label_key, score, level)", topics); q != "" {
+		add(": topics", q, args...)
 	}
 	entities := make([][]any, len(a.Entities))
 	for i, e := range a.Entities {
 		aliases, err := json.Marshal(nonNil(e.Aliases))
 		if err != nil {
-			return 0, fmt.Errorf("%s: encode aliases: %w: %w", op, ErrPermanent, err)
+			return 0, nil, fmt.Errorf("%s: encode aliases: %w: %w", op, ErrPermanent, err)
 		}
 		entities[i] = []any{a.ID, e.Name, entityKey(e.Name), e.Type, e.Subtype, e.Mentions, string(aliases)}
 	}
-	if err := s.insertRows(ctx, tx, op+": entities", "article_entities (article_id, name, name_key, type, subtype, mentions, aliases)", entities); err != nil {
-		return 0, err
+	if q, args := insertRows("article_entities (article_id, name, name_key, type, subtype, mentions, aliases)", entities); q != "" {
+		add(": entities", q, args...)
 	}
 	if st := a.Story; st != nil && *st != (Story{}) {
-		if err := exec(": story", `INSERT INTO article_stories (article_id, story_id, duplicate_of, derived_from, overlap)
-			VALUES (?, ?, ?, ?, ?)`, a.ID, st.ID, st.DuplicateOf, st.DerivedFrom, st.Overlap); err != nil {
-			return 0, err
-		}
+		add(": story", `INSERT INTO article_stories (article_id, story_id, duplicate_of, derived_from, overlap)
+			VALUES (?, ?, ?, ?, ?)`, a.ID, st.ID, st.DuplicateOf, st.DerivedFrom, st.Overlap)
 	}
-	return outcome, nil
+	return outcome, out, nil
 }
 
-// insertRows inserts rows into table (its name and column list) with one
-// statement, saving a round trip per row.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, op, table string, rows [][]any) error {
+// insertRows returns one statement that inserts rows into table (its name
+// and column list), saving a round trip per row, or "" for no rows.
+func insertRows(table string, rows [][]any) (string, []any) {
 	if len(rows) == 0 {
-		return nil
+		return "", nil
 	}
 	one := "(?" + strings.Repeat(", ?", len(rows[0])-1) + ")"
 	args := make([]any, 0, len(rows)*len(rows[0]))
 	for _, r := range rows {
 		args = append(args, r...)
 	}
-	q := "INSERT INTO " + table + " VALUES " + one + strings.Repeat(", "+one, len(rows)-1)
-	if _, err := tx.ExecContext(ctx, s.bind(q), args...); err != nil {
-		return classify(op, err)
-	}
-	return nil
+	return "INSERT INTO " + table + " VALUES " + one + strings.Repeat(", "+one, len(rows)-1), args
 }
 
 // entityKey is the form entity names are matched by: case-insensitive.
