@@ -163,6 +163,10 @@ func TestNATSPermissions(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the leased feed was not polled")
 	stopRun()
 	require.NoError(t, <-ran)
+	// Closing drains the connection: what the stopped fetcher sent on its
+	// way out (its registry watch's consumer delete) has reached the server.
+	require.NoError(t, rt2.Close())
+	require.NoError(t, rt.Close())
 	require.Empty(t, v.list(), "the stages needed a permission they lack")
 
 	// What no stage may do: publish to another stage's subjects, read a
