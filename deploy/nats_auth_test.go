@@ -137,14 +137,36 @@ func TestNATSPermissions(t *testing.T) {
 	rt, err := stage.New(ctx, cfg, stage.Options{Name: "fetcher", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	defer rt.Close()
-	fo := fetcher.DefaultOptions()
-	fo.Feeds = feeds
-	again, err := fetcher.Start(ctx, rt, fo)
+	again, err := fetcher.Start(ctx, rt, fetcherOptions(t, feeds))
 	require.NoError(t, err)
 	stats, err := again.Once(ctx)
 	require.NoError(t, err)
 	require.Zero(t, stats.Published)
-	require.Equal(t, published, stats.SkippedSeen)
+	// The feed registry kept the sample feed's validators (a 304), and the
+	// poison feed's item is skipped as seen.
+	require.Equal(t, 1, stats.FeedsNotModified)
+	require.Positive(t, stats.ItemsSeen)
+	require.Equal(t, stats.ItemsSeen, stats.SkippedSeen)
+	// Running continuously, the fetcher watches the registry and leases a
+	// newly added feed (compare-and-set on its key) before polling it: its
+	// empty page reaches the normalizer and is dead-lettered there.
+	rt2, err := stage.New(ctx, cfg, stage.Options{Name: "fetcher", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer rt2.Close()
+	more, err := fetcher.Start(ctx, rt2, fetcherOptions(t, append(feeds, poisonFeed(t))))
+	require.NoError(t, err)
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- more.Run(runCtx) }()
+	require.Eventually(t, func() bool {
+		return st.tel.MessageCount(normalizer.Name, stage.OutcomeDeadLettered) == 2
+	}, 30*time.Second, 50*time.Millisecond, "the leased feed was not polled")
+	stopRun()
+	require.NoError(t, <-ran)
+	// Closing drains the connection: what the stopped fetcher sent on its
+	// way out (its registry watch's consumer delete) has reached the server.
+	require.NoError(t, rt2.Close())
+	require.NoError(t, rt.Close())
 	require.Empty(t, v.list(), "the stages needed a permission they lack")
 
 	// What no stage may do: publish to another stage's subjects, read a
@@ -157,6 +179,42 @@ func TestNATSPermissions(t *testing.T) {
 			"$JS.API.CONSUMER.DELETE.ARTICLES_NORMALIZED.tagger",
 			"$JS.API.STREAM.CREATE.OTHER",
 			"$KV.other_bucket.key",
+			"$JS.API.STREAM.DELETE.TAGGER_STORIES",
+			"$JS.API.STREAM.PURGE.TAGGER_STORIES",
+			"$JS.API.STREAM.DELETE.KV_newsflow_feeds",
+			"$JS.API.STREAM.PURGE.KV_newsflow_feeds",
+			"$JS.API.CONSUMER.DELETE.ARTICLES_DEAD.sink-dead-letters",
+			"$JS.API.CONSUMER.CREATE.ARTICLES_DEAD.other.articles.dead.>",
+		}
+		// Resources of one stage only: the fetcher's feed registry, the
+		// tagger's story stream, the sink's dead-letter consumer.
+		owned := map[string][]string{
+			"fetcher": {
+				"$KV.newsflow_feeds.k",
+				"$JS.API.DIRECT.GET.KV_newsflow_feeds.$KV.newsflow_feeds.k",
+				"$JS.API.STREAM.UPDATE.KV_newsflow_feeds",
+				"$JS.API.CONSUMER.CREATE.KV_newsflow_feeds.x.$KV.newsflow_feeds.>",
+			},
+			"tagger": {
+				"newsflow.tagger.stories",
+				"$JS.API.STREAM.UPDATE.TAGGER_STORIES",
+				"$JS.API.CONSUMER.CREATE.TAGGER_STORIES.x",
+				"$JS.API.CONSUMER.MSG.NEXT.TAGGER_STORIES.x",
+			},
+			"sink": {
+				"$JS.API.CONSUMER.CREATE.ARTICLES_DEAD.sink-dead-letters.articles.dead.>",
+				"$JS.API.CONSUMER.MSG.NEXT.ARTICLES_DEAD.sink-dead-letters",
+				"$JS.ACK.ARTICLES_DEAD.sink-dead-letters.1.1.1.1.0",
+			},
+		}
+		for owner, subs := range owned {
+			if owner != user {
+				subjects = append(subjects, subs...)
+			}
+		}
+		// The tagger's consumer rights hold for its story stream only.
+		if user == "tagger" {
+			subjects = append(subjects, "$JS.API.CONSUMER.CREATE.ARTICLES_DEAD.x")
 		}
 		for _, other := range []string{"fetcher", "normalizer", "tagger", "sink"} {
 			if other == user {

@@ -23,7 +23,6 @@ import (
 
 	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
-	"github.com/newsflow/newsflow/services/fetcher/fetcher"
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/services/sink/sink"
 	"github.com/newsflow/newsflow/stage"
@@ -129,8 +128,7 @@ func TestDashboardsAgainstPrometheus(t *testing.T) {
 	data := t.TempDir()
 	cfg := stage.DefaultConfig()
 	cfg.LogLevel = "error"
-	fo := fetcher.DefaultOptions()
-	fo.Feeds = []string{samplesite.FeedURL(site.URL), poisonFeed(t)}
+	fo := fetcherOptions(t, []string{samplesite.FeedURL(site.URL), poisonFeed(t)})
 	p, err := pipeline.Start(context.Background(), pipeline.Options{
 		DataDir:    data,
 		HTTPAddr:   "127.0.0.1:0",

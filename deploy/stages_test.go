@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -40,6 +42,25 @@ func poisonFeed(t *testing.T) string {
 	srv = httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL + "/feed.xml"
+}
+
+// fetcherOptions are the fetcher's defaults for feeds served on loopback
+// by this test: the fetcher refuses loopback unless told otherwise, so
+// exactly the feeds' address:port services are let through (what the
+// all-in-one does for its own sample site).
+func fetcherOptions(t *testing.T, feeds []string) fetcher.Options {
+	t.Helper()
+	fo := fetcher.DefaultOptions()
+	fo.Feeds = feeds
+	fo.HostRate = 0
+	for _, f := range feeds {
+		u, err := url.Parse(f)
+		require.NoError(t, err)
+		ap, err := netip.ParseAddrPort(u.Host)
+		require.NoError(t, err, f)
+		fo.AllowServices = append(fo.AllowServices, ap)
+	}
+	return fo
 }
 
 // inProcess runs the four services' code in this process, each stage with its
@@ -93,9 +114,7 @@ func startStages(t *testing.T, url func(name string) string, feeds []string) *in
 			}
 		})
 	}
-	fo := fetcher.DefaultOptions()
-	fo.Feeds = feeds
-	f, err := fetcher.Start(ctx, newRuntime(fetcher.Name), fo)
+	f, err := fetcher.Start(ctx, newRuntime(fetcher.Name), fetcherOptions(t, feeds))
 	require.NoError(t, err)
 	return &inProcess{tel: tel, fetcher: f}
 }
