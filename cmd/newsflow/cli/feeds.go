@@ -157,7 +157,7 @@ func openRegistry(ctx context.Context, natsURL, dataDir, bucket string) (*regist
 		closeAll()
 		return nil, nil, err
 	}
-	reg, err := registry.Open(ctx, js, bucket)
+	reg, err := registry.Open(ctx, js, bucket, 0)
 	if err != nil {
 		closeAll()
 		return nil, nil, err

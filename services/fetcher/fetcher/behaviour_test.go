@@ -92,7 +92,7 @@ func TestPollFeedFailuresAreScheduled(t *testing.T) {
 	e := newEnv(t)
 	states := NewMemoryFeedStates()
 	metrics := NewMetrics(nil)
-	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour)
+	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour, 1)
 	require.NoError(t, err)
 	cc := testClientConfig()
 	cc.ResponseHeaderTimeout = 200 * time.Millisecond
@@ -141,7 +141,7 @@ func TestPollDiscoveryRobotsSitemapsUpdates(t *testing.T) {
 	srv, updated := wildSite(t)
 	e := newEnv(t)
 	metrics := NewMetrics(nil)
-	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour)
+	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour, 1)
 	require.NoError(t, err)
 	client := page.NewClient(testClientConfig())
 	states := NewMemoryFeedStates()

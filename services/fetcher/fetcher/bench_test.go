@@ -59,9 +59,9 @@ func BenchmarkPoll5000Feeds(b *testing.B) {
 
 	ns := natstest.Run(b)
 	js := natstest.JetStream(b, ns)
-	reg, err := registry.Open(b.Context(), js, "feeds")
+	reg, err := registry.Open(b.Context(), js, "feeds", 1)
 	require.NoError(b, err)
-	set, err := seen.Open(b.Context(), js, "seen", time.Hour)
+	set, err := seen.Open(b.Context(), js, "seen", time.Hour, 1)
 	require.NoError(b, err)
 	var urls []string
 	for i := range feeds {

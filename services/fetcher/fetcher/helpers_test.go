@@ -166,7 +166,7 @@ func newEnv(t *testing.T) *env {
 // connection, the shared seen bucket, in-memory feed state.
 func (e *env) poller(t *testing.T, cfg Config) *Poller {
 	t.Helper()
-	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "fetcher_seen", time.Hour)
+	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "fetcher_seen", time.Hour, 1)
 	require.NoError(t, err)
 	client := page.NewClient(testClientConfig())
 	return NewPoller(cfg, client, set, e.pub, nil)

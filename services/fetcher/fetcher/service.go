@@ -199,7 +199,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 	if o.Ingest != "" && len(feeds) == 0 {
 		return s, nil // files only: no feeds, no registry
 	}
-	if s.registry, err = registry.Open(ctx, rt.JetStream(), o.FeedsBucket); err != nil {
+	if s.registry, err = registry.Open(ctx, rt.JetStream(), o.FeedsBucket, rt.Config().StreamReplicas); err != nil {
 		return nil, err
 	}
 	for _, f := range feeds {
@@ -207,7 +207,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 			return nil, err
 		}
 	}
-	set, err := seen.Open(ctx, rt.JetStream(), o.SeenBucket, o.SeenTTL)
+	set, err := seen.Open(ctx, rt.JetStream(), o.SeenBucket, o.SeenTTL, rt.Config().StreamReplicas)
 	if err != nil {
 		return nil, err
 	}

@@ -91,9 +91,9 @@ type replica struct {
 func startReplica(t testing.TB, ns *server.Server, name string, cfg Config, sh Shared) *replica {
 	t.Helper()
 	js := natstest.JetStream(t, ns)
-	reg, err := registry.Open(t.Context(), js, "feeds")
+	reg, err := registry.Open(t.Context(), js, "feeds", 1)
 	require.NoError(t, err)
-	set, err := seen.Open(t.Context(), js, "seen", time.Hour)
+	set, err := seen.Open(t.Context(), js, "seen", time.Hour, 1)
 	require.NoError(t, err)
 	cc := testClientConfig()
 	cc.UserAgent = name
@@ -120,7 +120,7 @@ func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 	const feeds = 24
 	ns := natstest.Run(t)
 	farm := newFeedFarm(t, feeds, 20*time.Millisecond)
-	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
 	for i := range feeds {
 		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())

@@ -112,14 +112,27 @@ type Registry struct {
 	kv jetstream.KeyValue
 }
 
-// Open creates the bucket if needed (idempotently, so every replica and the
-// CLI can call it) and returns the registry.
-func Open(ctx context.Context, js jetstream.JetStream, bucket string) (*Registry, error) {
+// Open creates the bucket if needed, or brings its replica count to replicas
+// (idempotently, so every replica can call it at start), and returns the
+// registry. With replicas 0 (the CLI) an existing bucket is used as it is,
+// and a missing one is created with one replica.
+func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Registry, error) {
+	if replicas == 0 {
+		kv, err := js.KeyValue(ctx, bucket)
+		if err == nil {
+			return &Registry{kv: kv}, nil
+		}
+		if !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return nil, fmt.Errorf("open feed registry %s: %w", bucket, err)
+		}
+		replicas = 1
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: "feeds the fetcher polls, with their polling state",
 		History:     1,
 		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open feed registry %s: %w", bucket, err)

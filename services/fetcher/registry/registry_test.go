@@ -13,7 +13,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	ns := natstest.Run(t)
-	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 0)
 	require.NoError(t, err)
 	now := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 
@@ -58,7 +58,7 @@ func TestRegistry(t *testing.T) {
 // Of many replicas racing for one lease, exactly one wins.
 func TestLeaseRace(t *testing.T) {
 	ns := natstest.Run(t)
-	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
 	_, err = reg.Add(t.Context(), "https://a.example/feed.xml", time.Now())
 	require.NoError(t, err)
@@ -69,7 +69,7 @@ func TestLeaseRace(t *testing.T) {
 	var mu sync.Mutex
 	var winners []string
 	for _, name := range []string{"r1", "r2", "r3", "r4", "r5", "r6"} {
-		other, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+		other, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 0)
 		require.NoError(t, err)
 		wg.Go(func() {
 			claim := e
@@ -93,7 +93,7 @@ func TestLeaseRace(t *testing.T) {
 
 func TestWatch(t *testing.T) {
 	ns := natstest.Run(t)
-	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
 	_, err = reg.Add(t.Context(), "https://a.example/feed.xml", time.Now())
 	require.NoError(t, err)
@@ -127,7 +127,7 @@ func TestWatch(t *testing.T) {
 // List sees every feed while replicas keep rewriting them.
 func TestListWhileEntriesChange(t *testing.T) {
 	ns := natstest.Run(t)
-	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	reg, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
 	const feeds = 200
 	for i := range feeds {
@@ -138,7 +138,7 @@ func TestListWhileEntriesChange(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all, feeds)
 
-	writer, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds")
+	writer, err := Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup

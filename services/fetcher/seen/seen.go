@@ -21,15 +21,16 @@ type Set struct {
 }
 
 // Open creates the bucket if needed (idempotently, so every replica can call
-// it at start) and returns the set. Entries expire ttl after they were last
-// added; zero keeps them forever.
-func Open(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.Duration) (*Set, error) {
+// it at start) with the given number of replicas, and returns the set.
+// Entries expire ttl after they were last added; zero keeps them forever.
+func Open(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.Duration, replicas int) (*Set, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      bucket,
 		Description: "canonical URLs of articles the fetcher has published",
 		History:     1,
 		TTL:         ttl,
 		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open seen bucket %s: %w", bucket, err)

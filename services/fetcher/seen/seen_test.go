@@ -13,7 +13,7 @@ import (
 func TestSet(t *testing.T) {
 	srv := natstest.Run(t)
 	ctx := t.Context()
-	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour)
+	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour, 1)
 	require.NoError(t, err)
 
 	urls := []string{
@@ -35,7 +35,7 @@ func TestSet(t *testing.T) {
 	require.False(t, has)
 
 	// Reopening, as a restarted or second replica does, keeps the contents.
-	again, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour)
+	again, err := Open(ctx, natstest.JetStream(t, srv), "seen_test", time.Hour, 1)
 	require.NoError(t, err)
 	for _, u := range urls {
 		has, err := again.Has(ctx, u)
@@ -47,7 +47,7 @@ func TestSet(t *testing.T) {
 func TestSetExpires(t *testing.T) {
 	srv := natstest.Run(t)
 	ctx := t.Context()
-	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_ttl", time.Second)
+	set, err := Open(ctx, natstest.JetStream(t, srv), "seen_ttl", time.Second, 1)
 	require.NoError(t, err)
 	require.NoError(t, set.Add(ctx, "https://example.com/old"))
 
@@ -65,7 +65,7 @@ func TestSetExpires(t *testing.T) {
 
 func TestOpenBadBucket(t *testing.T) {
 	srv := natstest.Run(t)
-	_, err := Open(t.Context(), natstest.JetStream(t, srv), "not a valid name", time.Hour)
+	_, err := Open(t.Context(), natstest.JetStream(t, srv), "not a valid name", time.Hour, 1)
 	require.Error(t, err)
 }
 
@@ -77,7 +77,7 @@ func TestKey(t *testing.T) {
 
 func BenchmarkHas(b *testing.B) {
 	srv := natstest.Run(b)
-	set, err := Open(b.Context(), natstest.JetStream(b, srv), "seen_bench", 0)
+	set, err := Open(b.Context(), natstest.JetStream(b, srv), "seen_bench", 0, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func BenchmarkHas(b *testing.B) {
 
 func TestLookupKeepsUpdateTime(t *testing.T) {
 	ns := natstest.Run(t)
-	s, err := Open(t.Context(), natstest.JetStream(t, ns), "seen", time.Hour)
+	s, err := Open(t.Context(), natstest.JetStream(t, ns), "seen", time.Hour, 1)
 	require.NoError(t, err)
 	updated := time.Date(2025, 6, 2, 8, 0, 0, 0, time.UTC)
 	require.NoError(t, s.AddUpdated(t.Context(), "https://a.example/x", updated))
