@@ -350,8 +350,25 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 		log.Warn("canonicalise item link", slog.String("url", item.Link), slog.Any("error", err))
 		return "", false
 	}
+	// Claim the URL before looking it up, so that two feeds listing it in
+	// one poll cannot both find it unseen: a claim is released only after
+	// the item's fetch has marked it seen (or failed).
+	r.mu.Lock()
+	queued := r.queued[canonical]
+	r.queued[canonical] = true
+	r.mu.Unlock()
+	if queued {
+		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
+		return "", false
+	}
+	release := func() {
+		r.mu.Lock()
+		delete(r.queued, canonical)
+		r.mu.Unlock()
+	}
 	seen, updated, err := r.seen.Lookup(ctx, canonical)
 	if err != nil {
+		release()
 		r.counter.fail(ReasonSeenStore)
 		markRetry()
 		r.logFailure(ctx, log, "check seen url", err)
@@ -361,13 +378,8 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 		seen = false // the feed says the article changed since
 		r.counter.update(func(s *Stats) { s.Updated++ })
 	}
-	r.mu.Lock()
-	queued := r.queued[canonical]
-	if !seen && !queued {
-		r.queued[canonical] = true
-	}
-	r.mu.Unlock()
-	if seen || queued {
+	if seen {
+		release()
 		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
 		return "", false
 	}
