@@ -8,6 +8,9 @@ cd "$(dirname "$0")"
 
 need_apt=()
 command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+# protoc finds google/protobuf/timestamp.proto in /usr/include; that file
+# comes with libprotobuf-dev, which --no-install-recommends leaves out.
+[ -f /usr/include/google/protobuf/timestamp.proto ] || need_apt+=(libprotobuf-dev)
 # The sink's PostgreSQL tests initialise throwaway clusters (initdb, pg_ctl).
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 # deploy/: promtool and the prometheus server (checks of rules, dashboards)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Go code for proto/. Needs protoc (Debian: protobuf-compiler)
+# Regenerates the Go code for proto/. Needs protoc (Debian: protobuf-compiler
+# and libprotobuf-dev, which holds the well-known types such as timestamp.proto)
 # and protoc-gen-go at the version pinned in proto/go.mod.
 set -euo pipefail
 cd "$(dirname "$0")"
