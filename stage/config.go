@@ -61,7 +61,7 @@ func DefaultConfig() Config {
 }
 
 // RegisterFlags registers the runtime flags on fs, with c's current values as
-// defaults. httpAddr is the service's default for -http.
+// defaults (set c.HTTPAddr first for the service's default -http).
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server `URL` (comma-separated for a cluster)")
 	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS credentials `file` (optional)")

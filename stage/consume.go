@@ -189,13 +189,14 @@ func (r *Runtime) startConsuming(ctx context.Context, input string, pull int, jo
 
 // watchLag exports the consumer's pending and ack-pending counts. Every
 // replica exports the same consumer-wide values: aggregate with max, not sum.
+// Info asks the server by stream and consumer name, so it keeps working
+// after the consumer is recreated.
 func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
-	stream := cons.CachedInfo().Stream
 	t := time.NewTicker(lagInterval)
 	defer t.Stop()
 	for {
 		ictx, cancel := context.WithTimeout(ctx, lagInterval)
-		info, err := r.consumerInfo(ictx, stream)
+		info, err := cons.Info(ictx)
 		cancel()
 		if err == nil {
 			r.tel.pending.WithLabelValues(r.name).Set(float64(info.NumPending))
@@ -207,14 +208,6 @@ func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
 		case <-t.C:
 		}
 	}
-}
-
-func (r *Runtime) consumerInfo(ctx context.Context, stream string) (*jetstream.ConsumerInfo, error) {
-	cons, err := r.js.Consumer(ctx, stream, r.name)
-	if err != nil {
-		return nil, err
-	}
-	return cons.Info(ctx)
 }
 
 // handle runs one message through h and settles it: ack, nak with delay, or

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -83,18 +82,12 @@ func Mux(reg prometheus.Gatherer, h *Health) *http.ServeMux {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 			return
 		}
-		names := make([]string, 0, len(failed))
-		for n := range failed {
-			names = append(names, n)
+		// encoding/json writes map keys sorted.
+		reasons := make(map[string]string, len(failed))
+		for n, err := range failed {
+			reasons[n] = err.Error()
 		}
-		sort.Strings(names)
-		body := map[string]any{"status": "not ready"}
-		reasons := map[string]string{}
-		for _, n := range names {
-			reasons[n] = failed[n].Error()
-		}
-		body["failed"] = reasons
-		writeJSON(w, http.StatusServiceUnavailable, body)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": reasons})
 	})
 	return mux
 }

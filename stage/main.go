@@ -35,6 +35,18 @@ func Main(p Program) int {
 	return run(context.Background(), p, os.Args[1:], os.Stderr)
 }
 
+// SignalContext returns a context that ends on SIGINT or SIGTERM. After the
+// first signal, a second one kills at once (default handling) should the
+// graceful shutdown hang.
+func SignalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
 func run(ctx context.Context, p Program, args []string, stderr io.Writer) int {
 	cfg := DefaultConfig()
 	cfg.HTTPAddr = p.HTTPAddr
@@ -70,14 +82,8 @@ func run(ctx context.Context, p Program, args []string, stderr io.Writer) int {
 	}
 	log = log.With("service", p.Name)
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := SignalContext(ctx)
 	defer stop()
-	go func() {
-		// After the first signal, a second one kills at once (default
-		// handling) should the graceful shutdown hang.
-		<-ctx.Done()
-		stop()
-	}()
 	tel, health := NewTelemetry(), NewHealth()
 	var mux *http.ServeMux
 	httpCtx, stopHTTP := context.WithCancel(context.Background())

@@ -128,28 +128,27 @@ func openRegistry(ctx context.Context, natsURL, dataDir, bucket string) (*regist
 			c()
 		}
 	}
+	var nc *nats.Conn
 	if natsURL == "" {
 		if b, err := os.ReadFile(filepath.Join(dataDir, pipeline.NATSURLFile)); err == nil {
-			natsURL = strings.TrimSpace(string(b))
-			if nc, err := nats.Connect(natsURL, nats.Timeout(2*time.Second)); err == nil {
-				nc.Close()
-			} else {
-				natsURL = "" // a stale file from a run that did not stop cleanly
+			// A stale file, from a run that did not stop cleanly, fails to connect.
+			nc, _ = nats.Connect(strings.TrimSpace(string(b)), nats.Name("newsflow-feeds"), nats.Timeout(2*time.Second))
+		}
+	}
+	if nc == nil {
+		if natsURL == "" {
+			ns, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: filepath.Join(dataDir, "nats"), MaxPayload: pipeline.MaxPayload})
+			if err != nil {
+				return nil, nil, fmt.Errorf("open the registry under %s: %w", dataDir, err)
 			}
+			closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
+			natsURL = ns.ClientURL()
 		}
-	}
-	if natsURL == "" {
-		ns, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: filepath.Join(dataDir, "nats"), MaxPayload: pipeline.MaxPayload})
-		if err != nil {
-			return nil, nil, fmt.Errorf("open the registry under %s: %w", dataDir, err)
+		var err error
+		if nc, err = nats.Connect(natsURL, nats.Name("newsflow-feeds")); err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("connect to nats %s: %w", natsURL, err)
 		}
-		closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
-		natsURL = ns.ClientURL()
-	}
-	nc, err := nats.Connect(natsURL, nats.Name("newsflow-feeds"))
-	if err != nil {
-		closeAll()
-		return nil, nil, fmt.Errorf("connect to nats %s: %w", natsURL, err)
 	}
 	closers = append(closers, nc.Close)
 	js, err := jetstream.New(nc)

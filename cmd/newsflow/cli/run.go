@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -103,12 +101,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	c.opts.Logger = log
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := stage.SignalContext(context.Background()) // a second Ctrl-C kills at once
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills at once should shutting down hang
-	}()
 
 	o := &c.opts
 	if c.sampleSite() {

@@ -246,12 +246,12 @@ func (p *Pipeline) WaitIdle(ctx context.Context) error {
 
 func (p *Pipeline) idle(ctx context.Context) bool {
 	for _, c := range consumers {
+		// Consumer fetches the consumer's info: no second request needed.
 		cons, err := p.js.Consumer(ctx, stage.StreamFor(c.input), c.name)
 		if err != nil {
 			return false
 		}
-		info, err := cons.Info(ctx)
-		if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+		if info := cons.CachedInfo(); info.NumPending > 0 || info.NumAckPending > 0 {
 			return false
 		}
 	}
