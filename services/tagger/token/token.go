@@ -9,6 +9,7 @@
 package token
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -124,4 +125,25 @@ func Terms(lang, text string) []string {
 		return nil
 	}
 	return out
+}
+
+// Grams yields the matching keys of terms (as Terms returns them): each
+// stem, then, when the next element is a stem too, the pair "stem next"
+// (pair true). The topic model is built and read with these same keys.
+func Grams(terms []string) iter.Seq2[string, bool] {
+	return func(yield func(string, bool) bool) {
+		for i, t := range terms {
+			if t == "" {
+				continue
+			}
+			if !yield(t, false) {
+				return
+			}
+			if i+1 < len(terms) && terms[i+1] != "" {
+				if !yield(t+" "+terms[i+1], true) {
+					return
+				}
+			}
+		}
+	}
 }
