@@ -212,7 +212,7 @@ func candidates(lang, text string, title bool) [][]word {
 			flush()
 		}
 		lower := strings.ToLower(w.Text)
-		if utf8.RuneCountInString(lower) < 2 || token.IsNumeric(lower) || token.IsStopword(lang, lower) || boilerplate[lower] {
+		if !token.IsContent(lang, lower) || boilerplate[lower] {
 			flush()
 			continue
 		}

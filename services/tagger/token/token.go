@@ -98,6 +98,12 @@ func IsNumeric(w string) bool {
 	return true
 }
 
+// IsContent reports whether lower, a lowercased word, is a content word in
+// lang: two letters or more, not a number, not a stopword.
+func IsContent(lang, lower string) bool {
+	return utf8.RuneCountInString(lower) >= 2 && !IsNumeric(lower) && !IsStopword(lang, lower)
+}
+
 // Terms returns the stems of the content words of text: lowercased, without
 // stopwords, numbers or one-letter words. A "" element marks a break
 // (punctuation or a removed stopword) so callers can form phrases that do
@@ -110,7 +116,7 @@ func Terms(lang, text string) []string {
 			out = append(out, "")
 		}
 		lower := strings.ToLower(w.Text)
-		if utf8.RuneCountInString(lower) < 2 || IsNumeric(lower) || IsStopword(lang, lower) {
+		if !IsContent(lang, lower) {
 			if len(out) > 0 && out[len(out)-1] != "" {
 				out = append(out, "")
 			}
