@@ -144,8 +144,8 @@ func unwrap(s string) string {
 	return string(out)
 }
 
+// split cuts s, initials already joined (see joinInitials), into words.
 func split(s string) []word {
-	s = joinInitials(s)
 	ws := token.Split(s)
 	out := make([]word, len(ws))
 	for i, w := range ws {
@@ -210,7 +210,7 @@ func Extract(title, text string) []Entity {
 	c := &collector{byKey: map[string]*found{}}
 	// Headlines and subheadings are title-cased: only the gazetteer and
 	// surnames count there, no guessing from capitals.
-	singles := scan(g, c, split(title), lower, false)
+	singles := scan(g, c, split(joinInitials(title)), lower, false)
 	for _, ws := range lines {
 		singles = append(singles, scan(g, c, ws, lower, !titleCased(ws))...)
 	}

@@ -112,7 +112,7 @@ func Extract(title, text, lang string, n int) []Keyword {
 	for stem, s := range words {
 		sc := s.count * (1 + 0.5*(1-float64(s.first)/float64(pos)))
 		wordScore[stem] = sc
-		scored = append(scored, scoredTerm{key: stem, words: []string{stem}, score: sc, form: display(stem, s, proper)})
+		scored = append(scored, scoredTerm{key: stem, words: []string{stem}, score: sc, stats: s})
 	}
 	for key, s := range phrases {
 		if s.n < minPhraseCount {
@@ -124,7 +124,7 @@ func Extract(title, text, lang string, n int) []Keyword {
 			sum += wordScore[st]
 			maxCount = max(maxCount, words[st].count)
 		}
-		scored = append(scored, scoredTerm{key: key, words: stems, score: sum * s.count / maxCount, form: display(key, s, proper)})
+		scored = append(scored, scoredTerm{key: key, words: stems, score: sum * s.count / maxCount, stats: s})
 	}
 	sort.Slice(scored, func(i, j int) bool {
 		if scored[i].score != scored[j].score {
@@ -132,20 +132,21 @@ func Extract(title, text, lang string, n int) []Keyword {
 		}
 		return scored[i].key < scored[j].key
 	})
-	return pick(scored, n)
+	return pick(scored, n, proper)
 }
 
 type scoredTerm struct {
 	key   string
 	words []string
 	score float64
-	form  string
+	stats *stats
 }
 
 // pick keeps the n best terms, skipping one that overlaps a better one (a
 // word inside a chosen phrase, or a phrase sharing a word with a chosen
-// term), and scales scores to the best.
-func pick(scored []scoredTerm, n int) []Keyword {
+// term), and scales scores to the best. Only the kept terms are rendered
+// (see display).
+func pick(scored []scoredTerm, n int, proper map[string]int) []Keyword {
 	var out []Keyword
 	used := map[string]bool{}
 	best := 0.0
@@ -162,7 +163,7 @@ func pick(scored []scoredTerm, n int) []Keyword {
 		if best == 0 {
 			best = s.score
 		}
-		out = append(out, Keyword{Term: s.form, Score: s.score / best})
+		out = append(out, Keyword{Term: display(s.key, s.stats, proper), Score: s.score / best})
 	}
 	return out
 }
@@ -212,7 +213,7 @@ func candidates(lang, text string, title bool) [][]word {
 			flush()
 		}
 		lower := strings.ToLower(w.Text)
-		if utf8.RuneCountInString(lower) < 2 || token.IsNumeric(lower) || token.IsStopword(lang, lower) || boilerplate[lower] {
+		if !token.IsContent(lang, lower) || boilerplate[lower] {
 			flush()
 			continue
 		}

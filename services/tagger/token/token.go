@@ -9,6 +9,7 @@
 package token
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -97,6 +98,12 @@ func IsNumeric(w string) bool {
 	return true
 }
 
+// IsContent reports whether lower, a lowercased word, is a content word in
+// lang: two letters or more, not a number, not a stopword.
+func IsContent(lang, lower string) bool {
+	return utf8.RuneCountInString(lower) >= 2 && !IsNumeric(lower) && !IsStopword(lang, lower)
+}
+
 // Terms returns the stems of the content words of text: lowercased, without
 // stopwords, numbers or one-letter words. A "" element marks a break
 // (punctuation or a removed stopword) so callers can form phrases that do
@@ -109,7 +116,7 @@ func Terms(lang, text string) []string {
 			out = append(out, "")
 		}
 		lower := strings.ToLower(w.Text)
-		if utf8.RuneCountInString(lower) < 2 || IsNumeric(lower) || IsStopword(lang, lower) {
+		if !IsContent(lang, lower) {
 			if len(out) > 0 && out[len(out)-1] != "" {
 				out = append(out, "")
 			}
@@ -124,4 +131,25 @@ func Terms(lang, text string) []string {
 		return nil
 	}
 	return out
+}
+
+// Grams yields the matching keys of terms (as Terms returns them): each
+// stem, then, when the next element is a stem too, the pair "stem next"
+// (pair true). The topic model is built and read with these same keys.
+func Grams(terms []string) iter.Seq2[string, bool] {
+	return func(yield func(string, bool) bool) {
+		for i, t := range terms {
+			if t == "" {
+				continue
+			}
+			if !yield(t, false) {
+				return
+			}
+			if i+1 < len(terms) && terms[i+1] != "" {
+				if !yield(t+" "+terms[i+1], true) {
+					return
+				}
+			}
+		}
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/newsflow/newsflow/services/tagger/token"
 )
 
 // Second-level topics are reported only on strong evidence: the child's
@@ -67,24 +69,15 @@ func parseNarrower(src string) (*narrowerIndex, error) {
 func (n *narrowerIndex) narrowerFor(parent string, title, text []string) (narrow, float64, bool) {
 	tf := map[int]map[string]float64{}
 	add := func(terms []string, weight float64) {
-		for i, t := range terms {
-			if t == "" {
-				continue
-			}
-			cands := []string{t}
-			if i+1 < len(terms) && terms[i+1] != "" {
-				cands = append(cands, t+" "+terms[i+1])
-			}
-			for _, c := range cands {
-				for _, k := range n.terms[c] {
-					if n.topics[k].parent != parent {
-						continue
-					}
-					if tf[k] == nil {
-						tf[k] = map[string]float64{}
-					}
-					tf[k][c] += weight
+		for c := range token.Grams(terms) {
+			for _, k := range n.terms[c] {
+				if n.topics[k].parent != parent {
+					continue
 				}
+				if tf[k] == nil {
+					tf[k] = map[string]float64{}
+				}
+				tf[k][c] += weight
 			}
 		}
 	}

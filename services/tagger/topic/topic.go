@@ -331,17 +331,9 @@ func (m *Model) ranked(shares []float64) []Score {
 // count adds the model's terms found in a text's terms (single stems and
 // adjacent pairs) to tf with the given weight.
 func (m *Model) count(tf map[string]float64, terms []string, weight float64) {
-	for i, t := range terms {
-		if t == "" {
-			continue
-		}
+	for t := range token.Grams(terms) {
 		if m.hasTerm(t) {
 			tf[t] += weight
-		}
-		if i+1 < len(terms) && terms[i+1] != "" {
-			if pair := t + " " + terms[i+1]; m.hasTerm(pair) {
-				tf[pair] += weight
-			}
 		}
 	}
 }

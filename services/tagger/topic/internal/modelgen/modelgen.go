@@ -214,26 +214,19 @@ func (b *builder) addPhrase(topic int, lang, phrase string) {
 	if len(terms) > 1 {
 		single = seedWeight * phraseWordShare
 	}
-	for i, t := range terms {
-		if t == "" {
-			continue
-		}
-		b.add(topic, t, single)
-		if i+1 < len(terms) && terms[i+1] != "" {
-			b.add(topic, t+" "+terms[i+1], seedWeight)
+	for t, pair := range token.Grams(terms) {
+		if pair {
+			b.add(topic, t, seedWeight)
+		} else {
+			b.add(topic, t, single)
 		}
 	}
 }
 
 func (b *builder) addText(topic int, lang, text string, weight float64, pairs bool) {
-	terms := token.Terms(lang, text)
-	for i, t := range terms {
-		if t == "" {
-			continue
-		}
-		b.add(topic, t, weight)
-		if pairs && i+1 < len(terms) && terms[i+1] != "" {
-			b.add(topic, t+" "+terms[i+1], weight)
+	for t, pair := range token.Grams(token.Terms(lang, text)) {
+		if pairs || !pair {
+			b.add(topic, t, weight)
 		}
 	}
 }

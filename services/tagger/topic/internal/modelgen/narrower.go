@@ -57,22 +57,12 @@ func Narrower(iptc io.Reader) ([]byte, error) {
 		}
 		for _, l := range iptcLangs {
 			label := c.PrefLabel[l.key]
-			words := token.Terms(l.code, label)
-			for i, w := range words {
-				if w == "" {
-					continue
+			for t := range token.Grams(token.Terms(l.code, label)) {
+				terms[code][t] = true
+				if owners[t] == nil {
+					owners[t] = map[string]bool{}
 				}
-				add := []string{w}
-				if i+1 < len(words) && words[i+1] != "" {
-					add = append(add, w+" "+words[i+1])
-				}
-				for _, t := range add {
-					terms[code][t] = true
-					if owners[t] == nil {
-						owners[t] = map[string]bool{}
-					}
-					owners[t][code] = true
-				}
+				owners[t][code] = true
 			}
 		}
 	}
