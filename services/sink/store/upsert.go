@@ -53,7 +53,7 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	if len(ids) == 0 {
 		return res, nil
 	}
-	now := fromMicros(s.now().UnixMicro()) // what reads will return
+	now := fromMicros(time.Now().UnixMicro()) // what reads will return
 	plan := func(states map[string]*storedState) ([]stmt, error) {
 		var all []stmt
 		for i, a := range arts {
