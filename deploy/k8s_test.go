@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -327,7 +329,7 @@ func checkReferences(t *testing.T, r rendered, external []string) {
 		if _, ok := r.find(kind, name); ok {
 			return true
 		}
-		return kind == "Secret" && contains(external, name)
+		return kind == "Secret" && slices.Contains(external, name)
 	}
 	for _, o := range workloads(r) {
 		tpl, _, _ := podTemplate(o)
@@ -434,7 +436,7 @@ func checkStageConfig(t *testing.T, r rendered, overlay string) {
 		cfg := runServiceConfig(t, r, name, c)
 		// The port -http listens on is the container's, the probes' and
 		// the scrape annotation's.
-		_, port, err := splitPort(cfg.HTTPAddr)
+		_, port, err := net.SplitHostPort(cfg.HTTPAddr)
 		require.NoError(t, err, name)
 		require.Equal(t, port, fmt.Sprint(c.Ports[0].ContainerPort), name)
 		require.Equal(t, port, d.Spec.Template.Annotations["prometheus.io/port"], name)
@@ -450,28 +452,11 @@ func checkStageConfig(t *testing.T, r rendered, overlay string) {
 	}
 }
 
-func splitPort(addr string) (string, string, error) {
-	i := strings.LastIndexByte(addr, ':')
-	if i < 0 {
-		return "", "", fmt.Errorf("%q has no port", addr)
-	}
-	return addr[:i], addr[i+1:], nil
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // readLines returns the non-empty, non-comment lines of a file.

@@ -102,20 +102,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
-	if err := onlyParams(r.URL.Query()); err != nil {
-		writeError(w, err)
-		return
-	}
-	a, err := h.st.Get(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, &apiError{status: http.StatusNotFound, msg: "article not found"})
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	getOne(h, w, r, "article", h.st.Get)
 }
 
 type storiesResponse struct {
@@ -142,13 +129,19 @@ func (h *handler) stories(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) story(w http.ResponseWriter, r *http.Request) {
+	getOne(h, w, r, "story", h.st.Story)
+}
+
+// getOne answers a request for the one item (an article, a story) that get
+// returns for the path's id; what names it in the 404.
+func getOne[T any](h *handler, w http.ResponseWriter, r *http.Request, what string, get func(context.Context, string) (T, error)) {
 	if err := onlyParams(r.URL.Query()); err != nil {
 		writeError(w, err)
 		return
 	}
-	v, err := h.st.Story(r.Context(), r.PathValue("id"))
+	v, err := get(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, &apiError{status: http.StatusNotFound, msg: "story not found"})
+		writeError(w, &apiError{status: http.StatusNotFound, msg: what + " not found"})
 		return
 	}
 	if err != nil {

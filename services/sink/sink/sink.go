@@ -4,7 +4,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -58,30 +57,31 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 
 // Validate reports every problem with c at once.
 func (c Config) Validate() error {
-	var errs []error
-	if _, ok := strings.CutPrefix(c.Store, "sqlite:"); ok {
+	var p stage.Problems
+	bad := p.Add
+	if strings.HasPrefix(c.Store, "sqlite:") {
 		if _, err := c.SQLitePath(); err != nil {
-			errs = append(errs, fmt.Errorf("-store: %w", err))
+			bad("store", "%v", err)
 		}
 	} else if !store.IsPostgres(c.Store) {
-		errs = append(errs, fmt.Errorf("-store: want sqlite:PATH or postgres://…, got %q", store.Redact(c.Store)))
+		bad("store", "want sqlite:PATH or postgres://…, got %q", store.Redact(c.Store))
 	}
 	if c.BatchSize < 1 || c.BatchSize > 10_000 {
-		errs = append(errs, fmt.Errorf("-store-batch: want 1 to 10000, got %d", c.BatchSize))
+		bad("store-batch", "want 1 to 10000, got %d", c.BatchSize)
 	}
 	if c.BatchWait <= 0 {
-		errs = append(errs, fmt.Errorf("-store-batch-wait: want a positive duration, got %s", c.BatchWait))
+		bad("store-batch-wait", "want a positive duration, got %s", c.BatchWait)
 	}
 	if c.MaxAge < 0 {
-		errs = append(errs, fmt.Errorf("-store-max-age: want 0 (keep all) or a positive duration, got %s", c.MaxAge))
+		bad("store-max-age", "want 0 (keep all) or a positive duration, got %s", c.MaxAge)
 	}
 	if c.MaxAge > 0 && c.PruneEvery <= 0 {
-		errs = append(errs, fmt.Errorf("-store-prune-every: want a positive duration, got %s", c.PruneEvery))
+		bad("store-prune-every", "want a positive duration, got %s", c.PruneEvery)
 	}
 	if c.MaxAge > 0 && c.PruneBatch < 1 {
-		errs = append(errs, fmt.Errorf("-store-prune-batch: want at least 1, got %d", c.PruneBatch))
+		bad("store-prune-batch", "want at least 1, got %d", c.PruneBatch)
 	}
-	return errors.Join(errs...)
+	return p.Err()
 }
 
 // withDefaults fills the zero fields of a Config built in code (rather than

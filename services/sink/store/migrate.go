@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -122,7 +123,7 @@ func (s *Store) apply(ctx context.Context, tx *sql.Tx, m migration) error {
 		return classify(fmt.Sprintf("apply migration %d_%s", m.version, m.name), err)
 	}
 	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
-		m.version, m.name, s.now().UnixMicro()); err != nil {
+		m.version, m.name, time.Now().UnixMicro()); err != nil {
 		return classify("record migration", err)
 	}
 	return nil

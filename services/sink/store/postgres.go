@@ -47,7 +47,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.SetMaxIdleConns(max(4, 2*runtime.GOMAXPROCS(0)))
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{w: db, r: db, pg: true, now: time.Now, eachBatch: 200}
+	s := &Store{w: db, r: db, pg: true, eachBatch: 200}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", Redact(dsn), err)

@@ -32,8 +32,7 @@ type Store struct {
 	// database.
 	r *sql.DB
 	// pg is true for PostgreSQL, false for SQLite.
-	pg  bool
-	now func() time.Time
+	pg bool
 	// eachBatch is how many articles Each reads per query.
 	eachBatch int
 }
@@ -68,7 +67,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	s := &Store{w: w, r: w, now: time.Now, eachBatch: 200}
+	s := &Store{w: w, r: w, eachBatch: 200}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -53,22 +53,18 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	if len(ids) == 0 {
 		return res, nil
 	}
-	now := fromMicros(s.now().UnixMicro()) // what reads will return
+	now := fromMicros(time.Now().UnixMicro()) // what reads will return
 	plan := func(states map[string]*storedState) ([]stmt, error) {
 		var all []stmt
 		for i, a := range arts {
 			if res[i].Err != nil {
 				continue
 			}
-			o, stmts, err := s.planUpsert(a, states[a.ID], now)
+			o, stmts, err := s.planUpsert(a, states, now)
 			if err != nil {
 				return nil, err
 			}
 			res[i].Outcome = o
-			if o == Inserted || o == Updated {
-				// A later copy of the same article in this batch sees this one.
-				states[a.ID] = &storedState{record: recordHash(a), fetchedAt: a.FetchedAt.UnixMicro(), storedAt: now.UnixMicro()}
-			}
 			all = append(all, stmts...)
 		}
 		return all, nil
@@ -165,15 +161,17 @@ func scanStates(rows interface {
 }
 
 // planUpsert decides what to do with a valid article given what is stored
-// of it (nil: nothing), and returns the statements that do it. StoredAt is
-// set for what it does not write; the caller sets it for the rest once
-// committed.
-func (s *Store) planUpsert(a *Article, prev *storedState, now time.Time) (Outcome, []stmt, error) {
+// of the batch's articles (states, by id; none: nothing), and returns the
+// statements that do it. What it writes goes into states, so that a later
+// copy of the same article in the batch sees it. StoredAt is set for what it
+// does not write; the caller sets it for the rest once committed.
+func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.Time) (Outcome, []stmt, error) {
 	op := "upsert article " + a.ID
+	record := recordHash(a)
 	outcome := Inserted
-	if prev != nil {
+	if prev := states[a.ID]; prev != nil {
 		switch {
-		case prev.record == recordHash(a):
+		case prev.record == record:
 			a.StoredAt = fromMicros(prev.storedAt)
 			return Unchanged, nil, nil
 		case prev.fetchedAt > a.FetchedAt.UnixMicro():
@@ -190,7 +188,7 @@ func (s *Store) planUpsert(a *Article, prev *storedState, now time.Time) (Outcom
 		a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
 		a.Title, a.Byline, strings.ToLower(a.Language), a.Text,
 		publishedMicros(a), a.FetchedAt.UnixMicro(), now.UnixMicro(), a.sortTime().UnixMicro(),
-		string(keywords), recordHash(a), a.ID,
+		string(keywords), record, a.ID,
 	}
 	var out []stmt
 	add := func(what, q string, args ...any) {
@@ -241,6 +239,7 @@ func (s *Store) planUpsert(a *Article, prev *storedState, now time.Time) (Outcom
 		add(": story", `INSERT INTO article_stories (article_id, story_id, duplicate_of, derived_from, overlap)
 			VALUES (?, ?, ?, ?, ?)`, a.ID, st.ID, st.DuplicateOf, st.DerivedFrom, st.Overlap)
 	}
+	states[a.ID] = &storedState{record: record, fetchedAt: a.FetchedAt.UnixMicro(), storedAt: now.UnixMicro()}
 	return outcome, out, nil
 }
 
