@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -193,22 +194,8 @@ func report(w io.Writer, results []*result, pages []page, c config) {
 		for i := range idx {
 			idx[i] = i
 		}
-		f1 := func(i int) float64 {
-			p, q := r.scores[i].Precision(), r.scores[i].Recall()
-			if p+q == 0 {
-				return 0
-			}
-			return 2 * p * q / (p + q)
-		}
-		slices.SortStableFunc(idx, func(a, b int) int {
-			switch fa, fb := f1(a), f1(b); {
-			case fa < fb:
-				return -1
-			case fa > fb:
-				return 1
-			}
-			return 0
-		})
+		f1 := func(i int) float64 { return score.F1(r.scores[i].Precision(), r.scores[i].Recall()) }
+		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(f1(a), f1(b)) })
 		fmt.Fprintf(w, "\n%s: the %d pages with the lowest F1\n", r.name, min(c.worst, len(idx)))
 		for _, i := range idx[:min(c.worst, len(idx))] {
 			s := r.scores[i]

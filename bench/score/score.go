@@ -126,11 +126,17 @@ func Summarize(pages []Page) Summary {
 	if rN > 0 {
 		s.Recall = rSum / float64(rN)
 	}
-	if s.Precision+s.Recall > 0 {
-		s.F1 = 2 * s.Precision * s.Recall / (s.Precision + s.Recall)
-	}
+	s.F1 = F1(s.Precision, s.Recall)
 	if len(pages) > 0 {
 		s.Accuracy = float64(exact) / float64(len(pages))
 	}
 	return s
+}
+
+// F1 is the harmonic mean of precision p and recall r; 0 when both are 0.
+func F1(p, r float64) float64 {
+	if p+r == 0 {
+		return 0
+	}
+	return 2 * p * r / (p + r)
 }

@@ -61,7 +61,7 @@ func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (St
 			return ctxErr
 		}
 		if err != nil {
-			stats.Failed = addCounts(stats.Failed, map[string]int{ReasonRead: 1})
+			stats.fail(ReasonRead)
 			fileErrs = append(fileErrs, err)
 			return nil
 		}
@@ -83,7 +83,7 @@ func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (St
 			if errors.Is(err, page.ErrTooLarge) {
 				reason = ReasonTooLarge
 			}
-			stats.Failed = addCounts(stats.Failed, map[string]int{reason: 1})
+			stats.fail(reason)
 			fileErrs = append(fileErrs, err)
 			return nil
 		}
@@ -92,11 +92,11 @@ func Ingest(ctx context.Context, path string, maxBytes int64, pub Publisher) (St
 			if publishRefused(err) {
 				// Over the message size limit: this file is skipped, the
 				// others still go.
-				stats.Failed = addCounts(stats.Failed, map[string]int{ReasonTooLarge: 1})
+				stats.fail(ReasonTooLarge)
 				fileErrs = append(fileErrs, fmt.Errorf("publish %s: %w", p, err))
 				return nil
 			}
-			stats.Failed = addCounts(stats.Failed, map[string]int{ReasonPublish: 1})
+			stats.fail(ReasonPublish)
 			return fmt.Errorf("publish %s: %w", p, err)
 		}
 		stats.Published++

@@ -17,7 +17,7 @@ const (
 	kindRobots = "robots"
 )
 
-// Metrics are the fetcher's Prometheus metrics (names in DESIGN.md). Label
+// Metrics are the fetcher's Prometheus metrics (listed in README.md). Label
 // values come from small fixed sets; never a URL.
 type Metrics struct {
 	requests    *prometheus.CounterVec // kind, status_class

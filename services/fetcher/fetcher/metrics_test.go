@@ -12,7 +12,7 @@ import (
 	"github.com/newsflow/newsflow/services/fetcher/page"
 )
 
-// The names dashboards and alerts use (DESIGN.md, "Metrics").
+// The names dashboards and alerts use (README.md, "Metrics").
 func TestMetricNames(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	NewMetrics(reg).feedFailed("news.example", page.ClassDNS)

@@ -284,9 +284,7 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 		newItems++
 		pending.Add(1)
 		r.jobs <- &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(again bool) {
-			r.mu.Lock()
-			delete(r.queued, canonical)
-			r.mu.Unlock()
+			r.release(canonical)
 			if again {
 				markRetry()
 			}
@@ -361,14 +359,9 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
 		return "", false
 	}
-	release := func() {
-		r.mu.Lock()
-		delete(r.queued, canonical)
-		r.mu.Unlock()
-	}
 	seen, updated, err := r.seen.Lookup(ctx, canonical)
 	if err != nil {
-		release()
+		r.release(canonical)
 		r.counter.fail(ReasonSeenStore)
 		markRetry()
 		r.logFailure(ctx, log, "check seen url", err)
@@ -379,13 +372,20 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 		r.counter.update(func(s *Stats) { s.Updated++ })
 	}
 	if seen {
-		release()
+		r.release(canonical)
 		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
 		return "", false
 	}
 	r.cfg.Metrics.discovered.Inc()
 	r.counter.update(func(s *Stats) { s.New++ })
 	return canonical, true
+}
+
+// release drops the claim triage took on canonical.
+func (r *pollRun) release(canonical string) {
+	r.mu.Lock()
+	delete(r.queued, canonical)
+	r.mu.Unlock()
 }
 
 // fetchItem fetches, publishes and marks one item; it reports through

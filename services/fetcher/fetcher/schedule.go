@@ -1,6 +1,7 @@
 package fetcher
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -71,7 +72,7 @@ func (s Schedule) Next(st FeedState, res pollResult, now time.Time) FeedState {
 		if st.FailingSince.IsZero() {
 			st.FailingSince = now
 		}
-		st.LastErrorClass = cmpOrString(res.class, page.ClassOther)
+		st.LastErrorClass = cmp.Or(res.class, page.ClassOther)
 		st.LastError = truncate(res.err.Error(), 300)
 		if st.Errors == nil {
 			st.Errors = map[string]int{}
@@ -125,13 +126,6 @@ func (s Schedule) backoff(st FeedState) time.Duration {
 
 func (s Schedule) jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (1 + s.Jitter*(2*s.Rand()-1)))
-}
-
-func cmpOrString(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func truncate(s string, n int) string {

@@ -74,7 +74,7 @@ func DefaultOptions() Options {
 
 // RegisterFlags registers the fetcher's flags on fs.
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
-	fs.Func("feeds", "comma-separated feed `URLs` (RSS 2.0 or Atom)", func(s string) error {
+	fs.Func("feeds", "comma-separated feed `URLs` (RSS, Atom, JSON Feed, a news sitemap, or a page that links to its feed)", func(s string) error {
 		o.Feeds = nil
 		for _, f := range strings.Split(s, ",") {
 			if f = strings.TrimSpace(f); f != "" {

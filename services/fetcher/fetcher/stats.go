@@ -108,6 +108,11 @@ func (s *Stats) Add(o Stats) {
 	s.Failed = addCounts(s.Failed, o.Failed)
 }
 
+// fail counts one item failure of reason.
+func (s *Stats) fail(reason string) {
+	s.Failed = addCounts(s.Failed, map[string]int{reason: 1})
+}
+
 func addCounts(dst, src map[string]int) map[string]int {
 	for k, v := range src {
 		if dst == nil {
@@ -154,9 +159,7 @@ func (c *counter) failFeed(reason string) {
 	c.update(func(s *Stats) { s.FeedsFailed = addCounts(s.FeedsFailed, map[string]int{reason: 1}) })
 }
 
-func (c *counter) fail(reason string) {
-	c.update(func(s *Stats) { s.Failed = addCounts(s.Failed, map[string]int{reason: 1}) })
-}
+func (c *counter) fail(reason string) { c.update(func(s *Stats) { s.fail(reason) }) }
 
 func (c *counter) stats() Stats {
 	c.mu.Lock()

@@ -293,7 +293,7 @@ func (r *Registry) List(ctx context.Context) ([]Entry, error) {
 }
 
 // Watch streams every feed, then every change, until ctx ends: an entry
-// with Removed set is a feed removed.
+// given with removed true is a feed removed (only its Key and Revision set).
 func (r *Registry) Watch(ctx context.Context, fn func(e Entry, removed bool)) error {
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {

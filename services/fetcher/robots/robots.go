@@ -142,13 +142,12 @@ func (c *Cache) fetch(ctx context.Context, origin string, s *site) {
 			data = &robotstxt.RobotsData{} // unparseable: as if absent
 		}
 		s.group = data.FindGroup(c.agent)
-	case errors.As(err, &se) && se.Code >= 400 && se.Code < 500 && se.Code != 429:
+	case errors.As(err, &se) && se.Code >= 400 && se.Code < 500 && se.Code != 429,
+		errors.Is(err, page.ErrPermanent):
 		// 4xx: no robots.txt, everything allowed (RFC 9309 §2.3.1.3).
-		s.group = (&robotstxt.RobotsData{}).FindGroup(c.agent)
-	case errors.Is(err, page.ErrPermanent):
-		// Refused by our own rules (too large, wrong type, policy): as if
-		// absent would be wrong for policy refusals, but then the page
-		// itself is refused by the same policy.
+		// Refused by our own rules (too large, wrong type, policy): the
+		// same; as if absent would be wrong for policy refusals, but then
+		// the page itself is refused by the same policy.
 		s.group = (&robotstxt.RobotsData{}).FindGroup(c.agent)
 	default:
 		s.err = fmt.Errorf("%w: %w: %s: %w", page.ErrTransient, ErrUnavailable, origin, err)

@@ -86,14 +86,6 @@ func WithRulesFile(path string) Option {
 	}
 }
 
-// WithRules adds a parsed rule set to the defaults.
-func WithRules(s *boilerplate.Set) Option {
-	return func(e *Extractor) error {
-		e.rules = e.rules.Merge(s)
-		return nil
-	}
-}
-
 // WithMinChars sets the least text an article may have; below it Extract
 // returns ErrEmpty. Zero accepts any non-empty text.
 func WithMinChars(n int) Option {

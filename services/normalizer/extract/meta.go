@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -25,22 +26,22 @@ func readMeta(root *html.Node, base *url.URL) *Document {
 	ld := articleLD(pm.jsonLD)
 
 	d := &Document{}
-	d.SiteName = first(pm.meta["og:site_name"], ld.publisher)
-	d.Title = first(
+	d.SiteName = cmp.Or(pm.meta["og:site_name"], ld.publisher)
+	d.Title = cmp.Or(
 		trimSiteSuffix(pm.meta["og:title"], d.SiteName, false),
 		collapse(ld.headline),
 		pm.h1,
 		trimSiteSuffix(pm.title, d.SiteName, true),
 	)
-	d.Byline = first(cleanByline(ld.author), cleanByline(pm.meta["author"]),
+	d.Byline = cmp.Or(cleanByline(ld.author), cleanByline(pm.meta["author"]),
 		cleanByline(pm.relAuthor), cleanByline(pm.byline))
 	d.Published = firstTime(ld.published, pm.meta["article:published_time"],
 		pm.meta["datepublished"], pm.meta["pubdate"], pm.meta["date"], pm.timeAttr)
 	d.Modified = firstTime(ld.modified, pm.meta["article:modified_time"], pm.meta["og:updated_time"],
 		pm.meta["datemodified"])
-	d.Language = primaryLang(first(pm.lang, pm.meta["content-language"], pm.meta["og:locale"]))
-	d.CanonicalURL = absURL(base, first(pm.canonical, pm.meta["og:url"]))
-	d.LeadImageURL = absURL(base, first(pm.meta["og:image"], pm.meta["og:image:url"],
+	d.Language = primaryLang(cmp.Or(pm.lang, pm.meta["content-language"], pm.meta["og:locale"]))
+	d.CanonicalURL = absURL(base, cmp.Or(pm.canonical, pm.meta["og:url"]))
+	d.LeadImageURL = absURL(base, cmp.Or(pm.meta["og:image"], pm.meta["og:image:url"],
 		pm.meta["twitter:image"], ld.image))
 	return d
 }
@@ -98,7 +99,7 @@ func (pm *pageMeta) walk(n *html.Node, inArticle bool) {
 }
 
 func (pm *pageMeta) addMeta(n *html.Node) {
-	key := first(attr(n, "property"), attr(n, "name"), attr(n, "itemprop"), attr(n, "http-equiv"))
+	key := cmp.Or(attr(n, "property"), attr(n, "name"), attr(n, "itemprop"), attr(n, "http-equiv"))
 	key = strings.ToLower(strings.TrimSpace(key))
 	val := strings.TrimSpace(attr(n, "content"))
 	if key == "" || val == "" {
@@ -254,15 +255,6 @@ func nodeText(n *html.Node) string {
 	}
 	walk(n)
 	return sb.String()
-}
-
-func first(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // titleSeparators split "Headline | Site" page titles.

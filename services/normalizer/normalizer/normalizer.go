@@ -116,19 +116,21 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 		return nil, stage.Permanentf("empty_body", "page %s has an empty body", a.GetUrl())
 	}
 	doc, err := n.ex.ExtractContext(ctx, f.GetBody(), f.GetContentType(), a.GetUrl())
-	switch {
-	case errors.Is(err, extract.ErrEmpty):
-		n.m.empty.WithLabelValues(source).Inc()
-		return nil, stage.Permanent("empty_extraction", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
-	case errors.Is(err, extract.ErrTimeout):
-		n.m.timeouts.Inc()
-		return nil, stage.Permanent("timeout", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
-	case errors.Is(err, extract.ErrTooLarge):
-		return nil, stage.Permanent("too_large", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
-	case errors.Is(err, extract.ErrUnsupported):
-		return nil, stage.Permanent("unsupported_content", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
-	case err != nil:
-		return nil, stage.Permanent("extract", fmt.Errorf("extract %s: %w", a.GetUrl(), err))
+	if err != nil {
+		reason := "extract"
+		switch {
+		case errors.Is(err, extract.ErrEmpty):
+			n.m.empty.WithLabelValues(source).Inc()
+			reason = "empty_extraction"
+		case errors.Is(err, extract.ErrTimeout):
+			n.m.timeouts.Inc()
+			reason = "timeout"
+		case errors.Is(err, extract.ErrTooLarge):
+			reason = "too_large"
+		case errors.Is(err, extract.ErrUnsupported):
+			reason = "unsupported_content"
+		}
+		return nil, stage.Permanent(reason, fmt.Errorf("extract %s: %w", a.GetUrl(), err))
 	}
 	n.m.removed.WithLabelValues(source).Add(float64(max(doc.BytesRemoved, 0)))
 	n.m.ratio.Observe(float64(len(doc.Text)) / float64(len(f.GetBody())))
