@@ -68,7 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, r: w, eachBatch: 200}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateSQLite(ctx); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -86,6 +86,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// migrateSQLite runs migrate, retrying for up to busyTimeout while the file
+// is busy. When several handles open one new database together, SQLite
+// sometimes answers SQLITE_BUSY at once instead of waiting in its busy
+// handler (TestMigrationsRunOnceUnderConcurrentOpens failed so about once in
+// 70 runs under -race).
+func (s *Store) migrateSQLite(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := s.migrate(ctx)
+		if !Transient(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Engine is "sqlite" or "postgres".
