@@ -1,11 +1,14 @@
 package deploy
 
 import (
+	"cmp"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,12 +88,18 @@ func runServiceConfig(t *testing.T, r rendered, name string, c corev1.Container)
 			}
 		}
 	}
-	local := func(s string) string {
-		for mount, dir := range paths {
-			s = strings.ReplaceAll(s, mount+"/", dir+"/")
-		}
-		return s
+	// One pass over the string: a temporary directory's own path may
+	// contain a mount path (TMPDIR=/tmp/x and a mount at /tmp), and
+	// rewriting mount by mount in map order would rewrite it again.
+	// Longer mounts come first so a nested mount wins over its parent.
+	mounts := slices.SortedFunc(maps.Keys(paths), func(a, b string) int {
+		return cmp.Or(cmp.Compare(len(b), len(a)), strings.Compare(a, b))
+	})
+	var pairs []string
+	for _, mount := range mounts {
+		pairs = append(pairs, mount+"/", paths[mount]+"/")
 	}
+	local := strings.NewReplacer(pairs...).Replace
 
 	env := map[string]string{}
 	for _, e := range c.Env {
