@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -34,35 +35,37 @@ func (r *Runtime) ConsumeBatch(ctx context.Context, input string, b Batch, h Bat
 	if b.Size < 1 || b.Wait <= 0 {
 		return fmt.Errorf("consume %s: batch size must be at least 1 and wait positive, got %d and %s", input, b.Size, b.Wait)
 	}
-	return r.consume(ctx, input, "", max(r.cfg.Workers, b.Size), func(jobs <-chan jetstream.Msg, finished <-chan struct{}) {
+	return r.consume(ctx, input, "", max(r.cfg.Workers, b.Size), func(jobs <-chan jetstream.Msg, done func(int)) {
 		for {
-			var batch []jetstream.Msg
-			select {
-			case m := <-jobs:
-				batch = append(batch, m)
-			case <-finished:
+			m, ok := <-jobs
+			if !ok {
 				return
 			}
+			batch := []jetstream.Msg{m}
 			timer := time.NewTimer(b.Wait)
 		fill:
 			for len(batch) < b.Size {
 				select {
-				case m := <-jobs:
+				case m, ok := <-jobs:
+					if !ok {
+						break fill
+					}
 					batch = append(batch, m)
 				case <-timer.C:
-					break fill
-				case <-finished:
 					break fill
 				}
 			}
 			timer.Stop()
-			r.handleBatch(batch, h)
+			r.handleBatch(ctx, batch, h)
+			done(len(batch))
 		}
 	})
 }
 
 // handleBatch runs the decodable messages of ms through h and settles each.
-func (r *Runtime) handleBatch(ms []jetstream.Msg, h BatchHandler) {
+// Articles that failed because a dependency is unavailable are held and
+// tried again, as a batch, until they go through or ctx ends.
+func (r *Runtime) handleBatch(ctx context.Context, ms []jetstream.Msg, h BatchHandler) {
 	defer r.track(time.Now(), len(ms))()
 	type received struct {
 		m         jetstream.Msg
@@ -79,11 +82,33 @@ func (r *Runtime) handleBatch(ms []jetstream.Msg, h BatchHandler) {
 	if len(arts) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
-	defer cancel()
-	errs := callBatch(ctx, h, arts)
-	for i, g := range got {
-		r.settle(g.m, arts[i], errs[i], false, g.delivered)
+	defer r.keepInProgress(ms...)()
+	for attempt := uint64(1); ; attempt++ {
+		hctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
+		errs := callBatch(hctx, h, arts)
+		cancel()
+		var heldGot []received
+		var heldArts []*newsflowv1.Article
+		var cause error
+		for i, g := range got {
+			if errors.Is(errs[i], ErrUnavailable) {
+				heldGot = append(heldGot, g)
+				heldArts = append(heldArts, arts[i])
+				cause = errs[i]
+				continue
+			}
+			r.settle(g.m, arts[i], errs[i], false, g.delivered)
+		}
+		if len(heldGot) == 0 {
+			return
+		}
+		if !r.hold(ctx, cause, attempt) {
+			for i, g := range heldGot {
+				r.settle(g.m, heldArts[i], cause, false, g.delivered)
+			}
+			return
+		}
+		got, arts = heldGot, heldArts
 	}
 }
 

@@ -26,8 +26,6 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bad http", edit: func(c *Config) { c.HTTPAddr = "9100" }, flags: []string{"-http"}},
 		{name: "zero workers", edit: func(c *Config) { c.Workers = 0 }, flags: []string{"-workers"}},
 		{name: "retry order", edit: func(c *Config) { c.RetryMax = c.RetryBase / 2 }, flags: []string{"-retry-max"}},
-		{name: "handler slower than ack wait", edit: func(c *Config) { c.HandlerTimeout = c.AckWait }, flags: []string{"-handler-timeout"}},
-		{name: "handler over half the ack wait", edit: func(c *Config) { c.HandlerTimeout = c.AckWait/2 + time.Second }, flags: []string{"-handler-timeout"}},
 		{name: "duplicate window shorter than a retry", edit: func(c *Config) { c.DuplicateWindow = c.RetryMax }, flags: []string{"-duplicate-window"}},
 		{name: "log format", edit: func(c *Config) { c.LogFormat = "xml" }, flags: []string{"-log-format"}},
 		{name: "log level", edit: func(c *Config) { c.LogLevel = "loud" }, flags: []string{"-log-level"}},

@@ -26,14 +26,34 @@ type Handler func(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Artic
 // lagInterval is how often the consumer's pending counts are read.
 const lagInterval = 5 * time.Second
 
+// pullWait bounds one pull request and pullHeartbeat is the server's idle
+// heartbeat within it: short pulls notice a restarted or unreachable server
+// within two heartbeats, instead of waiting out a long pull.
+const (
+	pullWait      = 5 * time.Second
+	pullHeartbeat = time.Second
+)
+
+// holdMax caps the delay between tries of a message held while a dependency
+// is unavailable, so the stage notices within seconds that it is back.
+const holdMax = 10 * time.Second
+
 // Consume binds to the stage's durable pull consumer on input and runs h over
 // every message with cfg.Workers workers, publishing h's output to output
 // ("" for none). It returns when ctx ends, after a graceful drain: no new
-// messages are pulled, buffered and in-flight ones are finished and acked.
+// messages are pulled, in-flight ones are finished and settled.
 //
-// If the server ends the consumption (the consumer or its stream was
-// deleted), the stage reports not ready and recreates them, retrying with a
-// growing delay, instead of idling while it looks healthy.
+// Messages are pulled only for free workers, in short pull requests, and
+// only while the stage's dependencies are available: when a handler reports
+// ErrUnavailable (the store or NATS is down) the stage holds its messages,
+// stops pulling, reports not ready and retries them with a growing delay
+// until they go through, without spending their delivery budget. While a
+// message is handled or held the runtime tells the server it is in
+// progress, so a short ack wait reclaims only the work of a crashed replica.
+//
+// If the consumer or its stream disappears, or the server restarts, the
+// stage reports not ready and recreates them, retrying with a growing delay,
+// instead of idling while it looks healthy.
 //
 // The server is given no delivery limit: the runtime itself dead-letters a
 // message once it has been delivered MaxDeliver times, so a message whose
@@ -47,115 +67,185 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 			return err
 		}
 	}
-	return r.consume(ctx, input, output, r.cfg.Workers, func(jobs <-chan jetstream.Msg, finished <-chan struct{}) {
-		for {
-			select {
-			case <-finished:
-				return
-			default:
-			}
-			select {
-			case m := <-jobs:
-				r.handle(m, h, pub)
-			case <-finished:
-				return
-			}
+	return r.consume(ctx, input, output, r.cfg.Workers, func(jobs <-chan jetstream.Msg, done func(int)) {
+		for m := range jobs {
+			r.handle(ctx, m, h, pub)
+			done(1)
 		}
 	})
 }
 
-// consume runs Consume's loop with cfg.Workers copies of work, each taking
-// messages from jobs until finished is closed; pull is how many messages
-// the client keeps buffered.
-func (r *Runtime) consume(ctx context.Context, input, output string, pull int, work func(jobs <-chan jetstream.Msg, finished <-chan struct{})) error {
-	jobs := make(chan jetstream.Msg)
-	finished := make(chan struct{})
+// consume runs Consume's loop: cfg.Workers copies of work take messages from
+// jobs until it is closed, calling done(n) once n of them are settled; at
+// most slots messages are pulled and not yet settled at any time.
+func (r *Runtime) consume(ctx context.Context, input, output string, slots int, work func(jobs <-chan jetstream.Msg, done func(int))) error {
 	// A failed first start is a configuration problem: report it at once.
-	cc, cons, err := r.startConsuming(ctx, input, pull, jobs, finished)
+	cons, err := r.ensureConsumer(ctx, input)
 	if err != nil {
 		return err
 	}
-
 	var consuming atomic.Bool
 	r.health.Add(r.name+"/consumer", func(context.Context) error {
 		if !consuming.Load() {
 			return errors.New("not consuming")
 		}
-		return nil
+		return r.avail.err()
 	})
 	ready := r.tel.ready.WithLabelValues(r.name)
 	setReady := func(ok bool) {
 		consuming.Store(ok)
-		if ok {
+		if ok && r.avail.err() == nil {
 			ready.Set(1)
 		} else {
 			ready.Set(0)
 		}
 	}
+	r.avail.onChange = func() { setReady(consuming.Load()) }
 
+	free := make(chan struct{}, slots)
+	for range slots {
+		free <- struct{}{}
+	}
+	done := func(n int) {
+		for range n {
+			free <- struct{}{}
+		}
+	}
+	jobs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
-		wg.Go(func() { work(jobs, finished) })
+		wg.Go(func() { work(jobs, done) })
 	}
 	lagCtx, stopLag := context.WithCancel(context.Background())
 	defer stopLag()
-	wg.Go(func() { r.watchLag(lagCtx, cons) })
+	var lagWG sync.WaitGroup
+	lagWG.Go(func() { r.watchLag(lagCtx, input) })
 
-	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", pull)
-	for attempt := uint64(1); ; {
-		setReady(true)
-		closed := cc.Closed()
+	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", slots)
+	failures := uint64(0)
+	for ctx.Err() == nil {
+		if !r.avail.wait(ctx) {
+			break
+		}
+		// Take every free slot, waiting for at least one.
+		n := 0
+		select {
+		case <-free:
+			n = 1
+		case <-ctx.Done():
+		}
+		if n == 0 {
+			break
+		}
+	more:
+		for n < slots {
+			select {
+			case <-free:
+				n++
+			default:
+				break more
+			}
+		}
+		got, err := r.pull(ctx, cons, n, jobs)
+		done(n - got)
+		if err == nil || ctx.Err() != nil {
+			if failures > 0 {
+				r.log.Info("consuming again", "subject", input)
+			}
+			failures = 0
+			setReady(true)
+			continue
+		}
+		failures++
+		setReady(false)
+		delay := retryDelay(100*time.Millisecond, 2*time.Second, failures)
+		if failures == 1 || failures%10 == 0 {
+			r.log.Warn("pull failed; retrying", "subject", input, "error", err, "retry_in", delay)
+		}
 		select {
 		case <-ctx.Done():
-		case <-closed:
-			setReady(false)
-			r.log.Error("consumption ended by the server (consumer or stream deleted?); recreating")
+		case <-time.After(delay):
+		case <-r.reconnected.C():
+			failures = 0
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		for {
-			delay := retryDelay(r.cfg.RetryBase, r.cfg.RetryMax, attempt)
-			select {
-			case <-ctx.Done():
-			case <-time.After(delay):
+		if r.nc.IsConnected() && (errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || failures%5 == 0) {
+			// Deleted, or lost with a server's storage: create it again.
+			if c, err := r.ensureConsumer(ctx, input); err == nil {
+				cons = c
+			} else if ctx.Err() == nil {
+				r.log.Error("recreate consumer", "subject", input, "error", err)
 			}
-			if ctx.Err() != nil {
-				break
-			}
-			if cc, _, err = r.startConsuming(ctx, input, pull, jobs, finished); err == nil {
-				attempt = 1
-				break
-			}
-			attempt++
-			r.log.Error("recreate consumer", "error", err, "retry_in", retryDelay(r.cfg.RetryBase, r.cfg.RetryMax, attempt))
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 
 	r.log.Info("draining consumer")
 	setReady(false)
-	cc.Drain()
+	close(jobs)
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
 	select {
-	case <-cc.Closed():
+	case <-finished:
 	case <-time.After(r.cfg.ShutdownTimeout):
 		r.log.Warn("drain timed out; unfinished messages will be redelivered")
-		cc.Stop()
 	}
-	close(finished)
 	stopLag()
-	wg.Wait()
+	lagWG.Wait()
 	return nil
 }
 
-// startConsuming makes sure the input stream and the stage's durable
-// consumer exist and starts pulling into jobs.
-func (r *Runtime) startConsuming(ctx context.Context, input string, pull int, jobs chan<- jetstream.Msg, finished <-chan struct{}) (jetstream.ConsumeContext, jetstream.Consumer, error) {
+// pull asks the server for up to n messages in one short pull request and
+// hands each to a worker, telling the server it is in progress while it waits
+// for one. It returns how many it handed on.
+func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg) (int, error) {
+	pctx, cancel := context.WithTimeout(ctx, pullWait)
+	defer cancel()
+	// A pull sent before the connection dropped is gone with it: pull
+	// again at once when it is back.
+	reconnected := r.reconnected.C()
+	go func() {
+		select {
+		case <-reconnected:
+			cancel()
+		case <-pctx.Done():
+		}
+	}()
+	batch, err := cons.Fetch(n, jetstream.FetchContext(pctx), jetstream.FetchHeartbeat(pullHeartbeat))
+	if err != nil {
+		return 0, err
+	}
+	got := 0
+	for m := range batch.Messages() {
+		got++
+		r.give(m, jobs)
+	}
+	err = batch.Error()
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return got, err
+}
+
+// give sends m to a worker, keeping it in progress while every worker is
+// busy (a batch worker may be writing the previous batch).
+func (r *Runtime) give(m jetstream.Msg, jobs chan<- jetstream.Msg) {
+	t := time.NewTicker(r.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case jobs <- m:
+			return
+		case <-t.C:
+			_ = m.InProgress()
+		}
+	}
+}
+
+// ensureConsumer makes sure the input stream and the stage's durable
+// consumer exist.
+func (r *Runtime) ensureConsumer(ctx context.Context, input string) (jetstream.Consumer, error) {
 	stream, err := ensureStream(ctx, r.js, r.cfg, input)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       r.name,
@@ -164,44 +254,55 @@ func (r *Runtime) startConsuming(ctx context.Context, input string, pull int, jo
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       r.cfg.AckWait,
 		MaxDeliver:    -1,
-		MaxAckPending: max(1000, 4*pull),
+		MaxAckPending: max(1000, 4*r.cfg.Workers),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("create consumer %s on %s: %w", r.name, stream.CachedInfo().Config.Name, err)
+		return nil, fmt.Errorf("create consumer %s on %s: %w", r.name, stream.CachedInfo().Config.Name, err)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case jobs <- m:
-		case <-finished:
-			// Shutdown timed out: left unacked, redelivered after AckWait.
+	return cons, nil
+}
+
+// keepInProgress tells the server every third of the ack wait that ms are
+// still being worked on, until the returned function is called.
+func (r *Runtime) keepInProgress(ms ...jetstream.Msg) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(r.cfg.AckWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				for _, m := range ms {
+					_ = m.InProgress()
+				}
+			}
 		}
-	}, jetstream.PullMaxMessages(pull), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		if !errors.Is(err, jetstream.ErrNoHeartbeat) || r.nc.IsConnected() {
-			r.log.Warn("consume", "error", err)
-		}
-	}))
-	if err != nil {
-		return nil, nil, fmt.Errorf("consume %s: %w", input, err)
-	}
-	return cc, cons, nil
+	})
+	return func() { close(quit); wg.Wait() }
 }
 
 // watchLag exports the consumer's pending and ack-pending counts. Every
 // replica exports the same consumer-wide values: aggregate with max, not sum.
-// Info asks the server by stream and consumer name, so it keeps working
-// after the consumer is recreated.
-func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
+// It asks the server by stream and consumer name, so it keeps working after
+// the consumer is recreated.
+func (r *Runtime) watchLag(ctx context.Context, input string) {
 	t := time.NewTicker(lagInterval)
 	defer t.Stop()
 	for {
 		ictx, cancel := context.WithTimeout(ctx, lagInterval)
-		info, err := cons.Info(ictx)
-		cancel()
+		cons, err := r.js.Consumer(ictx, StreamFor(input), r.name)
 		if err == nil {
-			r.tel.pending.WithLabelValues(r.name).Set(float64(info.NumPending))
-			r.tel.ackPending.WithLabelValues(r.name).Set(float64(info.NumAckPending))
+			var info *jetstream.ConsumerInfo
+			if info, err = cons.Info(ictx); err == nil {
+				r.tel.pending.WithLabelValues(r.name).Set(float64(info.NumPending))
+				r.tel.ackPending.WithLabelValues(r.name).Set(float64(info.NumAckPending))
+			}
 		}
+		cancel()
 		select {
 		case <-ctx.Done():
 			return
@@ -211,8 +312,9 @@ func (r *Runtime) watchLag(ctx context.Context, cons jetstream.Consumer) {
 }
 
 // handle runs one message through h and settles it: ack, nak with delay, or
-// dead-letter and terminate.
-func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
+// dead-letter and terminate. While a dependency is unavailable it holds the
+// message and tries again, until it goes through or ctx ends.
+func (r *Runtime) handle(ctx context.Context, m jetstream.Msg, h Handler, pub *Publisher) {
 	start := time.Now()
 	defer r.track(start, 1)()
 
@@ -220,22 +322,60 @@ func (r *Runtime) handle(m jetstream.Msg, h Handler, pub *Publisher) {
 	if !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
-	defer cancel()
-	out, err := call(ctx, h, a)
+	defer r.keepInProgress(m)()
+	var err error
 	duplicate := false
-	if err == nil && out != nil && pub != nil {
-		out.Trace = append(out.Trace, &newsflowv1.Span{
-			Stage:      r.name,
-			ReceivedAt: timestamppb.New(start),
-			FinishedAt: timestamppb.Now(),
-		})
-		duplicate, err = pub.publish(ctx, out)
-		if err == nil {
-			r.crash.afterPublish()
+	for attempt := uint64(1); ; attempt++ {
+		if attempt > 1 {
+			// The handler may have changed a: try again from the message.
+			if a, err = DecodeArticle(m.Data()); err != nil {
+				break
+			}
+		}
+		duplicate, err = r.try(h, pub, a, start)
+		if !errors.Is(err, ErrUnavailable) || !r.hold(ctx, err, attempt) {
+			break
 		}
 	}
 	r.settle(m, a, err, duplicate, delivered)
+}
+
+// try runs h over a and publishes the output.
+func (r *Runtime) try(h Handler, pub *Publisher, a *newsflowv1.Article, start time.Time) (duplicate bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
+	defer cancel()
+	out, err := call(ctx, h, a)
+	if err != nil || out == nil || pub == nil {
+		return false, err
+	}
+	out.Trace = append(out.Trace, &newsflowv1.Span{
+		Stage:      r.name,
+		ReceivedAt: timestamppb.New(start),
+		FinishedAt: timestamppb.Now(),
+	})
+	duplicate, err = pub.publish(ctx, out)
+	if err == nil {
+		r.crash.afterPublish()
+	}
+	return duplicate, err
+}
+
+// hold records that a dependency is unavailable and waits before the
+// attempt+1-th try of held work. It returns false, leaving the work to be
+// settled as a transient failure, when ctx ends first.
+func (r *Runtime) hold(ctx context.Context, err error, attempt uint64) bool {
+	r.avail.down(err)
+	delay := retryDelay(r.cfg.RetryBase, min(r.cfg.RetryMax, holdMax), attempt)
+	if attempt == 1 || attempt%10 == 0 {
+		r.log.Warn("dependency unavailable; holding messages and pausing", "error", err, "attempt", attempt, "retry_in", delay)
+	}
+	r.tel.held.WithLabelValues(r.name).Inc()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(delay):
+		return true
+	}
 }
 
 // track counts n messages in flight until the returned function is called,
@@ -280,7 +420,17 @@ func (r *Runtime) receive(m jetstream.Msg) (a *newsflowv1.Article, delivered uin
 // err says.
 func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, duplicate bool, delivered uint64) {
 	log := r.log.With("article_id", a.GetId(), "url", a.GetUrl())
+	if !errors.Is(err, ErrUnavailable) {
+		r.avail.up()
+	}
 	switch reason, permanent := permanentReason(err); {
+	case errors.Is(err, ErrUnavailable):
+		// Still unavailable at shutdown: back to the stream at once for the
+		// next start, which counts one delivery.
+		if err := m.Nak(); err != nil {
+			log.Warn("nak failed; the message will be redelivered after ack-wait", "error", err)
+		}
+		r.tel.messages.WithLabelValues(r.name, OutcomeRetried).Inc()
 	case err == nil || errors.Is(err, ErrDuplicate):
 		if err := m.Ack(); err != nil {
 			log.Warn("ack failed; the message will be redelivered", "error", err)

@@ -41,3 +41,17 @@ func permanentReason(err error) (string, bool) {
 	}
 	return "", false
 }
+
+// ErrUnavailable marks a failure of a dependency that is down as a whole (the
+// store, NATS), not of the message: the runtime holds such messages and
+// retries them for as long as the outage lasts, pausing its pulls and
+// reporting not ready, without spending their delivery budget.
+var ErrUnavailable = errors.New("dependency unavailable")
+
+// Unavailable wraps err as ErrUnavailable.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", err, ErrUnavailable)
+}

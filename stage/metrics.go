@@ -29,6 +29,7 @@ type Telemetry struct {
 	published     *prometheus.CounterVec
 	publishErrors *prometheus.CounterVec
 	ready         *prometheus.GaugeVec
+	held          *prometheus.CounterVec
 }
 
 // NewTelemetry creates a registry with the Go and process collectors and the
@@ -76,6 +77,10 @@ func NewTelemetry() *Telemetry {
 			Namespace: "newsflow", Name: "stage_ready",
 			Help: "1 when the stage is connected and consuming, else 0.",
 		}, []string{"stage"}),
+		held: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "held_retries_total",
+			Help: "Waits before trying held messages again while a dependency (store, NATS) was unavailable; the messages keep their delivery budget.",
+		}, []string{"stage"}),
 	}
 	f(t.messages)
 	f(t.duration)
@@ -86,6 +91,7 @@ func NewTelemetry() *Telemetry {
 	f(t.published)
 	f(t.publishErrors)
 	f(t.ready)
+	f(t.held)
 	return t
 }
 

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -61,7 +62,11 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, msgID string) (bool
 	ack, err := p.r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 	if err != nil {
 		p.r.tel.publishErrors.WithLabelValues(p.r.name).Inc()
-		return false, fmt.Errorf("publish to %s: %w", p.subject, err)
+		err = fmt.Errorf("publish to %s: %w", p.subject, err)
+		if p.r.busDown(err) {
+			err = Unavailable(err)
+		}
+		return false, err
 	}
 	if !p.dead {
 		p.r.tel.published.WithLabelValues(p.r.name, fmt.Sprint(ack.Duplicate)).Inc()
@@ -76,4 +81,25 @@ func DecodeArticle(data []byte) (*newsflowv1.Article, error) {
 		return nil, fmt.Errorf("decode article: %w", err)
 	}
 	return &a, nil
+}
+
+// busDown reports whether a failed publish says NATS or JetStream cannot take
+// messages at all (disconnected, no stream responding, storage full), as
+// against a problem of the message.
+func (r *Runtime) busDown(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		// 10047: insufficient storage resources; 10023: insufficient
+		// resources; 10077: the stream's store failed (a full disk, or a
+		// full stream that refuses new messages).
+		switch apiErr.ErrorCode {
+		case 10047, 10023, 10077:
+			return true
+		}
+		return false
+	}
+	return !r.nc.IsConnected() ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrConnectionReconnecting)
 }

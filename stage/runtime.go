@@ -38,6 +38,9 @@ type Runtime struct {
 	log    *slog.Logger
 	dead   *Publisher
 	crash  *failpoint
+	avail  *availability
+	// reconnected fires when the NATS connection is back after a loss.
+	reconnected *broadcast
 }
 
 // New connects the stage to NATS (waiting for the server until ctx ends, so
@@ -60,6 +63,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	reconnected := newBroadcast()
 	natsOpts := []nats.Option{
 		nats.Name("newsflow-" + opts.Name),
 		nats.MaxReconnects(-1),
@@ -70,7 +74,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 				log.Warn("nats disconnected", "error", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
+			reconnected.fire()
+		}),
 	}
 	if cfg.NATSCreds != "" {
 		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCreds))
@@ -88,7 +95,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log, crash: crash}
+	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log, crash: crash, avail: newAvailability(), reconnected: reconnected}
 	r.dead, err = r.Publisher(ctx, SubjectDeadPrefix+opts.Name)
 	if err != nil {
 		nc.Close()

@@ -219,8 +219,9 @@ func (s *Sink) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.A
 // HandleBatch stores articles in one transaction and returns what the
 // runtime should do with each: nil (stored: ack), stage.ErrDuplicate
 // (already stored: ack), a permanent error (an article the store rejects:
-// dead-letter) or a transient one (the store is unreachable: nak, retry
-// later). When the batch fails for a reason of one of its articles, each is
+// dead-letter) or stage.ErrUnavailable (the store is unreachable: the
+// runtime holds the batch and tries it again until the store is back,
+// without spending the articles' delivery budget). When the batch fails for a reason of one of its articles, each is
 // written alone so that one bad article does not hold back the others.
 func (s *Sink) HandleBatch(ctx context.Context, as []*newsflowv1.Article) []error {
 	recs := make([]*store.Article, len(as))
@@ -238,7 +239,7 @@ func (s *Sink) HandleBatch(ctx context.Context, as []*newsflowv1.Article) []erro
 		s.m.up.Set(0)
 		s.report(err)
 		for i, a := range as {
-			errs[i] = fmt.Errorf("store article %s: %w", a.GetId(), err)
+			errs[i] = stage.Unavailable(fmt.Errorf("store article %s: %w", a.GetId(), err))
 		}
 		return errs
 	case err != nil && len(as) > 1:

@@ -1,0 +1,242 @@
+package stage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/stage/natsembed"
+)
+
+// TestUnavailableHoldsWithoutSpendingDeliveries: while the handler says its
+// dependency is down, for far longer than the retry schedule and several ack
+// waits, the stage holds what it has, pulls nothing more, reports not ready,
+// and afterwards handles every message once, on its first delivery, with
+// nothing dead-lettered.
+func TestUnavailableHoldsWithoutSpendingDeliveries(t *testing.T) {
+	h := newHarness(t, "sink")
+	h.rt.cfg.AckWait = 1500 * time.Millisecond
+	h.rt.cfg.RetryBase, h.rt.cfg.RetryMax = 20*time.Millisecond, 200*time.Millisecond
+	var down atomic.Bool
+	down.Store(true)
+	var mu sync.Mutex
+	seenWhileDown := map[string]bool{}
+	deliveries := map[string]uint64{}
+	stop := h.run(SubjectTagged, "", func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down.Load() {
+			seenWhileDown[a.GetId()] = true
+			return nil, Unavailable(errors.New("database is down"))
+		}
+		deliveries[a.GetId()]++
+		return nil, nil
+	})
+	defer stop()
+	const n = 20
+	for i := range n {
+		h.publish(SubjectTagged, article(fmt.Sprint("u", i)))
+	}
+	waitFor(t, func() bool { return len(h.rt.Health().Check(t.Context())) > 0 })
+	require.Zero(t, h.tel.MessageCount("sink", OutcomeRetried))
+	time.Sleep(5 * time.Second) // over three ack waits, 25 retry delays
+	mu.Lock()
+	held := len(seenWhileDown)
+	mu.Unlock()
+	require.LessOrEqual(t, held, h.rt.cfg.Workers, "pulling stops while the dependency is down")
+	require.NotEmpty(t, h.rt.Health().Check(t.Context())["sink/consumer"], "not ready while down")
+	down.Store(false)
+
+	waitFor(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == n })
+	require.Empty(t, h.rt.Health().Check(t.Context()), "ready again")
+	require.Zero(t, h.tel.MessageCount("sink", OutcomeDeadLettered))
+	mu.Lock()
+	defer mu.Unlock()
+	for id, d := range deliveries {
+		require.Equal(t, uint64(1), d, id)
+	}
+	h.requireSettled("ARTICLES_TAGGED", "sink")
+	info, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
+	require.NoError(t, err)
+	ci, err := info.Info(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, ci.NumRedelivered, "held messages were never redelivered")
+}
+
+// restartable is an embedded server that can be stopped and started again on
+// the same port with the same storage, as a restarted nats-server.
+type restartable struct {
+	t    *testing.T
+	port int
+	dir  string
+	mu   sync.Mutex
+	s    *server.Server
+}
+
+func newRestartable(t *testing.T) *restartable {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	r := &restartable{t: t, port: port, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *restartable) url() string { return "nats://127.0.0.1:" + strconv.Itoa(r.port) }
+
+func (r *restartable) start() {
+	s, err := natsembed.Start(natsembed.Options{Port: r.port, StoreDir: r.dir})
+	require.NoError(r.t, err)
+	r.mu.Lock()
+	r.s = s
+	r.mu.Unlock()
+}
+
+func (r *restartable) stop() {
+	r.mu.Lock()
+	s := r.s
+	r.s = nil
+	r.mu.Unlock()
+	if s != nil {
+		s.Shutdown()
+		s.WaitForShutdown()
+	}
+}
+
+func quietRuntime(t *testing.T, cfg Config, name string) (*Runtime, *Telemetry) {
+	tel := NewTelemetry()
+	rt, err := New(t.Context(), cfg, Options{Name: name, Telemetry: tel, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close() })
+	return rt, tel
+}
+
+// TestConsumptionResumesAfterServerRestart: after nats-server restarts, a
+// stage handles new messages within 5 seconds of the server being back, and
+// says it is not ready while the server is away.
+func TestConsumptionResumesAfterServerRestart(t *testing.T) {
+	srv := newRestartable(t)
+	rt, _ := quietRuntime(t, testConfig(srv.url()), "tagger")
+	var handled atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- rt.Consume(ctx, SubjectNormalized, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+			handled.Add(1)
+			return nil, nil
+		})
+	}()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	pub, err := rt.Publisher(t.Context(), SubjectNormalized)
+	require.NoError(t, err)
+	require.NoError(t, pub.Publish(t.Context(), article("before")))
+	waitFor(t, func() bool { return handled.Load() == 1 })
+
+	for round := range 3 {
+		srv.stop()
+		waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) > 0 })
+		time.Sleep(2 * time.Second)
+		require.NotEmpty(t, rt.Health().Check(t.Context()), "not ready while the server is down")
+		srv.start()
+		back := time.Now()
+		want := handled.Load() + 1
+		pctx, pcancel := context.WithTimeout(t.Context(), 10*time.Second)
+		for pub.Publish(pctx, article(fmt.Sprint("after", round))) != nil && pctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+		}
+		pcancel()
+		deadline := back.Add(5 * time.Second)
+		for handled.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		require.Equal(t, want, handled.Load(), "round %d: handled within 5s of the restart", round)
+		t.Logf("round %d: consuming again %s after the server came back", round, time.Since(back).Round(time.Millisecond))
+		waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 })
+	}
+}
+
+// TestCrashedWorkIsReclaimedPromptly: a replica that dies holding a message
+// gives it back within the default ack wait (seconds, not a minute), to a
+// replica started after it.
+func TestCrashedWorkIsReclaimedPromptly(t *testing.T) {
+	srv := newRestartable(t)
+	cfg := DefaultConfig()
+	cfg.NATSURL = srv.url()
+	first, _ := quietRuntime(t, cfg, "normalizer")
+	got := make(chan struct{})
+	block := make(chan struct{})
+	defer close(block)
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	defer cancel1()
+	go func() {
+		_ = first.Consume(ctx1, SubjectFetched, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+			close(got)
+			<-block
+			return nil, nil
+		})
+	}()
+	pub, err := first.Publisher(t.Context(), SubjectFetched)
+	require.NoError(t, err)
+	require.NoError(t, pub.Publish(t.Context(), article("c1")))
+	<-got
+	require.NoError(t, first.Close()) // the process dies: no ack, no nak
+	crashed := time.Now()
+
+	second, _ := quietRuntime(t, cfg, "normalizer")
+	again := make(chan struct{}, 1)
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- second.Consume(ctx2, SubjectFetched, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+			again <- struct{}{}
+			return nil, nil
+		})
+	}()
+	defer func() { cancel2(); require.NoError(t, <-done) }()
+	select {
+	case <-again:
+		t.Logf("reclaimed %s after the crash (ack wait %s)", time.Since(crashed).Round(time.Millisecond), cfg.AckWait)
+	case <-time.After(cfg.AckWait + 10*time.Second):
+		t.Fatalf("not redelivered within %s of the crash", cfg.AckWait+10*time.Second)
+	}
+	require.LessOrEqual(t, cfg.AckWait, 15*time.Second, "the default ack wait reclaims crashed work within seconds")
+}
+
+// TestLongHandlingIsNotRedelivered: a handler that runs for several ack
+// waits keeps its message: no other replica gets it meanwhile.
+func TestLongHandlingIsNotRedelivered(t *testing.T) {
+	h := newHarness(t, "tagger")
+	h.rt.cfg.AckWait = 1200 * time.Millisecond
+	h.rt.cfg.HandlerTimeout = 10 * time.Second
+	var calls atomic.Int32
+	stop := h.run(SubjectNormalized, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+		calls.Add(1)
+		time.Sleep(4 * time.Second)
+		return nil, nil
+	})
+	defer stop()
+	h.publish(SubjectNormalized, article("slow"))
+	waitFor(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 })
+	time.Sleep(1500 * time.Millisecond)
+	require.Equal(t, int32(1), calls.Load())
+	cons, err := h.js.Consumer(t.Context(), "ARTICLES_NORMALIZED", "tagger")
+	require.NoError(t, err)
+	info, err := cons.Info(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, info.NumRedelivered)
+	require.Zero(t, info.NumAckPending)
+}
