@@ -35,6 +35,10 @@ type Store struct {
 	pg bool
 	// eachBatch is how many articles Each reads per query.
 	eachBatch int
+	// path and ident are the SQLite file and its identity when opened,
+	// checked before and after every write and by Ping.
+	path  string
+	ident fileIdent
 }
 
 const busyTimeout = 5 * time.Second
@@ -80,6 +84,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		}
 		r.SetMaxOpenConns(max(2, runtime.GOMAXPROCS(0)))
 		s.r = r
+	}
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		if s.ident, err = identify(path); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		s.path = path
 	}
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
@@ -138,6 +149,9 @@ func (s *Store) bind(q string) string {
 
 // Ping checks that both the writer and the readers can reach the database.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.checkFile(); err != nil {
+		return err
+	}
 	var one int
 	if err := s.w.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return classify("ping store", err)

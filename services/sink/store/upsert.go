@@ -72,8 +72,13 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	var err error
 	if s.pg {
 		err = s.writeBatchPg(ctx, ids, plan)
-	} else {
+	} else if err = s.checkFile(); err == nil {
 		err = s.writeBatchSQLite(ctx, ids, plan)
+		if err == nil {
+			// Committed, but to the file at the path? If it went away
+			// meanwhile the batch is in no file: not stored.
+			err = s.checkFile()
+		}
 	}
 	if err != nil {
 		return nil, err
