@@ -38,7 +38,9 @@ func startLostSink(t *testing.T, ns *server.Server, path string) *lostSink {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, rt, Config{Store: "sqlite:" + path, BatchSize: 5, BatchWait: 20 * time.Millisecond}) }()
+	go func() {
+		done <- Run(ctx, rt, Config{Store: "sqlite:" + path, BatchSize: 5, BatchWait: 20 * time.Millisecond})
+	}()
 	return &lostSink{tel: tel, health: health, stop: func() {
 		cancel()
 		require.NoError(t, <-done)
