@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,6 +22,24 @@ type Publisher struct {
 	// dead marks the dead-letter publisher, whose sends are counted by
 	// newsflow_dead_letters_total instead of newsflow_published_total.
 	dead bool
+	// wait makes Publish wait out a NATS outage (see Waiting).
+	wait bool
+}
+
+// publishTry bounds one try of a waiting publisher, so that a publish lost
+// with a dropped connection is sent again rather than awaited.
+const publishTry = 5 * time.Second
+
+// Waiting returns a publisher that waits out a NATS or JetStream outage
+// (disconnected, no stream responding, storage full): Publish tries again
+// with a growing delay, capped at 10s, for as long as its context allows,
+// and the stage reports not ready meanwhile. A source stage (the fetcher)
+// uses it, so that an outage delays its work instead of failing it.
+func (p *Publisher) Waiting() *Publisher {
+	w := *p
+	w.wait = true
+	p.r.health.Add(p.r.name+"/publish", func(context.Context) error { return p.r.avail.err() })
+	return &w
 }
 
 // Publisher returns a publisher for subject, creating its stream if missing.
@@ -40,8 +59,24 @@ func MsgID(stage string, a *newsflowv1.Article) string {
 // (or recognised it as a duplicate). An article larger than the server's
 // payload limit is refused with a permanent "oversize" error, never truncated.
 func (p *Publisher) Publish(ctx context.Context, a *newsflowv1.Article) error {
-	_, err := p.publish(ctx, a)
-	return err
+	if !p.wait {
+		_, err := p.publish(ctx, a)
+		return err
+	}
+	for attempt := uint64(1); ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, publishTry)
+		_, err := p.publish(tctx, a)
+		cancel()
+		if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+			if err == nil {
+				p.r.avail.up()
+			}
+			return err
+		}
+		if !p.r.hold(ctx, err, attempt) {
+			return err
+		}
+	}
 }
 
 func (p *Publisher) publish(ctx context.Context, a *newsflowv1.Article) (duplicate bool, err error) {

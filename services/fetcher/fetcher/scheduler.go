@@ -41,8 +41,7 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 	s := &scheduler{Poller: p, sh: sh, feeds: map[string]registry.Entry{}, busy: map[string]bool{}}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	watchErr := make(chan error, 1)
-	go func() { watchErr <- sh.Registry.Watch(watchCtx, s.seen) }()
+	go s.watch(watchCtx)
 
 	run := p.startRun(ctx)
 	slots := make(chan struct{}, p.cfg.Concurrency)
@@ -74,12 +73,6 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 			stats := run.stop()
 			p.log.Info("fetcher stopped", slog.Any("stats", stats))
 			return nil
-		case err := <-watchErr:
-			if ctx.Err() == nil {
-				polls.Wait()
-				run.stop()
-				return err
-			}
 		case <-ticker.C:
 		}
 	}
@@ -94,6 +87,28 @@ type scheduler struct {
 	mu    sync.Mutex
 	feeds map[string]registry.Entry
 	busy  map[string]bool
+}
+
+// watch follows the registry until ctx ends. A watch that ends or fails
+// (NATS away for a while) is started again with a growing delay: the
+// scheduler keeps polling the feeds it knows meanwhile.
+func (s *scheduler) watch(ctx context.Context) {
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		start := time.Now()
+		err := s.sh.Registry.Watch(ctx, s.seen)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			attempt = 1
+		}
+		delay := min(time.Duration(attempt)*time.Second, 10*time.Second)
+		s.log.Warn("feed registry watch ended; watching again", "error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
 }
 
 // seen takes an update from the registry watch.

@@ -195,6 +195,8 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An outage of NATS delays publishing, it does not end the fetcher.
+	pub = pub.Waiting()
 	s := &Stage{opts: o, pub: pub, rt: rt, named: feeds}
 	if o.Ingest != "" && len(feeds) == 0 {
 		return s, nil // files only: no feeds, no registry
