@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/newsflow/newsflow/services/sink/store"
@@ -77,7 +78,12 @@ type listResponse struct {
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
-	p, err := parseList(r.URL.Query())
+	v, err := queryParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	p, err := parseList(v)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -111,7 +117,12 @@ type storiesResponse struct {
 }
 
 func (h *handler) stories(w http.ResponseWriter, r *http.Request) {
-	q, err := parseStories(r.URL.Query())
+	v, err := queryParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q, err := parseStories(v)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -135,11 +146,20 @@ func (h *handler) story(w http.ResponseWriter, r *http.Request) {
 // getOne answers a request for the one item (an article, a story) that get
 // returns for the path's id; what names it in the 404.
 func getOne[T any](h *handler, w http.ResponseWriter, r *http.Request, what string, get func(context.Context, string) (T, error)) {
-	if err := onlyParams(r.URL.Query()); err != nil {
+	q, err := queryParams(r)
+	if err == nil {
+		err = onlyParams(q)
+	}
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	v, err := get(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if strings.ContainsRune(id, 0) {
+		writeError(w, badParam("id", "the id must not contain a NUL byte"))
+		return
+	}
+	v, err := get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, &apiError{status: http.StatusNotFound, msg: what + " not found"})
 		return
@@ -157,7 +177,12 @@ type sourcesResponse struct {
 }
 
 func (h *handler) sources(w http.ResponseWriter, r *http.Request) {
-	days, err := parseDays(r.URL.Query())
+	v, err := queryParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	days, err := parseDays(v)
 	if err != nil {
 		writeError(w, err)
 		return

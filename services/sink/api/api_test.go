@@ -360,3 +360,32 @@ func TestStoreFailuresAre500WithoutDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedQueryIs400: a pair url.URL.Query drops (a bad %-escape, a ';')
+// or a NUL byte in a parameter or an id is a 400 naming the parameter, on
+// every endpoint. Before, ?q=%zz answered 200 with unfiltered results, and a
+// NUL reached PostgreSQL as a 500.
+func TestMalformedQueryIs400(t *testing.T) {
+	h := newTestHandler(t)
+	for _, tt := range []struct{ target, param string }{
+		{"/api/v1/articles?q=%zz", "q"},
+		{"/api/v1/articles?limit=5&q=harbour%", "q"},
+		{"/api/v1/articles?q=a;b", "q"},
+		{"/api/v1/articles?entity=a%00b", "entity"},
+		{"/api/v1/articles?topic=%00", "topic"},
+		{"/api/v1/articles?cursor=x%00", "cursor"},
+		{"/api/v1/stories?since=%zz", "since"},
+		{"/api/v1/sources?days=%00", "days"},
+		{"/api/v1/articles/abc%00", "id"},
+		{"/api/v1/stories/abc%00", "id"},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			r := do(t, h, http.MethodGet, tt.target)
+			require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+			var e errorBody
+			require.NoError(t, json.Unmarshal(r.body, &e))
+			require.Equal(t, tt.param, e.Parameter)
+			require.NotEmpty(t, e.Error)
+		})
+	}
+}

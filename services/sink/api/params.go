@@ -3,10 +3,12 @@ package api
 import (
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -217,4 +219,38 @@ func parseStories(v url.Values) (store.StoryQuery, error) {
 		return q, err
 	}
 	return q, nil
+}
+
+// queryParams parses the request's query string strictly: a malformed pair
+// (a bad %-escape, a ';') or a NUL byte anywhere is a 400 naming the
+// parameter, where url.URL.Query would drop the pair silently and answer
+// unfiltered results.
+func queryParams(r *http.Request) (url.Values, error) {
+	v := url.Values{}
+	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || strings.Contains(rawKey, ";") {
+			return nil, badParam(rawKey, fmt.Sprintf("malformed query string near %q", truncateParam(pair)))
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil || strings.Contains(rawValue, ";") {
+			return nil, badParam(key, fmt.Sprintf("parameter %q is malformed: %q is not a valid query value", key, truncateParam(rawValue)))
+		}
+		if strings.ContainsRune(key, 0) || strings.ContainsRune(value, 0) {
+			return nil, badParam(key, fmt.Sprintf("parameter %q must not contain a NUL byte", strings.ReplaceAll(key, "\x00", `\0`)))
+		}
+		v.Add(key, value)
+	}
+	return v, nil
+}
+
+func truncateParam(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
