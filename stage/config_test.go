@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,4 +124,15 @@ func TestParseFailpoint(t *testing.T) {
 		_, err := parseFailpoint(bad)
 		require.ErrorContains(t, err, EnvFailpoint, bad)
 	}
+}
+
+func TestLogsMaskURLPasswords(t *testing.T) {
+	var buf strings.Builder
+	log, err := NewLogger(&buf, "json", "info")
+	require.NoError(t, err)
+	log.Warn("poll", "feed", "https://u:hunter2@x.example/f.xml", "error", fmt.Errorf(`Get "http://u:hunter2@x.example/f.xml": refused`))
+	require.NotContains(t, buf.String(), "hunter2")
+	require.Contains(t, buf.String(), "https://u:xxxxx@x.example/f.xml")
+	require.Equal(t, "see ftp://a:xxxxx@h/ and http://b:xxxxx@k/p", RedactURLs("see ftp://a:1@h/ and http://b:2:3@k/p"))
+	require.Equal(t, "no credentials: http://h/a@b", RedactURLs("no credentials: http://h/a@b"))
 }

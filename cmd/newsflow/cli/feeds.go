@@ -19,6 +19,7 @@ import (
 
 	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
 	"github.com/newsflow/newsflow/services/fetcher/registry"
+	"github.com/newsflow/newsflow/stage"
 	"github.com/newsflow/newsflow/stage/natsembed"
 )
 
@@ -81,9 +82,9 @@ func feedsCmd(args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 			if added {
-				fmt.Fprintf(stdout, "added    %s\n", u)
+				fmt.Fprintf(stdout, "added    %s\n", stage.RedactURLs(u))
 			} else {
-				fmt.Fprintf(stdout, "present  %s\n", u)
+				fmt.Fprintf(stdout, "present  %s\n", stage.RedactURLs(u))
 			}
 		}
 	case "remove":
@@ -93,7 +94,7 @@ func feedsCmd(args []string, stdout, stderr io.Writer) error {
 				errs = append(errs, err)
 				continue
 			}
-			fmt.Fprintf(stdout, "removed  %s\n", u)
+			fmt.Fprintf(stdout, "removed  %s\n", stage.RedactURLs(u))
 		}
 		return errors.Join(errs...)
 	case "list":
@@ -177,7 +178,7 @@ func selectFeeds(entries []registry.Entry, urls []string) ([]registry.Entry, err
 		}
 		e, ok := byKey[key]
 		if !ok {
-			return nil, fmt.Errorf("feed %s: %w", u, registry.ErrNotFound)
+			return nil, fmt.Errorf("feed %s: %w", stage.RedactURLs(u), registry.ErrNotFound)
 		}
 		out = append(out, e)
 	}
@@ -188,7 +189,7 @@ func printFeedList(w io.Writer, entries []registry.Entry, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HEALTH\tNEXT POLL\tURL")
 	for _, e := range entries {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Feed.Health(now), nextPoll(e.Feed.NextPoll, now), e.Feed.URL)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Feed.Health(now), nextPoll(e.Feed.NextPoll, now), stage.RedactURLs(e.Feed.URL))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d feeds\n", len(entries))
@@ -199,12 +200,12 @@ func printFeedStats(w io.Writer, entries []registry.Entry, now time.Time) {
 	for _, e := range entries {
 		f := e.Feed
 		health[f.Health(now)]++
-		fmt.Fprintf(w, "%s\n", f.URL)
+		fmt.Fprintf(w, "%s\n", stage.RedactURLs(f.URL))
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		row := func(k, v string) { fmt.Fprintf(tw, "  %s\t%s\n", k, v) }
 		row("health", f.Health(now))
 		if f.Discovered != "" {
-			row("discovered feed", f.Discovered)
+			row("discovered feed", stage.RedactURLs(f.Discovered))
 		}
 		row("polls", fmt.Sprintf("%d (%d not modified)", f.Polls, f.NotModified))
 		row("new items", fmt.Sprintf("%d, %.1f a day", f.NewItems, f.ItemsPerDay))
@@ -214,7 +215,7 @@ func printFeedStats(w io.Writer, entries []registry.Entry, now time.Time) {
 		row("next poll", nextPoll(f.NextPoll, now))
 		if f.ErrorStreak > 0 {
 			row("error streak", fmt.Sprintf("%d, failing since %s", f.ErrorStreak, relTime(f.FailingSince, now)))
-			row("last error", f.LastErrorClass+": "+f.LastError)
+			row("last error", f.LastErrorClass+": "+stage.RedactURLs(f.LastError))
 		}
 		if len(f.Errors) > 0 {
 			var parts []string

@@ -77,3 +77,26 @@ func TestFeedsCommandWhileRunning(t *testing.T) {
 	// Stopped: the command opens the stored registry itself.
 	require.Contains(t, runCLI(t, "feeds", "list", "-data", data), "https://a.example/feed.xml")
 }
+
+// TestFeedCredentialsAreMasked: a feed registered with user info in its URL
+// shows the password masked in every output of "feeds", as the -store DSN
+// is. Before, feeds add/list/stats printed it in full.
+func TestFeedCredentialsAreMasked(t *testing.T) {
+	data := t.TempDir()
+	const secret = "s3cr3t-pw"
+	u := "http://reader:" + secret + "@feeds.example/private.xml"
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"feeds", "add", "-data", data, u},
+		{"feeds", "add", "-data", data, u},
+		{"feeds", "list", "-data", data},
+		{"feeds", "stats", "-data", data},
+		{"feeds", "stats", "-data", data, u},
+		{"feeds", "remove", "-data", data, u},
+	} {
+		out := runCLI(t, args...)
+		all.WriteString(out)
+		require.NotContains(t, out, secret, "%v", args)
+	}
+	require.Contains(t, all.String(), "http://reader:xxxxx@feeds.example/private.xml")
+}

@@ -13,6 +13,7 @@ import (
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/fetcher/feed"
 	"github.com/newsflow/newsflow/services/fetcher/page"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // StageName is the stage recorded in the article's trace span.
@@ -54,7 +55,7 @@ func newArticle(o origin, resp *page.Response, receivedAt time.Time) *newsflowv1
 		Id:           newsflowv1.ArticleID(o.canonical),
 		Url:          resp.URL,
 		CanonicalUrl: o.canonical,
-		Feed:         o.feed,
+		Feed:         stage.RedactURLs(o.feed), // never a feed's credentials downstream
 		Source:       o.source,
 		ContentHash:  hex.EncodeToString(sum[:]),
 		Fetch:        f,
