@@ -14,6 +14,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -24,6 +25,31 @@ import (
 
 // Option configures the handler.
 type Option func(*handler)
+
+// Limits bound what the API lets clients cost the store. A request over a
+// limit is answered at once (503 with Retry-After) instead of queuing
+// behind the others.
+type Limits struct {
+	// Queries is the most requests served at once; Searches the most of
+	// them with a full-text search (q).
+	Queries, Searches int
+	// Timeout bounds one request's store work, on both engines (the query
+	// is interrupted, not merely abandoned).
+	Timeout time.Duration
+}
+
+// DefaultLimits are the sink's -api-max-queries, -api-max-searches and
+// -api-timeout defaults.
+func DefaultLimits() Limits { return Limits{Queries: 8, Searches: 2, Timeout: 5 * time.Second} }
+
+// WithLimits sets the handler's limits (default DefaultLimits).
+func WithLimits(l Limits) Option {
+	return func(h *handler) {
+		h.queries = make(chan struct{}, max(1, l.Queries))
+		h.searches = make(chan struct{}, max(1, l.Searches))
+		h.timeout = l.Timeout
+	}
+}
 
 // WithLogger sets where failures of the store are logged; the default is
 // slog.Default().
@@ -43,6 +69,9 @@ type handler struct {
 	st  articles
 	log *slog.Logger
 	mux *http.ServeMux
+	// queries and searches are semaphores of the requests in progress.
+	queries, searches chan struct{}
+	timeout           time.Duration
 }
 
 // New returns the API handler over s. It serves paths under /api/v1/ and
@@ -51,6 +80,7 @@ func New(s *store.Store, opts ...Option) http.Handler { return newHandler(s, opt
 
 func newHandler(st articles, opts ...Option) *handler {
 	h := &handler{st: st, log: slog.Default(), mux: http.NewServeMux()}
+	WithLimits(DefaultLimits())(h)
 	for _, o := range opts {
 		o(h)
 	}
@@ -70,7 +100,45 @@ func newHandler(st articles, opts ...Option) *handler {
 	return h
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/api/v1/") {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	if !acquire(h.queries) {
+		busy(w, "too many requests in progress")
+		return
+	}
+	defer func() { <-h.queries }()
+	if r.URL.Path == "/api/v1/articles" && strings.Contains(r.URL.RawQuery, "q=") {
+		if !acquire(h.searches) {
+			busy(w, "too many searches in progress")
+			return
+		}
+		defer func() { <-h.searches }()
+	}
+	if h.timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// acquire takes a slot of sem if one is free, without waiting.
+func acquire(sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func busy(w http.ResponseWriter, what string) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, &apiError{status: http.StatusServiceUnavailable, msg: what + "; retry shortly"})
+}
 
 type listResponse struct {
 	Articles   []store.Article `json:"articles"`
@@ -211,6 +279,16 @@ func (h *handler) listFailed(w http.ResponseWriter, r *http.Request, err error) 
 }
 
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, msg: fmt.Sprintf("the query took longer than %s; narrow it (fewer or longer words, a source, a time range)", h.timeout)})
+		return
+	case r.Context().Err() != nil:
+		// The client went away: not a store failure.
+		h.log.DebugContext(r.Context(), "query api: client gone", "path", r.URL.Path, "error", err)
+		return
+	}
 	h.log.ErrorContext(r.Context(), "query api", "path", r.URL.Path, "error", err)
 	writeError(w, &apiError{status: http.StatusInternalServerError, msg: "internal error"})
 }

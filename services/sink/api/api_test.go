@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -388,4 +389,72 @@ func TestMalformedQueryIs400(t *testing.T) {
 			require.NotEmpty(t, e.Error)
 		})
 	}
+}
+
+// blocking is a store whose every read waits for release or the request's
+// context, counting the reads that started.
+type blocking struct {
+	failing
+	release chan struct{}
+	started chan struct{}
+}
+
+func (b blocking) List(ctx context.Context, _ store.Query) (store.Page, error) {
+	b.started <- struct{}{}
+	select {
+	case <-b.release:
+		return store.Page{}, nil
+	case <-ctx.Done():
+		return store.Page{}, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+}
+
+// TestQueryCostIsBounded: one search cannot stall the API. Too many words
+// or prefixes are refused with a 400 before reaching the store; requests
+// beyond the concurrency limits are answered 503 at once instead of
+// queuing; a query over the time limit is interrupted and answered 503.
+// Before, q of 166 "a*" terms took 8.8 s and eight of them made an ordinary
+// request wait 31 s.
+func TestQueryCostIsBounded(t *testing.T) {
+	h := newTestHandler(t)
+	for q, want := range map[string]int{
+		strings.Repeat("a* ", 166):                      http.StatusBadRequest,
+		strings.Repeat("harbour ", 17):                  http.StatusBadRequest,
+		"ab* cd* ef* gh* ij*":                           http.StatusBadRequest,
+		"ab* cd* ef* gh*":                               http.StatusOK,
+		strings.TrimSpace(strings.Repeat("ferry ", 16)): http.StatusOK,
+	} {
+		r := do(t, h, http.MethodGet, "/api/v1/articles?q="+url.QueryEscape(q))
+		require.Equal(t, want, r.status, "%.40q: %s", q, r.body)
+	}
+
+	b := blocking{release: make(chan struct{}), started: make(chan struct{}, 16)}
+	hb := newHandler(b, WithLimits(Limits{Queries: 3, Searches: 1, Timeout: time.Minute}))
+	results := make(chan int, 8)
+	get := func(target string) { results <- do(t, hb, http.MethodGet, target).status }
+	go get("/api/v1/articles?q=harbour")
+	<-b.started
+	// A second search is refused at once; a listing still gets through.
+	require.Equal(t, http.StatusServiceUnavailable, do(t, hb, http.MethodGet, "/api/v1/articles?q=ferry").status)
+	go get("/api/v1/articles?limit=5")
+	go get("/api/v1/articles?limit=6")
+	<-b.started
+	<-b.started
+	r := do(t, hb, http.MethodGet, "/api/v1/articles?limit=7")
+	require.Equal(t, http.StatusServiceUnavailable, r.status, "the fourth request at once")
+	require.Equal(t, "1", r.header.Get("Retry-After"))
+	close(b.release)
+	for range 3 {
+		require.Equal(t, http.StatusOK, <-results)
+	}
+
+	slow := blocking{release: make(chan struct{}), started: make(chan struct{}, 1)}
+	var logs bytes.Buffer
+	hs := newHandler(slow, WithLimits(Limits{Queries: 2, Searches: 1, Timeout: 100 * time.Millisecond}), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	start := time.Now()
+	r = do(t, hs, http.MethodGet, "/api/v1/articles?q=harbour")
+	require.Equal(t, http.StatusServiceUnavailable, r.status, "%s", r.body)
+	require.Contains(t, string(r.body), "longer than 100ms")
+	require.Less(t, time.Since(start), 30*time.Second)
+	require.NotContains(t, logs.String(), "level=ERROR")
 }

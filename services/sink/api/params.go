@@ -19,6 +19,8 @@ const (
 	defaultLimit = 20
 	maxLimit     = 100
 	maxQ         = 500 // characters
+	maxQWords    = 16
+	maxQPrefixes = 4
 	maxTopic     = 200 // characters
 	maxCursor    = 1024
 	maxEntity    = 200 // characters
@@ -54,6 +56,22 @@ func parseList(v url.Values) (listParamsParsed, error) {
 		}
 		if n := utf8.RuneCountInString(s); n > maxQ {
 			return p, badParam("q", fmt.Sprintf("q is %d characters long, at most %d are allowed", n, maxQ))
+		}
+		// Each word is a term to match and each prefix an index range to
+		// expand: bound both, so that one request cannot stall the store
+		// (166 "a*" terms took 8.8 s on 3,000 articles).
+		words, prefixes := 0, 0
+		for w := range strings.FieldsSeq(s) {
+			words++
+			if strings.HasSuffix(w, "*") {
+				prefixes++
+			}
+		}
+		if words > maxQWords {
+			return p, badParam("q", fmt.Sprintf("q has %d words, at most %d are allowed", words, maxQWords))
+		}
+		if prefixes > maxQPrefixes {
+			return p, badParam("q", fmt.Sprintf("q has %d prefix searches (word*), at most %d are allowed", prefixes, maxQPrefixes))
 		}
 		q.Q = s
 	}

@@ -37,12 +37,14 @@ type Config struct {
 	MaxAge     time.Duration
 	PruneEvery time.Duration
 	PruneBatch int
+	// API bounds the query API's concurrency and time per request.
+	API api.Limits
 }
 
 // DefaultConfig returns the defaults of the sink's flags.
 func DefaultConfig() Config {
 	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond,
-		PruneEvery: time.Hour, PruneBatch: 1000}
+		PruneEvery: time.Hour, PruneBatch: 1000, API: api.DefaultLimits()}
 }
 
 // RegisterFlags registers the sink's flags on fs.
@@ -53,6 +55,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MaxAge, "store-max-age", c.MaxAge, "delete articles published longer ago than this (0: keep all)")
 	fs.DurationVar(&c.PruneEvery, "store-prune-every", c.PruneEvery, "how often retention runs")
 	fs.IntVar(&c.PruneBatch, "store-prune-batch", c.PruneBatch, "most articles deleted in one retention transaction")
+	fs.IntVar(&c.API.Queries, "api-max-queries", c.API.Queries, "most API requests served at once; more get 503 at once")
+	fs.IntVar(&c.API.Searches, "api-max-searches", c.API.Searches, "most full-text searches (q) served at once; more get 503 at once")
+	fs.DurationVar(&c.API.Timeout, "api-timeout", c.API.Timeout, "time limit of one API request's queries (503 past it)")
 }
 
 // Validate reports every problem with c at once.
@@ -81,6 +86,15 @@ func (c Config) Validate() error {
 	if c.MaxAge > 0 && c.PruneBatch < 1 {
 		bad("store-prune-batch", "want at least 1, got %d", c.PruneBatch)
 	}
+	if c.API.Queries < 1 {
+		bad("api-max-queries", "want at least 1, got %d", c.API.Queries)
+	}
+	if c.API.Searches < 1 || c.API.Searches > c.API.Queries {
+		bad("api-max-searches", "want 1 to -api-max-queries (%d), got %d", c.API.Queries, c.API.Searches)
+	}
+	if c.API.Timeout <= 0 {
+		bad("api-timeout", "want a positive duration, got %s", c.API.Timeout)
+	}
 	return p.Err()
 }
 
@@ -99,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PruneBatch == 0 {
 		c.PruneBatch = d.PruneBatch
+	}
+	if c.API == (api.Limits{}) {
+		c.API = d.API
 	}
 	return c
 }
@@ -155,7 +172,7 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	}
 	defer st.Close()
 	rt.Health().Add("sink/store-ping", st.Ping)
-	rt.Handle("/api/", api.New(st, api.WithLogger(rt.Logger())))
+	rt.Handle("/api/", api.New(st, api.WithLogger(rt.Logger()), api.WithLimits(cfg.API)))
 	rt.Handle("GET /openapi.json", api.OpenAPI())
 	s := New(st, rt.Telemetry().Registry)
 	s.report = report
