@@ -14,7 +14,7 @@ func main() {
 	opts := fetcher.DefaultOptions()
 	os.Exit(stage.Main(stage.Program{
 		Name:     fetcher.Name,
-		HTTPAddr: ":9101",
+		HTTPAddr: "127.0.0.1:9101", // loopback unless -http says otherwise (deploy/ does)
 		Flags:    opts.RegisterFlags,
 		Validate: func() error { return opts.Validate() },
 		Run:      func(ctx context.Context, rt *stage.Runtime) error { return fetcher.Run(ctx, rt, opts) },

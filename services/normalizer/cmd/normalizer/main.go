@@ -13,7 +13,7 @@ func main() {
 	cfg := normalizer.DefaultConfig()
 	os.Exit(stage.Main(stage.Program{
 		Name:     normalizer.Name,
-		HTTPAddr: ":9102",
+		HTTPAddr: "127.0.0.1:9102", // loopback unless -http says otherwise (deploy/ does)
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Run:      func(ctx context.Context, rt *stage.Runtime) error { return normalizer.Run(ctx, rt, cfg) },

@@ -13,7 +13,7 @@ func main() {
 	cfg := sink.DefaultConfig()
 	os.Exit(stage.Main(stage.Program{
 		Name:     sink.Name,
-		HTTPAddr: ":8080",
+		HTTPAddr: "127.0.0.1:8080", // loopback unless -http says otherwise (deploy/ does)
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Run:      func(ctx context.Context, rt *stage.Runtime) error { return sink.Run(ctx, rt, cfg) },

@@ -23,7 +23,7 @@ func main() {
 	var cfg tagger.Config
 	os.Exit(stage.Main(stage.Program{
 		Name:     tagger.Name,
-		HTTPAddr: ":9103",
+		HTTPAddr: "127.0.0.1:9103", // loopback unless -http says otherwise (deploy/ does)
 		Flags:    cfg.RegisterFlags,
 		Validate: func() error { return cfg.Validate() },
 		Run:      func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, cfg) },
