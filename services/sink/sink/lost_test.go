@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,4 +134,44 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 	data, err := proto.Marshal(m)
 	require.NoError(t, err)
 	return data
+}
+
+// TestAPITokenAndRateLimit: with -api-token the sink's API answers 401
+// without it and serves with it, while /metrics and /readyz stay open; a
+// client over -rate-limit gets 429.
+func TestAPITokenAndRateLimit(t *testing.T) {
+	ns := natstest.Run(t)
+	cfg := stage.DefaultConfig()
+	cfg.NATSURL = ns.ClientURL()
+	tel, health := stage.NewTelemetry(), stage.NewHealth()
+	mux := stage.Mux(tel.Registry, health)
+	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: Name, Telemetry: tel, Health: health, Mux: mux, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer rt.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	sc := Config{Store: "sqlite:" + filepath.Join(t.TempDir(), "news.db"), APIToken: "reader-1", RateLimit: 1, RateBurst: 2}
+	require.NoError(t, DefaultConfig().Validate())
+	go func() { done <- Run(ctx, rt, sc) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(path, token string) int {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitUntil(t, 10*time.Second, func() bool { return get("/api/v1/articles", "") != http.StatusNotFound })
+	require.Equal(t, http.StatusUnauthorized, get("/api/v1/articles", ""))
+	require.Equal(t, http.StatusUnauthorized, get("/api/v1/articles", "reader-2"))
+	require.Equal(t, http.StatusOK, get("/metrics", ""))
+	require.Equal(t, http.StatusOK, get("/api/v1/articles", "reader-1"))
+	require.Equal(t, http.StatusOK, get("/api/v1/articles", "reader-1"))
+	require.Equal(t, http.StatusTooManyRequests, get("/api/v1/articles", "reader-1"))
 }

@@ -39,12 +39,18 @@ type Config struct {
 	PruneBatch int
 	// API bounds the query API's concurrency and time per request.
 	API api.Limits
+	// APIToken and APITokenFile give the bearer tokens the API asks for
+	// (none: open); RateLimit and RateBurst bound each client's requests.
+	APIToken, APITokenFile string
+	RateLimit              float64
+	RateBurst              int
 }
 
 // DefaultConfig returns the defaults of the sink's flags.
 func DefaultConfig() Config {
 	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond,
-		PruneEvery: time.Hour, PruneBatch: 1000, API: api.DefaultLimits()}
+		PruneEvery: time.Hour, PruneBatch: 1000, API: api.DefaultLimits(),
+		RateLimit: 20, RateBurst: 40}
 }
 
 // RegisterFlags registers the sink's flags on fs.
@@ -58,6 +64,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.API.Queries, "api-max-queries", c.API.Queries, "most API requests served at once; more get 503 at once")
 	fs.IntVar(&c.API.Searches, "api-max-searches", c.API.Searches, "most full-text searches (q) served at once; more get 503 at once")
 	fs.DurationVar(&c.API.Timeout, "api-timeout", c.API.Timeout, "time limit of one API request's queries (503 past it)")
+	fs.StringVar(&c.APIToken, "api-token", c.APIToken, "bearer `token` the API asks for (empty, and no -api-token-file: the API is open)")
+	fs.StringVar(&c.APITokenFile, "api-token-file", c.APITokenFile, "`file` of bearer tokens the API accepts, one a line (a mounted Secret)")
+	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "API requests a second allowed per client (token or address); 0: unlimited")
+	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "API requests a client may send at once above -rate-limit")
 }
 
 // Validate reports every problem with c at once.
@@ -91,6 +101,15 @@ func (c Config) Validate() error {
 	}
 	if c.API.Searches < 1 || c.API.Searches > c.API.Queries {
 		bad("api-max-searches", "want 1 to -api-max-queries (%d), got %d", c.API.Queries, c.API.Searches)
+	}
+	if _, err := stage.LoadTokens(c.APIToken, c.APITokenFile); err != nil {
+		bad("api-token-file", "%v", err)
+	}
+	if c.RateLimit < 0 {
+		bad("rate-limit", "want 0 (unlimited) or a positive rate, got %g", c.RateLimit)
+	}
+	if c.RateLimit > 0 && c.RateBurst < 1 {
+		bad("rate-burst", "want at least 1, got %d", c.RateBurst)
 	}
 	if c.API.Timeout <= 0 {
 		bad("api-timeout", "want a positive duration, got %s", c.API.Timeout)
@@ -172,7 +191,12 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	}
 	defer st.Close()
 	rt.Health().Add("sink/store-ping", st.Ping)
-	rt.Handle("/api/", api.New(st, api.WithLogger(rt.Logger()), api.WithLimits(cfg.API)))
+	tokens, err := stage.LoadTokens(cfg.APIToken, cfg.APITokenFile)
+	if err != nil {
+		return err
+	}
+	access := stage.Access{Tokens: tokens, Rate: cfg.RateLimit, Burst: cfg.RateBurst}
+	rt.Handle("/api/", access.Guard(api.New(st, api.WithLogger(rt.Logger()), api.WithLimits(cfg.API))))
 	rt.Handle("GET /openapi.json", api.OpenAPI())
 	s := New(st, rt.Telemetry().Registry)
 	s.report = report
