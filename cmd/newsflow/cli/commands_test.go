@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,4 +87,43 @@ func TestUnknownCommandAndBadFlags(t *testing.T) {
 	stderr.Reset()
 	require.Equal(t, 0, Main([]string{"run", "-h"}, nil, &stdout, &stderr))
 	require.Contains(t, stderr.String(), "NEWSFLOW_FEEDS_FILE")
+}
+
+// endless is a reader that never ends, as /dev/zero or a runaway pipe.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '<'
+	}
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestExtractInputIsCapped: stdin, a device and a file stop at
+// -max-page-bytes with a clear error; random bytes are refused as binary.
+// Before, extract read stdin without limit (646 MB RSS for 300 MB) and
+// printed a text of U+FFFD for random bytes, exiting 0.
+func TestExtractInputIsCapped(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	in := &endless{}
+	code := Main([]string{"extract", "-max-page-bytes", "100000", "-"}, in, &stdout, &stderr)
+	require.Equal(t, 1, code)
+	require.Contains(t, stdout.String(), "page too large")
+	require.LessOrEqual(t, in.read, int64(200_000), "reading stops at the cap")
+
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		stdout.Reset()
+		require.Equal(t, 1, Main([]string{"extract", "/dev/zero"}, nil, &stdout, &stderr))
+		require.Contains(t, stdout.String(), "page too large")
+	}
+
+	random := make([]byte, 5000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range random {
+		random[i] = byte(rng.UintN(256))
+	}
+	stdout.Reset()
+	require.Equal(t, 1, Main([]string{"extract", "-"}, bytes.NewReader(random), &stdout, &stderr))
+	require.Contains(t, stdout.String(), "binary data")
 }

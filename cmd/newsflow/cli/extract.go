@@ -55,7 +55,7 @@ func extractCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	failed := 0
 	for _, file := range fs.Args() {
 		out := extracted{File: file}
-		body, err := readInput(file, stdin)
+		body, err := readInput(file, stdin, int64(cfg.MaxPageBytes))
 		if err == nil {
 			var doc *extract.Document
 			doc, err = ex.Extract(body, contentTypeOf(file), *pageURL)
@@ -77,11 +77,30 @@ func extractCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func readInput(file string, stdin io.Reader) ([]byte, error) {
-	if file == "-" {
-		return io.ReadAll(stdin)
+// readInput reads file ("-": stdin), refusing one over limit bytes (0: no
+// limit) without reading past it: a device such as /dev/zero or an endless
+// pipe ends with an error, not with the machine's memory.
+func readInput(file string, stdin io.Reader, limit int64) ([]byte, error) {
+	r := stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
 	}
-	return os.ReadFile(file)
+	if limit <= 0 {
+		return io.ReadAll(r)
+	}
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes (-max-page-bytes)", extract.ErrTooLarge, limit)
+	}
+	return body, nil
 }
 
 // contentTypeOf guesses a file's content type from its extension ("" lets

@@ -207,6 +207,9 @@ func (e *Extractor) ExtractContext(ctx context.Context, body []byte, contentType
 
 // classify reports whether body is HTML (true) or plain text (false).
 func classify(body []byte, contentType string) (bool, error) {
+	if looksBinary(body) {
+		return false, fmt.Errorf("%w: binary data, not text (%s by its first bytes)", ErrUnsupported, http.DetectContentType(body[:min(len(body), 512)]))
+	}
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch mt {
@@ -218,6 +221,24 @@ func classify(body []byte, contentType string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%w: %q", ErrUnsupported, mt)
+}
+
+// looksBinary reports whether body is binary data rather than text: more
+// than 5% of its first 4 KiB are control bytes other than tab, newline,
+// form feed and carriage return. Text and markup have next to none; random
+// or compressed bytes about 11%.
+func looksBinary(body []byte) bool {
+	head := body[:min(len(body), 4096)]
+	if len(head) == 0 {
+		return false
+	}
+	controls := 0
+	for _, c := range head {
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r') || c == 0x7f {
+			controls++
+		}
+	}
+	return controls*20 > len(head)
 }
 
 func looksLikeHTML(body []byte) bool {

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,25 @@ func BenchmarkExtract(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestBinaryIsRefused: random bytes are not a page. Before, they came out as
+// a "text" of U+FFFD and extract exited 0.
+func TestBinaryIsRefused(t *testing.T) {
+	ex, err := New()
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20 {
+		body := make([]byte, 2000+rng.IntN(8000))
+		for i := range body {
+			body[i] = byte(rng.UintN(256))
+		}
+		_, err := ex.Extract(body, "", "")
+		require.ErrorIs(t, err, ErrUnsupported)
+		_, err = ex.Extract(body, "text/html", "")
+		require.ErrorIs(t, err, ErrUnsupported)
+	}
+	doc, err := ex.Extract([]byte("<html><body><article><p>"+strings.Repeat("Ferries ran late at the harbour today. ", 20)+"</p></article></body></html>"), "", "")
+	require.NoError(t, err)
+	require.Contains(t, doc.Text, "Ferries")
 }
