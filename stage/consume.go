@@ -121,6 +121,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 	var lagWG sync.WaitGroup
 	lagWG.Go(func() { r.watchLag(lagCtx, input) })
 
+	setReady(true) // the consumer is there: ready until a pull fails
 	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", slots)
 	failures := uint64(0)
 	for ctx.Err() == nil {
@@ -146,7 +147,13 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 				break more
 			}
 		}
-		got, err := r.pull(ctx, cons, n, jobs)
+		got, err := r.pull(ctx, cons, n, jobs, func() {
+			// The pull request is out on a live connection: ready, unless
+			// the last pull failed (this one has to prove it works).
+			if failures == 0 && r.nc.IsConnected() {
+				setReady(true)
+			}
+		})
 		done(n - got)
 		if err == nil || ctx.Err() != nil {
 			if failures > 0 {
@@ -168,7 +175,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 		case <-r.reconnected.C():
 			failures = 0
 		}
-		if r.nc.IsConnected() && (errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) || failures%5 == 0) {
+		if r.nc.IsConnected() && (errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrStreamNotFound) || failures%5 == 0) {
 			// Deleted, or lost with a server's storage: create it again.
 			if c, err := r.ensureConsumer(ctx, input); err == nil {
 				cons = c
@@ -195,8 +202,9 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 
 // pull asks the server for up to n messages in one short pull request and
 // hands each to a worker, telling the server it is in progress while it waits
-// for one. It returns how many it handed on.
-func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg) (int, error) {
+// for one; sent is called once the request is out. It returns how many it
+// handed on.
+func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg, sent func()) (int, error) {
 	pctx, cancel := context.WithTimeout(ctx, pullWait)
 	defer cancel()
 	// A pull sent before the connection dropped is gone with it: pull
@@ -213,6 +221,7 @@ func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs
 	if err != nil {
 		return 0, err
 	}
+	sent()
 	got := 0
 	for m := range batch.Messages() {
 		got++
