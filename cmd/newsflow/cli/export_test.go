@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,4 +110,37 @@ func TestExportBadFlags(t *testing.T) {
 		require.Equal(t, 2, code, "%v: %s", args, stderr.String())
 		require.Contains(t, stderr.String(), args[0], args)
 	}
+}
+
+// TestExportRefusesAForeignDatabase: export opens the store read-only and
+// refuses a database newsflow never wrote. Before, export -store
+// sqlite:OTHER.db created 13 tables in another application's database.
+func TestExportRefusesAForeignDatabase(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "other.db")
+	db, err := sql.Open("sqlite", other)
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	info, err := os.Stat(other)
+	require.NoError(t, err)
+
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"export", "-store", "sqlite:" + other}, strings.NewReader(""), &stdout, &stderr)
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr.String(), "not a newsflow database")
+	db, err = sql.Open("sqlite", other)
+	require.NoError(t, err)
+	defer db.Close()
+	var tables int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables))
+	require.Equal(t, 1, tables, "nothing created in it")
+	after, err := os.Stat(other)
+	require.NoError(t, err)
+	require.Equal(t, info.ModTime(), after.ModTime())
+
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	require.Equal(t, 1, Main([]string{"export", "-store", "sqlite:" + missing}, strings.NewReader(""), &stdout, &stderr))
+	_, err = os.Stat(missing)
+	require.ErrorIs(t, err, os.ErrNotExist, "no file created")
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -153,15 +152,11 @@ func (c Config) Open(ctx context.Context) (*store.Store, error) {
 	return store.OpenDSN(ctx, c.Store)
 }
 
-// OpenExisting opens the configured store for reading; unlike Open it does
-// not create a missing SQLite database.
+// OpenExisting opens the configured store for reading only: unlike Open it
+// creates no file, table or migration, and it refuses a database without
+// newsflow's schema (store.ErrNotNewsflow).
 func (c Config) OpenExisting(ctx context.Context) (*store.Store, error) {
-	if path, err := c.SQLitePath(); err == nil {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-	}
-	return c.Open(ctx)
+	return store.OpenReadOnly(ctx, c.Store)
 }
 
 // Sink is the stage's handler.

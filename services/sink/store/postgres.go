@@ -41,7 +41,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w: %w", Redact(dsn), ErrPermanent, err)
 	}
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 5 * time.Second
+		cfg.ConnectTimeout = defaultConnectTimeout
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(max(4, 2*runtime.GOMAXPROCS(0)))
@@ -182,3 +182,6 @@ func (s *Store) writeBatchPg(ctx context.Context, ids []string, plan func(map[st
 type pgRows struct{ pgx.Rows }
 
 func (r pgRows) Close() error { r.Rows.Close(); return r.Rows.Err() }
+
+// defaultConnectTimeout bounds connecting when the DSN sets no connect_timeout.
+const defaultConnectTimeout = 5 * time.Second
