@@ -4,9 +4,12 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -74,7 +77,9 @@ func (c Config) Validate() error {
 	var p stage.Problems
 	bad := p.Add
 	if strings.HasPrefix(c.Store, "sqlite:") {
-		if _, err := c.SQLitePath(); err != nil {
+		if path, err := c.SQLitePath(); err != nil {
+			bad("store", "%v", err)
+		} else if err := usableFile(path); err != nil {
 			bad("store", "%v", err)
 		}
 	} else if !store.IsPostgres(c.Store) {
@@ -136,6 +141,34 @@ func (c Config) withDefaults() Config {
 		c.API = d.API
 	}
 	return c
+}
+
+// usableFile reports why a SQLite database can never be at path: a
+// directory there, or a file where a directory of its path should be.
+// Such a store would otherwise be retried forever as if it were down. (A
+// missing directory is created when the store opens.)
+func usableFile(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a directory, not a database file", path)
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("cannot create %s: %s is not a directory", path, dir)
+			}
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cannot create %s: %w", path, err)
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return nil
+		}
+	}
 }
 
 // SQLitePath returns the database file named by Store.

@@ -3,6 +3,8 @@ package sink
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -91,6 +93,11 @@ func TestHandleStoreErrors(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	require.NoError(t, DefaultConfig().Validate())
+	notADir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notADir, nil, 0o644))
+	missingParent := DefaultConfig()
+	missingParent.Store = "sqlite:" + filepath.Join(t.TempDir(), "new", "dir", "news.db")
+	require.NoError(t, missingParent.Validate(), "a missing directory is created")
 	good := DefaultConfig()
 	good.Store = "postgres://newsflow:secret@db.example:5432/news?sslmode=require"
 	good.MaxAge = 90 * 24 * time.Hour
@@ -112,6 +119,12 @@ func TestConfig(t *testing.T) {
 		{"retention without schedule", func(c *Config) { c.MaxAge, c.PruneEvery, c.PruneBatch = time.Hour, 0, 0 },
 			[]string{"-store-prune-every:", "-store-prune-batch:"}},
 		{"every problem at once", func(c *Config) { c.Store, c.BatchSize = "", 0 }, []string{"-store:", "-store-batch:"}},
+		// Stores that can never work: before, retried forever as down.
+		{"store is a directory", func(c *Config) { c.Store = "sqlite:" + os.TempDir() }, []string{"-store:", "is a directory"}},
+		{"store under a file", func(c *Config) { c.Store = "sqlite:" + notADir + "/news.db" }, []string{"-store:", "is not a directory"}},
+		{"api limits", func(c *Config) { c.API.Queries, c.API.Searches, c.API.Timeout = 0, 0, 0 },
+			[]string{"-api-max-queries:", "-api-max-searches:", "-api-timeout:"}},
+		{"missing token file", func(c *Config) { c.APITokenFile = "/nonexistent-newsflow/tokens" }, []string{"-api-token-file:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -301,4 +302,16 @@ func TestUpsertWhileLockedIsTransient(t *testing.T) {
 	require.Error(t, err)
 	require.True(t, store.Transient(err), "%v", err)
 	require.NotErrorIs(t, err, store.ErrPermanent)
+}
+
+// TestOpenCreatesMissingDirectories: a -store path under directories that
+// do not exist yet works; before, SQLite's CANTOPEN was retried forever as
+// if the store were down.
+func TestOpenCreatesMissingDirectories(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "news.db")
+	st, err := store.Open(t.Context(), path)
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	_, err = os.Stat(path)
+	require.NoError(t, err)
 }
