@@ -136,3 +136,14 @@ func TestLogsMaskURLPasswords(t *testing.T) {
 	require.Equal(t, "see ftp://a:xxxxx@h/ and http://b:xxxxx@k/p", RedactURLs("see ftp://a:1@h/ and http://b:2:3@k/p"))
 	require.Equal(t, "no credentials: http://h/a@b", RedactURLs("no credentials: http://h/a@b"))
 }
+
+func TestUnknownPathsAnswerJSON(t *testing.T) {
+	mux := Mux(NewTelemetry().Registry, NewHealth())
+	for _, path := range []string{"/", "/debug/pprof/", "/nothing"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusNotFound, w.Code)
+		require.Equal(t, "application/json", w.Header().Get("Content-Type"))
+		require.Contains(t, w.Body.String(), `"error"`)
+	}
+}

@@ -89,6 +89,10 @@ func Mux(reg prometheus.Gatherer, h *Health) *http.ServeMux {
 		}
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": reasons})
 	})
+	// Anything else (/, /debug/pprof) answers in JSON like the API beside it.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.URL.Path})
+	})
 	return mux
 }
 

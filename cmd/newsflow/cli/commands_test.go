@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/services/fetcher/fetcher"
 )
 
 const articleHTML = `<!doctype html><html lang="en"><head><title>Council approves tram line | Gazette</title>
@@ -126,4 +128,32 @@ func TestExtractInputIsCapped(t *testing.T) {
 	stdout.Reset()
 	require.Equal(t, 1, Main([]string{"extract", "-"}, bytes.NewReader(random), &stdout, &stderr))
 	require.Contains(t, stdout.String(), "binary data")
+}
+
+// TestTagRefusesNonArticles: a null (or any non-object) line is an error,
+// and a binary -model file is refused without printing its bytes. Before,
+// tag accepted null and echoed the binary in its error.
+func TestTagRefusesNonArticles(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"tag"}, strings.NewReader("null\n42\n\"text\"\n"), &stdout, &stderr)
+	require.Equal(t, 1, code)
+	require.Equal(t, 3, strings.Count(stdout.String(), `"error":"line `), stdout.String())
+	require.Contains(t, stdout.String(), `"error":"line 1: want a JSON object`)
+
+	model := filepath.Join(t.TempDir(), "model.bin")
+	junk := []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00\x01\x00secret-bytes\x00\x01\x02")
+	require.NoError(t, os.WriteFile(model, junk, 0o644))
+	stdout.Reset()
+	stderr.Reset()
+	code = Main([]string{"tag", "-model", model}, strings.NewReader(""), &stdout, &stderr)
+	require.NotZero(t, code)
+	require.Contains(t, stderr.String(), "not a model file")
+	require.NotContains(t, stderr.String(), "secret-bytes")
+	require.NotContains(t, stderr.String(), "ELF")
+}
+
+func TestAllFeedsFailed(t *testing.T) {
+	require.NoError(t, allFeedsFailed(fetcher.Stats{FeedsPolled: 3, FeedsFailed: map[string]int{"dns": 2}}))
+	require.NoError(t, allFeedsFailed(fetcher.Stats{}))
+	require.ErrorContains(t, allFeedsFailed(fetcher.Stats{FeedsPolled: 3, FeedsFailed: map[string]int{"dns": 2, "http_5xx": 1}}), "every feed failed")
 }

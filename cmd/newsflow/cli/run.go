@@ -158,7 +158,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		stopProgress()
 		<-progressDone
 		printSummary(stdout, p, stats, time.Since(started))
-		return nil
+		return allFeedsFailed(stats)
 	}
 	fmt.Fprintln(stdout, "running; press Ctrl-C to stop")
 	fetchErr := make(chan error, 1)
@@ -173,6 +173,19 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	case err := <-p.Errors():
 		return err
 	}
+}
+
+// allFeedsFailed is run -once's error when it polled feeds and none of them
+// could be fetched or parsed: a run that got nothing is not a success.
+func allFeedsFailed(st fetcher.Stats) error {
+	failed := 0
+	for _, n := range st.FeedsFailed {
+		failed += n
+	}
+	if failed == 0 || failed < st.FeedsPolled {
+		return nil
+	}
+	return fmt.Errorf("every feed failed (%d of %d); see the feed failures above", failed, st.FeedsPolled)
 }
 
 // counts reads the per-stage message counters.
@@ -226,8 +239,10 @@ func printSummary(w io.Writer, p *pipeline.Pipeline, st fetcher.Stats, took time
 	for _, n := range st.FeedsFailed {
 		failed += n
 	}
-	fmt.Fprintf(w, "\ndone in %s: %d new articles published (%d items found, %d already seen, %d fetch failures)\n",
-		took.Round(time.Millisecond), st.Published, st.ItemsSeen, st.SkippedSeen, failed)
+	// The stream's own count: a page published again after a crash (or
+	// re-ingested) is dropped by its duplicate window and is not new.
+	fmt.Fprintf(w, "\ndone in %s: %.0f new articles published, %.0f already in the stream (%d items found, %d already seen, %d fetch failures)\n",
+		took.Round(time.Millisecond), c.fetched, t.PublishedDuplicateCount(fetcher.Name), st.ItemsSeen, st.SkippedSeen, failed)
 	for reason, n := range st.Failed {
 		fmt.Fprintf(w, "  fetch failures %s: %d\n", reason, n)
 	}

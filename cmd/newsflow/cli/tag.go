@@ -2,7 +2,9 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,7 +93,12 @@ func tagCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			continue
 		}
 		var in tagInput
-		if err := json.Unmarshal(sc.Bytes(), &in); err != nil {
+		err := json.Unmarshal(sc.Bytes(), &in)
+		if err == nil && !bytes.HasPrefix(bytes.TrimSpace(sc.Bytes()), []byte("{")) {
+			// null, a number, a string: valid JSON, not an article.
+			err = errors.New("want a JSON object with title and text")
+		}
+		if err != nil {
 			failed++
 			if err := enc.Encode(tagOutput{Error: fmt.Sprintf("line %d: %v", line, err)}); err != nil {
 				return err

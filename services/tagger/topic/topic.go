@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/newsflow/newsflow/services/tagger/token"
 )
@@ -140,6 +141,10 @@ func Load(r io.Reader) (*Model, error) {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return r < ' ' && r != '\t' }) {
+			// Not echoed: a binary file would print its bytes.
+			return nil, fmt.Errorf("load topic model: line %d is not text: not a model file (want the format of newsflow tagger train)", n)
 		}
 		if err := m.parseLine(line); err != nil {
 			return nil, fmt.Errorf("load topic model: line %d: %w", n, err)
