@@ -408,3 +408,23 @@ func TestSizeGrows(t *testing.T) {
 		require.Greater(t, full, empty)
 	})
 }
+
+// TestNULRoundTrips: a byline, title and text holding a NUL byte are
+// stored and read back unchanged on both engines. Before, PostgreSQL
+// refused them (invalid byte sequence for encoding "UTF8": 0x00).
+func TestNULRoundTrips(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		s := open(t)
+		a := *storetest.Articles(1, 50)[0]
+		a.Byline = "Ana\x00Ruiz"
+		a.Title = "Harbour\x00report"
+		a.Text = "Ferries ran late.\x00 The harbour reopened."
+		_, err := s.Upsert(t.Context(), &a)
+		require.NoError(t, err)
+		got, err := s.Get(t.Context(), a.ID)
+		require.NoError(t, err)
+		require.Equal(t, a.Byline, got.Byline)
+		require.Equal(t, a.Title, got.Title)
+		require.Equal(t, a.Text, got.Text)
+	})
+}

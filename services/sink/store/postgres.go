@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,7 @@ func (s *Store) writeBatchPg(ctx context.Context, ids []string, plan func(map[st
 		}
 		var b pgx.Batch
 		for _, st := range stmts {
-			b.Queue(st.sql, st.args...)
+			b.Queue(st.sql, pgEscapeArgs(st.args)...)
 		}
 		br := tx.SendBatch(ctx, &b)
 		for _, st := range stmts {
@@ -185,3 +186,35 @@ func (r pgRows) Close() error { r.Rows.Close(); return r.Rows.Err() }
 
 // defaultConnectTimeout bounds connecting when the DSN sets no connect_timeout.
 const defaultConnectTimeout = 5 * time.Second
+
+// PostgreSQL's text cannot hold a NUL byte, which a page's byline or text
+// may contain. Stored text has each NUL as U+FFFF (a noncharacter, never
+// in a page's decoded text) and reads give the NUL back: the article
+// round-trips unchanged on both engines.
+const pgNUL = "\uffff"
+
+// pgEscapeArgs returns args with every NUL of a string argument escaped.
+func pgEscapeArgs(args []any) []any {
+	var out []any
+	for i, a := range args {
+		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
+			if out == nil {
+				out = slices.Clone(args)
+			}
+			out[i] = strings.ReplaceAll(s, "\x00", pgNUL)
+		}
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// pgUnescape gives back the NULs pgEscapeArgs stored as U+FFFF.
+func pgUnescape(fields ...*string) {
+	for _, f := range fields {
+		if strings.Contains(*f, pgNUL) {
+			*f = strings.ReplaceAll(*f, pgNUL, "\x00")
+		}
+	}
+}

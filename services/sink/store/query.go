@@ -404,6 +404,9 @@ func (s *Store) collect(ctx context.Context, rows *sql.Rows, ranks *[]float64) (
 			r.Published = &t
 		}
 		r.FetchedAt, r.StoredAt = fromMicros(fetched), fromMicros(stored)
+		if s.pg {
+			pgUnescape(&r.URL, &r.CanonicalURL, &r.Feed, &r.Source, &r.Title, &r.Byline, &r.Text, &keywords)
+		}
 		r.Topics = []Topic{} // so that JSON shows [] rather than null
 		r.Entities = []Entity{}
 		if err := json.Unmarshal([]byte(keywords), &r.Keywords); err != nil {
