@@ -32,7 +32,7 @@ import (
 // it expects the platform to have created (deploy/README.md says how).
 var overlays = map[string][]string{
 	"k8s/overlays/dev":  nil,
-	"k8s/overlays/prod": {"newsflow-nats-users", "newsflow-postgres"},
+	"k8s/overlays/prod": {"newsflow-nats-users", "newsflow-postgres", "newsflow-api-tokens"},
 }
 
 // stageInputs maps each consuming stage to the subject it reads.
@@ -189,6 +189,8 @@ components: [%[1]s/components/sink-sqlite, %[1]s/components/hpa]
 secretGenerator:
   - name: newsflow-nats-users
     literals: [fetcher=a, normalizer=b, tagger=c, sink=d, ops=e, sys=f]
+  - name: newsflow-api-tokens
+    literals: [reader=g]
 configMapGenerator:
   - name: newsflow-feeds
     literals: ["feeds.txt=https://example.com/feed.xml"]

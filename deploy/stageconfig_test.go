@@ -26,6 +26,7 @@ import (
 var externalSecretValues = map[string]string{
 	"newsflow-nats-users": "password-from-the-platform",
 	"newsflow-postgres":   "postgres://newsflow:password@postgres:5432/newsflow",
+	"newsflow-api-tokens": "token-from-the-platform",
 }
 
 // serviceFlags is what the service's main registers: the runtime's flags and
