@@ -176,6 +176,11 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 		require.ElementsMatch(t, params, documented, path)
 	}
 	require.Equal(t, "days", doc.Paths["/api/v1/sources"]["get"].Parameters[0].Name)
+	for _, p := range paths {
+		for _, code := range []string{"401", "429", "503"} { // the token, rate and load guards
+			require.Contains(t, doc.Paths[p]["get"].Responses, code, "%s does not document %s", p, code)
+		}
+	}
 
 	h := New(storetest.Open(t, storyCorpus()...))
 	for _, p := range paths {
