@@ -4,6 +4,7 @@ package natsembed
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,10 +23,32 @@ type Options struct {
 	HTTPPort int
 }
 
+// usableDir makes sure dir exists and takes files.
+func usableDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot write there: %w", err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
 // Start runs a server and waits until it accepts connections.
 func Start(o Options) (*server.Server, error) {
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
+	}
+	if err := usableDir(o.StoreDir); err != nil {
+		// The server would only log this (it runs without logs) and never
+		// become ready: say it.
+		return nil, fmt.Errorf("embedded nats: storage %s: %w", o.StoreDir, err)
 	}
 	opts := &server.Options{
 		ServerName: "newsflow-embedded",
