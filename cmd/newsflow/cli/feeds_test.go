@@ -37,8 +37,20 @@ func TestFeedsCommand(t *testing.T) {
 	require.Equal(t, 2, Main([]string{"feeds", "add", "-data", data, "ftp://x.example/"}, nil, &stdout, &stderr))
 	require.Equal(t, 2, Main([]string{"feeds", "frobnicate"}, nil, &stdout, &stderr))
 
-	// A run polls the sample site's feed, which then shows in the stats
-	// with its state.
+	// With a feed of the user's registered and no -feeds, run -once polls
+	// the registered feeds, not the sample site: a.example cannot be
+	// reached, so every feed failed and the run exits 1. (Before, it polled
+	// the sample site, ignored the registry and exited 0.)
+	var so, se bytes.Buffer
+	code := Main([]string{"run", "-once", "-data", data, "-http", "127.0.0.1:0", "-progress", "0", "-timeout", "5s", "-sample-addr", freeAddr(t)}, nil, &so, &se)
+	require.Equal(t, 1, code, "%s\n%s", so.String(), se.String())
+	require.Contains(t, so.String(), "the registered feeds")
+	require.NotContains(t, so.String(), "sample site")
+	require.Contains(t, se.String(), "every feed failed")
+	runCLI(t, "feeds", "remove", "-data", data, "http://a.example/feed.xml")
+
+	// Without it, a run polls the sample site's feed, which then shows in
+	// the stats with its state.
 	run := runOnce(t, data, "-sample-addr", freeAddr(t))
 	feedURL := regexp.MustCompile(`\(feed (\S+)\)`).FindStringSubmatch(run)[1]
 	out = runCLI(t, "feeds", "stats", "-data", data, feedURL)
@@ -50,7 +62,7 @@ func TestFeedsCommand(t *testing.T) {
 	require.Contains(t, out, "1 feeds: 1 healthy, 0 backing off, 0 failing\n")
 
 	out = runCLI(t, "feeds", "stats", "-data", data)
-	require.Contains(t, out, "2 feeds: 2 healthy")
+	require.Contains(t, out, "1 feeds: 1 healthy")
 }
 
 // While the all-in-one runs, "feeds" reaches its NATS server through the

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -75,6 +77,33 @@ func (c *runConfig) finish() error {
 	return errors.Join(st.Validate(), fo.Validate(), o.Normalizer.Validate(), o.Tagger.Validate(), o.Sink.Validate())
 }
 
+// hasRegisteredFeeds reports whether the feed registry the run will use
+// holds a feed other than the sample site's (which every run without feeds
+// registers).
+func (c *runConfig) hasRegisteredFeeds(ctx context.Context, stderr io.Writer) bool {
+	if c.opts.NATSURL == "" {
+		if _, err := os.Stat(filepath.Join(c.dataDir, "nats")); err != nil {
+			return false // new data: nothing registered
+		}
+	}
+	reg, closeReg, err := openRegistry(ctx, c.opts.NATSURL, c.dataDir, c.opts.Fetcher.FeedsBucket)
+	if err != nil {
+		fmt.Fprintf(stderr, "feed registry: %v (polling the sample site)\n", err)
+		return false
+	}
+	defer closeReg()
+	entries, err := reg.List(ctx)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if u, err := url.Parse(e.Feed.URL); err != nil || !samplesite.IsFeedURL(u) {
+			return true
+		}
+	}
+	return false
+}
+
 // sampleSite reports whether no feeds or files were named, so the bundled
 // sample site is served and polled.
 func (c *runConfig) sampleSite() bool {
@@ -105,7 +134,11 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 
 	o := &c.opts
-	if c.sampleSite() {
+	if c.sampleSite() && c.hasRegisteredFeeds(ctx, stderr) {
+		// No feeds named, and the registry (under -data, or on -nats)
+		// holds feeds of the user's: poll those, not the sample site.
+		fmt.Fprintln(stdout, "feeds         the registered feeds (see newsflow feeds list)")
+	} else if c.sampleSite() {
 		site, err := samplesite.Start(c.sampleAddr)
 		if err != nil {
 			return fmt.Errorf("sample site: %w (choose another with -sample-addr)", err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -68,6 +70,13 @@ func Handler() http.Handler {
 // FeedURL is the RSS feed of a site served at base, such as Server.URL.
 func FeedURL(base string) string {
 	return strings.TrimRight(base, "/") + "/feed.xml"
+}
+
+// IsFeedURL reports whether u looks like the feed of a sample site: its
+// feed path on a loopback address (the address every run picks).
+func IsFeedURL(u *url.URL) bool {
+	ip, err := netip.ParseAddr(u.Hostname())
+	return err == nil && ip.IsLoopback() && u.Path == "/feed.xml"
 }
 
 func baseURL(r *http.Request) string {
