@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -239,4 +240,71 @@ func TestLongHandlingIsNotRedelivered(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, info.NumRedelivered)
 	require.Zero(t, info.NumAckPending)
+}
+
+// TestWaitingPublisherWaitsOutFullStorage: when JetStream's storage is full
+// (as on a full disk) a waiting publisher (the fetcher's) reports not ready
+// and waits, without spending or dropping the article; once the operator
+// makes room and restarts the server, its publish goes through. Before, the
+// fetcher and the all-in-one exited on the first refused publish.
+func TestWaitingPublisherWaitsOutFullStorage(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	dir := t.TempDir()
+	start := func(maxStore int64) *server.Server {
+		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+			StoreDir: dir, JetStreamMaxStore: maxStore, NoSigs: true, NoLog: true})
+		require.NoError(t, err)
+		go s.Start()
+		require.True(t, s.ReadyForConnections(10*time.Second))
+		return s
+	}
+	s := start(256 << 10)
+	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	cfg := testConfig(s.ClientURL())
+	rt, _ := quietRuntime(t, cfg, "fetcher")
+	pub, err := rt.Publisher(t.Context(), SubjectFetched)
+	require.NoError(t, err)
+	pub = pub.Waiting()
+	big := strings.Repeat("page ", 4000) // 20 KB
+	const n = 40                         // 800 KB: over the 256 KB of storage
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			a := article(fmt.Sprint("full", i))
+			a.Fetch = &newsflowv1.Fetch{Body: []byte(big)}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			err := pub.Publish(ctx, a)
+			cancel()
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	waitFor(t, func() bool { return rt.Health().Check(t.Context())["fetcher/publish"] != nil })
+	select {
+	case err := <-done:
+		t.Fatalf("the publisher gave up on a full store: %v", err)
+	case <-time.After(2 * time.Second):
+	}
+	// The operator makes room (here: a larger limit) and restarts NATS.
+	s.Shutdown()
+	s.WaitForShutdown()
+	s = start(64 << 20)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("publishing did not resume once there was room: %v", rt.Health().Check(t.Context()))
+	}
+	waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 })
+	str, err := rt.JetStream().Stream(t.Context(), StreamFor(SubjectFetched))
+	require.NoError(t, err)
+	info, err := str.Info(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, uint64(n), info.State.Msgs, "every article stored once")
 }
