@@ -210,6 +210,12 @@ func printFeedStats(w io.Writer, entries []registry.Entry, now time.Time) {
 		row("polls", fmt.Sprintf("%d (%d not modified)", f.Polls, f.NotModified))
 		row("new items", fmt.Sprintf("%d, %.1f a day", f.NewItems, f.ItemsPerDay))
 		row("interval", f.Interval.String())
+		if f.Window > 0 {
+			row("window", f.Window.Round(time.Second).String()+" (the time its listed items span)")
+		}
+		if f.Gaps > 0 {
+			row("gaps", fmt.Sprintf("%d polls found every listed item new: items may have been missed", f.Gaps))
+		}
 		row("last poll", relTime(f.LastPoll, now))
 		row("last success", relTime(f.LastSuccess, now))
 		row("next poll", nextPoll(f.NextPoll, now))

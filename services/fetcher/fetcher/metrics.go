@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,7 @@ type Metrics struct {
 	feeds        *prometheus.GaugeVec   // health
 	feedErrors   *prometheus.CounterVec // source (feed host), class
 	pollLag      prometheus.Histogram
+	gaps         prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -78,6 +80,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "newsflow_feed_errors_total",
 			Help: "Failed feed polls by feed host and error class.",
 		}, []string{"source", "class"}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "newsflow_feed_gaps_total",
+			Help: "Repeat feed polls that found every listed item new: items may have scrolled out of the feed unseen between two polls (the feed's interval is halved at once).",
+		}),
 		pollLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "newsflow_feed_poll_lag_seconds",
 			Help:    "How late a feed poll started after it was due.",
@@ -106,7 +112,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
-			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag)
+			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps)
 	}
 	return m
 }
@@ -137,6 +143,17 @@ func (m *Metrics) fetched(kind string, resp *page.Response, err error) {
 }
 
 // feedFailed records a failed poll of a feed on source's per-feed panel.
+// gapsFound counts a gap the poll that turned before into after found, and
+// logs it with the feed's window.
+func (m *Metrics) gapsFound(before, after FeedState, log *slog.Logger) {
+	if after.Gaps <= before.Gaps {
+		return
+	}
+	m.gaps.Inc()
+	log.Warn("every listed item was new: items may have scrolled out of the feed unseen; polling more often",
+		slog.Duration("window", after.Window), slog.Duration("interval", after.Interval))
+}
+
 func (m *Metrics) feedFailed(source, class string) {
 	m.feedErrors.WithLabelValues(source, class).Inc()
 }

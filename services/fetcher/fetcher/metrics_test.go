@@ -30,6 +30,7 @@ func TestMetricNames(t *testing.T) {
 	require.Equal(t, []string{
 		"newsflow_articles_discovered_total",
 		"newsflow_feed_errors_total",
+		"newsflow_feed_gaps_total",
 		"newsflow_feed_poll_lag_seconds",
 		"newsflow_feed_polls_total",
 		"newsflow_feeds",

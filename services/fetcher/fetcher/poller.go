@@ -155,6 +155,7 @@ func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
 				return
 			}
 			next := p.cfg.Schedule.Next(state, res, time.Now())
+			p.cfg.Metrics.gapsFound(state, next, log(p.log, feedURL))
 			if err := p.cfg.FeedStates.Put(ctx, feedURL, next); err != nil {
 				p.log.Warn("save feed state", slog.String("feed", feedURL), slog.Any("error", err))
 			}
@@ -216,8 +217,11 @@ type pollResult struct {
 	cacheFor, ttl      time.Duration
 	newItems           int
 	// itemsPerDay is the publishing rate read from the items' dates;
-	// negative when they carry none.
+	// negative when they carry none. window is the time the dated items
+	// span (oldest to the poll), listed how many items the feed listed.
 	itemsPerDay float64
+	window      time.Duration
+	listed      int
 	discovered  string
 }
 
@@ -292,10 +296,11 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 		}}
 	}
 	pending.Wait()
+	rate, window := itemsPerDay(items, resp.FetchedAt)
 	return pollResult{
 		retry: retry || ctx.Err() != nil, etag: resp.ETag, lastModified: resp.LastModified,
 		cacheFor: resp.CacheFor, ttl: parsed.TTL, newItems: newItems,
-		itemsPerDay: itemsPerDay(items, resp.FetchedAt), discovered: state.Discovered,
+		itemsPerDay: rate, window: window, listed: len(items), discovered: state.Discovered,
 	}
 }
 
@@ -317,25 +322,36 @@ func (r *pollRun) childSitemap(ctx context.Context, log *slog.Logger, sitemapURL
 	return parsed.Items
 }
 
-// itemsPerDay estimates a feed's publishing rate from its items' dates:
-// the items of the last week, per day; -1 when no item is dated.
-func itemsPerDay(items []feed.Item, now time.Time) float64 {
-	const window = 7 * 24 * time.Hour
-	dated, recent := 0, 0
+func log(l *slog.Logger, feedURL string) *slog.Logger { return l.With(slog.String("feed", feedURL)) }
+
+// itemsPerDay estimates a feed's publishing rate from the dates of the
+// items it lists: n items published from the oldest of them until now make
+// n-1 intervals over that span. A feed lists only its latest items (often
+// 10 to 50, covering hours on a busy feed), so the span read is the feed's
+// own window, never a fixed week; a feed that stopped publishing reads as
+// slow because its span runs to now. It returns the rate per day and the
+// window, or -1 and 0 when fewer than two items are dated.
+func itemsPerDay(items []feed.Item, now time.Time) (float64, time.Duration) {
+	dated := 0
+	var oldest time.Time
 	for _, it := range items {
 		t := cmpOr(it.Published, it.Updated)
 		if t.IsZero() {
 			continue
 		}
 		dated++
-		if now.Sub(t) <= window {
-			recent++
+		if t.After(now) {
+			t = now // a clock ahead of ours
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
 		}
 	}
-	if dated == 0 {
-		return -1
+	window := now.Sub(oldest)
+	if dated < 2 || window <= 0 {
+		return -1, 0
 	}
-	return float64(recent) / 7
+	return float64(dated-1) / window.Hours() * 24, window
 }
 
 // triage decides whether an item needs fetching: not seen before, or seen

@@ -91,18 +91,32 @@ func (s Schedule) Next(st FeedState, res pollResult, now time.Time) FeedState {
 	}
 	st.NewItems += res.newItems
 
-	// The publishing rate: from the items' dates when they have any, else
-	// from the new items found since the previous poll.
+	// The publishing rate: from the items' dates when they have any, and
+	// at least what the polls found new since the previous one.
 	sample := res.itemsPerDay
-	if sample < 0 && !prev.IsZero() {
-		sample = float64(res.newItems) / (now.Sub(prev).Hours() / 24)
+	if !prev.IsZero() && !res.notModified {
+		if found := float64(res.newItems) / (now.Sub(prev).Hours() / 24); found > sample {
+			sample = found
+		}
 	}
 	switch {
 	case sample < 0:
-	case st.ItemsPerDay == 0 && st.Polls == 1:
+	case st.ItemsPerDay == 0 && st.Polls == 1, sample > 2*st.ItemsPerDay:
+		// The first estimate, or a feed publishing much faster than
+		// thought: follow at once (slowing down is smoothed, speeding up
+		// is not, since a late poll loses items).
 		st.ItemsPerDay = sample
 	default:
 		st.ItemsPerDay = rateSmoothing*sample + (1-rateSmoothing)*st.ItemsPerDay
+	}
+	if res.window > 0 {
+		st.Window = res.window
+	}
+	// Every listed item new on a repeat poll: some may have scrolled out
+	// unseen. Count it and poll twice as often at once.
+	gap := !prev.IsZero() && !res.notModified && res.listed >= 2 && res.newItems >= res.listed
+	if gap {
+		st.Gaps++
 	}
 	switch {
 	case st.ItemsPerDay > 0:
@@ -110,6 +124,14 @@ func (s Schedule) Next(st FeedState, res pollResult, now time.Time) FeedState {
 		st.Interval = time.Duration(float64(24*time.Hour) / st.ItemsPerDay)
 	case st.Polls > 1:
 		st.Interval = st.Interval * 3 / 2 // quiet: slow down gradually
+	}
+	if gap {
+		st.Interval = min(st.Interval, now.Sub(prev)/2)
+	}
+	if st.Window > 0 {
+		// Never longer than half the feed's window, so that an item is
+		// listed at least twice before it scrolls out.
+		st.Interval = min(st.Interval, st.Window/2)
 	}
 	st.Interval = min(max(st.Interval, s.MinInterval), s.MaxInterval)
 	wait := max(st.Interval, min(max(res.ttl, res.cacheFor), s.MaxHint))

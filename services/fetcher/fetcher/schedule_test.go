@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"errors"
+	"github.com/newsflow/newsflow/services/fetcher/feed"
 	"testing"
 	"time"
 
@@ -80,7 +81,9 @@ func TestScheduleAdaptsToPublishingRate(t *testing.T) {
 	st := s.Next(FeedState{}, pollResult{itemsPerDay: -1, newItems: 20}, t0)
 	require.Equal(t, 15*time.Minute, st.Interval) // first poll: no rate yet
 	st = s.Next(st, pollResult{itemsPerDay: -1, newItems: 4}, t0.Add(time.Hour))
-	require.InDelta(t, 0.3*96, st.ItemsPerDay, 0.01) // 4 an hour, smoothed
+	require.InDelta(t, 96, st.ItemsPerDay, 0.01) // 4 an hour: faster is followed at once
+	st = s.Next(st, pollResult{itemsPerDay: -1, newItems: 2}, t0.Add(2*time.Hour))
+	require.InDelta(t, 0.3*48+0.7*96, st.ItemsPerDay, 0.01) // slower is smoothed
 	// A quiet feed slows down gradually.
 	quiet := s.Next(FeedState{Polls: 3, Interval: time.Hour}, pollResult{itemsPerDay: 0}, t0)
 	require.Equal(t, 90*time.Minute, quiet.Interval)
@@ -100,4 +103,46 @@ func TestScheduleJitterSpreads(t *testing.T) {
 	res := pollResult{itemsPerDay: -1}
 	require.Equal(t, 54*time.Minute, lo.Next(FeedState{}, res, t0).NextPoll.Sub(t0))
 	require.InDelta(t, float64(66*time.Minute), float64(hi.Next(FeedState{}, res, t0).NextPoll.Sub(t0)), float64(time.Second))
+}
+
+// TestRateReadsTheFeedsOwnWindow: a feed listing its latest 20 items,
+// published over the last two hours, publishes about 230 a day, not 20/7
+// (the old estimate read "items of the last week / 7", which sent such a
+// feed to the 6-hour maximum and lost most of its items).
+func TestRateReadsTheFeedsOwnWindow(t *testing.T) {
+	now := t0
+	var items []feed.Item
+	for i := range 20 {
+		items = append(items, feed.Item{Published: now.Add(-time.Duration(i) * 6 * time.Minute).Add(-5 * time.Minute)})
+	}
+	rate, window := itemsPerDay(items, now)
+	require.InDelta(t, 19/(119.0/60)*24, rate, 1)
+	require.Equal(t, 119*time.Minute, window)
+	s := Schedule{MinInterval: time.Minute, Rand: func() float64 { return 0.5 }}.withDefaults(15 * time.Minute)
+	st := s.Next(FeedState{}, pollResult{itemsPerDay: rate, window: window, listed: 20}, now)
+	require.LessOrEqual(t, st.Interval, 7*time.Minute, "about one new item per poll")
+
+	// A feed that stopped publishing a week ago reads as slow.
+	var stale []feed.Item
+	for _, it := range items {
+		stale = append(stale, feed.Item{Published: it.Published.Add(-7 * 24 * time.Hour)})
+	}
+	slow, _ := itemsPerDay(stale, now)
+	require.Less(t, slow, 3.0)
+	// Half the window at most, whatever the rate says.
+	st = s.Next(FeedState{}, pollResult{itemsPerDay: 1, window: time.Hour, listed: 5}, now)
+	require.Equal(t, 30*time.Minute, st.Interval)
+}
+
+// TestGapIsDetected: a repeat poll that finds every listed item new counts
+// a gap and at least halves the wait at once.
+func TestGapIsDetected(t *testing.T) {
+	s := Schedule{MinInterval: time.Minute, Rand: func() float64 { return 0.5 }}.withDefaults(time.Hour)
+	st := s.Next(FeedState{}, pollResult{itemsPerDay: -1, newItems: 5, listed: 5}, t0)
+	require.Zero(t, st.Gaps, "the first poll finds everything new")
+	st = s.Next(st, pollResult{itemsPerDay: -1, newItems: 5, listed: 5}, t0.Add(time.Hour))
+	require.Equal(t, 1, st.Gaps)
+	require.LessOrEqual(t, st.Interval, 30*time.Minute)
+	st = s.Next(st, pollResult{itemsPerDay: -1, newItems: 1, listed: 5}, t0.Add(90*time.Minute))
+	require.Equal(t, 1, st.Gaps)
 }

@@ -219,7 +219,9 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
 	if ctx.Err() != nil {
 		e.Feed.LeaseOwner, e.Feed.LeaseUntil = "", time.Time{} // interrupted: due again at once
 	} else {
-		e.Feed.State = s.cfg.Schedule.Next(e.Feed.State, res, time.Now())
+		next := s.cfg.Schedule.Next(e.Feed.State, res, time.Now())
+		s.cfg.Metrics.gapsFound(e.Feed.State, next, log)
+		e.Feed.State = next
 	}
 	rev, err := s.sh.Registry.Update(wctx, e)
 	if err != nil {

@@ -74,6 +74,13 @@ type State struct {
 	Polls       int     `json:"polls,omitempty"`
 	NotModified int     `json:"not_modified,omitempty"`
 	NewItems    int     `json:"new_items,omitempty"`
+	// Window is the time the feed's listed items span, from the oldest to
+	// the poll: an item published more than a window before a poll may
+	// have scrolled out unseen.
+	Window time.Duration `json:"window,omitempty"`
+	// Gaps counts polls that found every listed item new: items may have
+	// scrolled out of the feed between the two polls.
+	Gaps int `json:"gaps,omitempty"`
 	// Discovered is the feed found on the page at URL, when URL is an HTML
 	// page with <link rel="alternate">.
 	Discovered string `json:"discovered,omitempty"`
