@@ -4,6 +4,7 @@
 package page
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,8 +36,12 @@ func DefaultAllowedTypes() []string {
 // ClientConfig configures a Client. Zero fields take the defaults noted.
 type ClientConfig struct {
 	UserAgent string // default "newsflow-fetcher/1"
-	// Timeout bounds the whole request, body included (default 30s).
+	// Timeout bounds the whole request, body included, from when it is sent
+	// (default 30s): the wait for the host's turn is not part of it.
 	Timeout time.Duration
+	// HostWait bounds the wait for the host's turn in Get (default 5m); a
+	// longer wait fails with ErrHostBusy.
+	HostWait time.Duration
 	// ConnectTimeout, TLSHandshakeTimeout and ResponseHeaderTimeout bound the
 	// phases before the body (defaults 10s, 10s, 20s).
 	ConnectTimeout        time.Duration
@@ -60,6 +66,9 @@ type ClientConfig struct {
 	HostConcurrency int
 	HostRate        float64
 	HostBurst       int
+	// MaxIdleConns caps the idle connections kept for reuse, over all hosts
+	// (default 100).
+	MaxIdleConns int
 }
 
 func (c ClientConfig) withDefaults() ClientConfig {
@@ -68,6 +77,9 @@ func (c ClientConfig) withDefaults() ClientConfig {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
+	}
+	if c.HostWait <= 0 {
+		c.HostWait = 5 * time.Minute
 	}
 	if c.ConnectTimeout <= 0 {
 		c.ConnectTimeout = 10 * time.Second
@@ -146,8 +158,8 @@ func NewClient(cfg ClientConfig) *Client {
 		TLSHandshakeTimeout:   cfg.TLSHandshakeTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          cmp.Or(cfg.MaxIdleConns, 100),
+		MaxIdleConnsPerHost:   max(cfg.HostConcurrency, 1),
 		IdleConnTimeout:       90 * time.Second,
 	}
 	c := &Client{cfg: cfg, hosts: newHostLimits(cfg.HostConcurrency, cfg.HostRate, cfg.HostBurst)}
@@ -171,16 +183,50 @@ func supportedScheme(u *url.URL) bool {
 
 // Get fetches rawURL. With a non-empty cond it makes a conditional request,
 // and a 304 answer is returned as a Response with NotModified set. Any
-// other non-2xx status is an error wrapping a *StatusError.
+// other non-2xx status is an error wrapping a *StatusError. Get waits for
+// the host's turn (politeness) at most HostWait; Timeout starts when the
+// request is sent.
 func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Response, error) {
-	resp, err := c.get(ctx, rawURL, cond)
+	return c.GetWithTurn(ctx, nil, rawURL, cond)
+}
+
+// Turn is the right to send one request to a host now, taken with
+// TryTurn. GetWithTurn gives it back when its request is done; Release
+// gives back one that was not used.
+type Turn struct {
+	once    sync.Once
+	release func()
+}
+
+// Release gives the turn back; it may be called more than once.
+func (t *Turn) Release() { t.once.Do(t.release) }
+
+// TryTurn takes a turn to send a request to host (a HostKey) if politeness
+// allows one at now, without waiting. Otherwise it returns the time to try
+// again: when the host's rate allows a request, or shortly when every
+// in-flight slot of the host is taken.
+func (c *Client) TryTurn(host string, now time.Time) (*Turn, time.Time, bool) {
+	release, next, ok := c.hosts.try(host, now)
+	if !ok {
+		return nil, next, false
+	}
+	return &Turn{release: release}, time.Time{}, true
+}
+
+// GetWithTurn is Get for a request whose host's turn is already held (nil:
+// wait for it, as Get does); the turn is released when the request is done.
+func (c *Client) GetWithTurn(ctx context.Context, turn *Turn, rawURL string, cond Conditional) (*Response, error) {
+	if turn != nil {
+		defer turn.Release()
+	}
+	resp, err := c.get(ctx, turn, rawURL, cond)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", rawURL, err)
 	}
 	return resp, nil
 }
 
-func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*Response, error) {
+func (c *Client) get(parent context.Context, turn *Turn, rawURL string, cond Conditional) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPermanent, err)
@@ -188,6 +234,14 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	if !supportedScheme(u) {
 		return nil, refused(ErrUnsupportedScheme, u.Scheme)
 	}
+	if turn == nil {
+		release, err := c.waitTurn(parent, u.Hostname())
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	// The time limit starts now that the request is sent.
 	ctx, cancel := context.WithTimeout(parent, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -206,11 +260,6 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 	// which caps the decompressed size.
 	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 
-	release, err := c.hosts.acquire(ctx, u.Hostname())
-	if err != nil {
-		return nil, classify(parent, err)
-	}
-	defer release()
 	hresp, err := c.http.Do(req)
 	if err != nil {
 		return nil, classify(parent, err)
@@ -263,6 +312,20 @@ func (c *Client) get(parent context.Context, rawURL string, cond Conditional) (*
 		return nil, err
 	}
 	return r, nil
+}
+
+// waitTurn waits at most HostWait for the host's turn.
+func (c *Client) waitTurn(parent context.Context, host string) (func(), error) {
+	ctx, cancel := context.WithTimeout(parent, c.cfg.HostWait)
+	defer cancel()
+	release, err := c.hosts.acquire(ctx, host)
+	switch {
+	case err == nil:
+		return release, nil
+	case parent.Err() != nil:
+		return nil, parent.Err()
+	}
+	return nil, fmt.Errorf("%w: %w: more than %s for %s", ErrTransient, ErrHostBusy, c.cfg.HostWait, host)
 }
 
 // DecodeCapped is Decode with the size cap applied again to the UTF-8

@@ -23,6 +23,9 @@ var (
 	// ErrTransient: the request may succeed later (5xx, 408, 429, timeouts,
 	// network errors).
 	ErrTransient = errors.New("transient fetch failure")
+	// ErrHostBusy (also ErrTransient): the request waited longer than its
+	// bound for the host's turn (politeness) and was never sent.
+	ErrHostBusy = errors.New("waited too long for the host's turn")
 )
 
 // Refusals, each also matching ErrPermanent.
@@ -98,13 +101,14 @@ const (
 	ClassPolicy     = "policy"
 	ClassTooLarge   = "too_large"
 	ClassRobots     = "robots"
+	ClassHostBusy   = "host_busy"
 	ClassOther      = "other"
 )
 
 // Classes lists every error class.
 func Classes() []string {
 	return []string{ClassDNS, ClassConnect, ClassTLS, ClassTimeout, ClassHTTPStatus, ClassParse,
-		ClassPolicy, ClassTooLarge, ClassRobots, ClassOther}
+		ClassPolicy, ClassTooLarge, ClassRobots, ClassHostBusy, ClassOther}
 }
 
 // ErrorClass names the class of an error Get returned ("" for nil).
@@ -129,6 +133,8 @@ func ErrorClass(err error) string {
 		return ClassPolicy
 	case errors.Is(err, ErrTooLarge):
 		return ClassTooLarge
+	case errors.Is(err, ErrHostBusy):
+		return ClassHostBusy
 	case errors.Is(err, ErrBadEncoding):
 		return ClassParse
 	case errors.As(err, &se):
