@@ -34,6 +34,10 @@ type Metrics struct {
 	feedErrors   *prometheus.CounterVec // source (feed host), class
 	pollLag      prometheus.Histogram
 	gaps         prometheus.Counter
+	overdue      prometheus.Gauge
+	overdueMax   prometheus.Gauge
+	queued       prometheus.Gauge
+	queueWait    prometheus.Histogram
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -66,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newsflow_fetch_errors_total",
-			Help: "Failed fetches by kind (feed, page, robots) and class (dns, connect, tls, timeout, http_status, parse, policy, too_large, robots, other).",
+			Help: "Failed fetches by kind (feed, page, robots) and class (dns, connect, tls, timeout, http_status, parse, policy, too_large, robots, host_busy, other).",
 		}, []string{"kind", "class"}),
 		robotsDenied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "newsflow_robots_denied_total",
@@ -88,6 +92,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "newsflow_feed_poll_lag_seconds",
 			Help:    "How late a feed poll started after it was due.",
 			Buckets: []float64{0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600},
+		}),
+		overdue: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_feeds_overdue",
+			Help: "Feeds due for a poll that has not started yet.",
+		}),
+		overdueMax: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_feed_overdue_seconds",
+			Help: "How long the most overdue feed has been waiting for its poll to start (0: none waiting).",
+		}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_fetch_queued",
+			Help: "Requests (feeds and pages) waiting in their host's queue for politeness to allow them.",
+		}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "newsflow_fetch_queue_wait_seconds",
+			Help:    "How long a request waited in its host's queue before it was sent.",
+			Buckets: []float64{0.01, 0.1, 0.5, 1, 5, 15, 60, 300},
 		}),
 	}
 	// Create every series up front so that rates and alerts see zeros
@@ -112,7 +133,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
-			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps)
+			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps,
+			m.overdue, m.overdueMax, m.queued, m.queueWait)
 	}
 	return m
 }

@@ -40,9 +40,16 @@ type Config struct {
 	Interval time.Duration
 	// Schedule adapts each feed's interval (zero fields take defaults).
 	Schedule Schedule
-	// Concurrency bounds feeds fetched at once, and separately pages
-	// fetched at once (default 4).
+	// Concurrency bounds the requests (feeds and pages) in flight at once,
+	// over all hosts (default 32). Requests wait in one queue per host and
+	// go as soon as their host's politeness allows, so a host that must be
+	// waited for holds up no other.
 	Concurrency int
+	// MaxPolls bounds the feeds polled at once, each waiting for its new
+	// items (default 16 × Concurrency); MaxHostPolls bounds those of one
+	// host (default 4), so that one host's many feeds cannot take every
+	// place while other hosts have work.
+	MaxPolls, MaxHostPolls int
 	// Metrics (default: unregistered metrics).
 	Metrics *Metrics
 	// FeedStates keeps each feed's state between polls (default in memory).
@@ -55,9 +62,10 @@ type Config struct {
 }
 
 const (
-	defaultInterval    = 15 * time.Minute
-	defaultConcurrency = 4
-	defaultMaxSitemaps = 20
+	defaultInterval     = 15 * time.Minute
+	defaultConcurrency  = 32
+	defaultMaxHostPolls = 4
+	defaultMaxSitemaps  = 20
 )
 
 // Validate reports every problem in the configuration at once.
@@ -97,6 +105,12 @@ func NewPoller(cfg Config, client *page.Client, seen SeenSet, pub Publisher, log
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = defaultConcurrency
+	}
+	if cfg.MaxPolls <= 0 {
+		cfg.MaxPolls = 16 * cfg.Concurrency
+	}
+	if cfg.MaxHostPolls <= 0 {
+		cfg.MaxHostPolls = defaultMaxHostPolls
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
@@ -141,7 +155,8 @@ func (p *Poller) Run(ctx context.Context) error {
 func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
 	run := p.startRun(ctx)
 	var feeds sync.WaitGroup
-	slots := make(chan struct{}, p.cfg.Concurrency)
+	slots := make(chan struct{}, p.cfg.MaxPolls)
+	due := time.Now()
 	for _, feedURL := range p.cfg.Feeds {
 		feeds.Go(func() {
 			slots <- struct{}{}
@@ -150,7 +165,7 @@ func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
 			if err != nil {
 				p.log.Warn("load feed state", slog.String("feed", feedURL), slog.Any("error", err)) // poll unconditionally
 			}
-			res := run.pollFeed(ctx, feedURL, state)
+			res := run.pollFeed(ctx, feedURL, state, due)
 			if ctx.Err() != nil {
 				return
 			}
@@ -165,35 +180,49 @@ func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
 	return run.stop(), ctx.Err()
 }
 
-// pollRun is the page-fetching side of polling: workers that fetch the
-// items feeds list, shared by every feed polled while it runs.
+// pollRun is the fetching side of polling: the per-host queues every
+// request goes through, shared by every feed polled while it runs.
 type pollRun struct {
 	*Poller
 	counter counter
-	jobs    chan *itemJob
-	workers sync.WaitGroup
+	q       *hostQueue
+	stopQ   context.CancelFunc
+	qDone   chan struct{}
 
 	mu     sync.Mutex
 	queued map[string]bool // canonical URLs queued and not yet done, from any feed
 }
 
 func (p *Poller) startRun(ctx context.Context) *pollRun {
-	r := &pollRun{Poller: p, jobs: make(chan *itemJob), queued: map[string]bool{}}
-	for range p.cfg.Concurrency {
-		r.workers.Go(func() {
-			for job := range r.jobs {
-				r.fetchItem(ctx, job)
-			}
-		})
-	}
+	qctx, stopQ := context.WithCancel(ctx)
+	r := &pollRun{Poller: p, queued: map[string]bool{}, stopQ: stopQ, qDone: make(chan struct{}),
+		q: newHostQueue(p.client, p.cfg.Concurrency, p.client.HostWait(), p.cfg.Metrics)}
+	go func() {
+		defer close(r.qDone)
+		r.q.run(qctx)
+	}()
 	return r
 }
 
-// stop waits for the workers, once no feed is being polled any more.
+// stop stops the queues, once no feed is being polled any more.
 func (r *pollRun) stop() Stats {
-	close(r.jobs)
-	r.workers.Wait()
+	r.stopQ()
+	<-r.qDone
 	return r.counter.stats()
+}
+
+// get fetches rawURL through its host's queue, where due orders it among
+// the host's waiting requests (the earliest due first).
+func (r *pollRun) get(ctx context.Context, rawURL string, due time.Time, cond page.Conditional) (*page.Response, error) {
+	var resp *page.Response
+	var err error
+	qerr := r.q.do(ctx, page.HostKey(rawURL), due, func(turn *page.Turn) {
+		resp, err = r.client.GetWithTurn(ctx, turn, rawURL, cond)
+	})
+	if qerr != nil {
+		return nil, fmt.Errorf("get %s: %w", rawURL, qerr)
+	}
+	return resp, err
 }
 
 type itemJob struct {
@@ -227,10 +256,12 @@ type pollResult struct {
 
 // pollFeed fetches and parses one feed, queues its new items and waits
 // until they are done.
-func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState) pollResult {
+// due is when the poll was due: the feed's requests, and its items', wait
+// in their hosts' queues in that order.
+func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState, due time.Time) pollResult {
 	log := r.log.With(slog.String("feed", feedURL))
 	target := cmp.Or(state.Discovered, feedURL)
-	resp, err := r.client.Get(ctx, target, page.Conditional{ETag: state.ETag, LastModified: state.LastModified})
+	resp, err := r.get(ctx, target, due, page.Conditional{ETag: state.ETag, LastModified: state.LastModified})
 	r.cfg.Metrics.fetched(kindFeed, resp, err)
 	r.counter.update(func(s *Stats) { s.FeedsPolled++ })
 	if err != nil {
@@ -259,7 +290,7 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 		if links := feed.Discover(resp.Body, resp.URL); len(links) > 0 {
 			log.Info("feed discovered", slog.String("discovered", links[0]))
 			r.counter.update(func(s *Stats) { s.FeedsPolled-- }) // the page was no poll of a feed
-			return r.pollFeed(ctx, feedURL, FeedState{Discovered: links[0]})
+			return r.pollFeed(ctx, feedURL, FeedState{Discovered: links[0]}, due)
 		}
 	}
 	if err != nil {
@@ -273,7 +304,7 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 	r.cfg.Metrics.polls.WithLabelValues(pollOK).Inc()
 	items := parsed.Items
 	for _, child := range parsed.Sitemaps[:min(len(parsed.Sitemaps), r.cfg.MaxSitemaps)] {
-		items = append(items, r.childSitemap(ctx, log, child)...)
+		items = append(items, r.childSitemap(ctx, log, child, due)...)
 	}
 
 	var pending sync.WaitGroup
@@ -287,13 +318,19 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 		}
 		newItems++
 		pending.Add(1)
-		r.jobs <- &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(again bool) {
+		job := &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(again bool) {
 			r.release(canonical)
 			if again {
 				markRetry()
 			}
 			pending.Done()
 		}}
+		if !r.robotsAllow(ctx, log, job) {
+			continue
+		}
+		r.q.push(&queued{ctx: ctx, host: page.HostKey(item.Link), due: due,
+			run:  func(turn *page.Turn) { r.fetchItem(ctx, job, turn) },
+			fail: func(err error) { r.fetchFailed(ctx, job, nil, err) }})
 	}
 	pending.Wait()
 	rate, window := itemsPerDay(items, resp.FetchedAt)
@@ -306,8 +343,8 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState)
 
 // childSitemap reads the items of one sitemap an index lists; failures
 // are counted and logged, and the other children still count.
-func (r *pollRun) childSitemap(ctx context.Context, log *slog.Logger, sitemapURL string) []feed.Item {
-	resp, err := r.client.Get(ctx, sitemapURL, page.Conditional{})
+func (r *pollRun) childSitemap(ctx context.Context, log *slog.Logger, sitemapURL string, due time.Time) []feed.Item {
+	resp, err := r.get(ctx, sitemapURL, due, page.Conditional{})
 	r.cfg.Metrics.fetched(kindFeed, resp, err)
 	if err != nil {
 		r.logFailure(ctx, log, "fetch child sitemap", err)
@@ -404,27 +441,47 @@ func (r *pollRun) release(canonical string) {
 	r.mu.Unlock()
 }
 
-// fetchItem fetches, publishes and marks one item; it reports through
-// job.done whether the item should be tried again on the next poll.
-func (r *pollRun) fetchItem(ctx context.Context, job *itemJob) {
-	log := r.log.With(slog.String("feed", job.feedURL), slog.String("url", job.item.Link))
-	received := time.Now()
-	if r.cfg.Robots != nil {
-		if err := r.cfg.Robots.Check(ctx, job.item.Link); err != nil {
-			r.robotsRefused(ctx, log, job, err)
-			return
-		}
+// robotsAllow asks robots.txt about the item's page before it is queued
+// (a robots.txt fetch waits for the host's turn, which a queued request
+// that holds one could not give it); when it refuses, the job is done.
+func (r *pollRun) robotsAllow(ctx context.Context, log *slog.Logger, job *itemJob) bool {
+	if r.cfg.Robots == nil {
+		return true
 	}
-	resp, err := r.client.Get(ctx, job.item.Link, page.Conditional{})
-	r.cfg.Metrics.fetched(kindPage, resp, err)
+	err := r.cfg.Robots.Check(ctx, job.item.Link)
+	if err == nil {
+		return true
+	}
+	log = log.With(slog.String("url", job.item.Link))
+	if errors.Is(err, robots.ErrDenied) {
+		// Denied for good (until the feed lists it again with a newer
+		// date, or the rule changes and the feed changes).
+		r.cfg.Metrics.robotsDenied.Inc()
+		r.cfg.Metrics.errors.WithLabelValues(kindPage, page.ClassRobots).Inc()
+		r.counter.fail(ReasonRobots)
+		log.Info("robots.txt denies page")
+		job.done(false)
+		return false
+	}
+	// robots.txt unreachable: tried again on the next poll.
+	r.counter.fail(Reason(err))
+	r.logFailure(ctx, log, "robots.txt", err)
+	job.done(true)
+	return false
+}
+
+// fetchItem fetches (with its host's turn), publishes and marks one item;
+// it reports through job.done whether the item should be tried again on
+// the next poll.
+func (r *pollRun) fetchItem(ctx context.Context, job *itemJob, turn *page.Turn) {
+	received := time.Now()
+	resp, err := r.client.GetWithTurn(ctx, turn, job.item.Link, page.Conditional{})
 	if err != nil {
-		reason := Reason(err)
-		r.counter.fail(reason)
-		r.logFailure(ctx, log, "fetch page", err)
-		// A permanent failure is not retried while the feed is unchanged.
-		job.done(reason == ReasonTransient || reason == ReasonCanceled)
+		r.fetchFailed(ctx, job, resp, err)
 		return
 	}
+	r.cfg.Metrics.fetched(kindPage, resp, nil)
+	log := r.log.With(slog.String("feed", job.feedURL), slog.String("url", job.item.Link))
 	art := newArticle(origin{
 		canonical: job.canonical,
 		feed:      job.feedURL,
@@ -454,21 +511,15 @@ func (r *pollRun) fetchItem(ctx context.Context, job *itemJob) {
 	job.done(false)
 }
 
-// robotsRefused handles an article page robots.txt keeps us from: denied
-// for good (until the feed lists it again with a newer date, or the rule
-// changes and the feed changes), or robots.txt unreachable (retried).
-func (r *pollRun) robotsRefused(ctx context.Context, log *slog.Logger, job *itemJob, err error) {
-	if errors.Is(err, robots.ErrDenied) {
-		r.cfg.Metrics.robotsDenied.Inc()
-		r.cfg.Metrics.errors.WithLabelValues(kindPage, page.ClassRobots).Inc()
-		r.counter.fail(ReasonRobots)
-		log.Info("robots.txt denies page")
-		job.done(false)
-		return
-	}
-	r.counter.fail(Reason(err))
-	r.logFailure(ctx, log, "robots.txt", err)
-	job.done(true)
+// fetchFailed accounts for an item whose page could not be fetched (or
+// whose request never got its host's turn).
+func (r *pollRun) fetchFailed(ctx context.Context, job *itemJob, resp *page.Response, err error) {
+	r.cfg.Metrics.fetched(kindPage, resp, err)
+	reason := Reason(err)
+	r.counter.fail(reason)
+	r.logFailure(ctx, r.log.With(slog.String("feed", job.feedURL), slog.String("url", job.item.Link)), "fetch page", err)
+	// A permanent failure is not retried while the feed is unchanged.
+	job.done(reason == ReasonTransient || reason == ReasonCanceled)
 }
 
 // logFailure logs a failure once, where it is handled; failures caused by

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/newsflow/newsflow/services/fetcher/page"
 
 	"github.com/newsflow/newsflow/services/fetcher/registry"
 )
@@ -38,24 +41,33 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 	if sh.Tick <= 0 {
 		sh.Tick = time.Second
 	}
-	s := &scheduler{Poller: p, sh: sh, feeds: map[string]registry.Entry{}, busy: map[string]bool{}}
+	s := &scheduler{Poller: p, sh: sh, feeds: map[string]registry.Entry{}, busy: map[string]bool{},
+		hostPolls: map[string]int{}}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.watch(watchCtx)
 
 	run := p.startRun(ctx)
-	slots := make(chan struct{}, p.cfg.Concurrency)
+	slots := make(chan struct{}, p.cfg.MaxPolls)
 	var polls sync.WaitGroup
 	ticker := time.NewTicker(sh.Tick)
 	defer ticker.Stop()
 	for {
+		// The due feeds, the longest overdue first: those that do not get a
+		// place now are looked at again, with any newly due, on the next
+		// tick, so a backlog of first polls never starves repolls.
+	due:
 		for _, e := range s.due(time.Now()) {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
-			}
 			if ctx.Err() != nil {
 				break
+			}
+			if !s.hostFree(e) {
+				continue
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				break due
 			}
 			claimed, ok := s.claim(ctx, e)
 			if !ok {
@@ -87,6 +99,8 @@ type scheduler struct {
 	mu    sync.Mutex
 	feeds map[string]registry.Entry
 	busy  map[string]bool
+	// hostPolls counts the polls under way by feed host.
+	hostPolls map[string]int
 }
 
 // watch follows the registry until ctx ends. A watch that ends or fails
@@ -124,8 +138,17 @@ func (s *scheduler) seen(e registry.Entry, removed bool) {
 	}
 }
 
-// due lists the feeds to poll now, in random order (so replicas do not all
-// reach for the same one first), and updates the health gauge.
+// dueAt is when a feed is due: its next poll, or when it was added.
+func dueAt(f registry.Feed) time.Time {
+	if f.NextPoll.IsZero() {
+		return f.Added
+	}
+	return f.NextPoll
+}
+
+// due lists the feeds to poll now, the longest overdue first (replicas
+// share the order; a feed another replica claimed first is skipped), and
+// updates the health and overdue gauges.
 func (s *scheduler) due(now time.Time) []registry.Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -141,8 +164,25 @@ func (s *scheduler) due(now time.Time) []registry.Entry {
 	for _, h := range []string{registry.Healthy, registry.Backoff, registry.Failing} {
 		s.cfg.Metrics.feeds.WithLabelValues(h).Set(float64(health[h]))
 	}
+	// Ties (feeds added together) in random order, so replicas do not all
+	// reach for the same one first.
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	slices.SortStableFunc(out, func(a, b registry.Entry) int { return dueAt(a.Feed).Compare(dueAt(b.Feed)) })
+	s.cfg.Metrics.overdue.Set(float64(len(out)))
+	if len(out) > 0 {
+		s.cfg.Metrics.overdueMax.Set(max(now.Sub(dueAt(out[0].Feed)), 0).Seconds())
+	} else {
+		s.cfg.Metrics.overdueMax.Set(0)
+	}
 	return out
+}
+
+// hostFree says whether the feed's host has fewer than MaxHostPolls polls
+// under way.
+func (s *scheduler) hostFree(e registry.Entry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hostPolls[page.HostKey(e.Feed.URL)] < s.cfg.MaxHostPolls
 }
 
 // claim takes the feed's lease; false if another replica was first.
@@ -159,11 +199,10 @@ func (s *scheduler) claim(ctx context.Context, e registry.Entry) (registry.Entry
 	e.Revision = rev
 	s.mu.Lock()
 	s.busy[e.Key] = true
+	s.hostPolls[page.HostKey(e.Feed.URL)]++
 	s.feeds[e.Key] = e
 	s.mu.Unlock()
-	if !e.Feed.NextPoll.IsZero() {
-		s.cfg.Metrics.pollLag.Observe(max(now.Sub(e.Feed.NextPoll), 0).Seconds())
-	}
+	s.cfg.Metrics.pollLag.Observe(max(now.Sub(dueAt(e.Feed)), 0).Seconds())
 	return e, true
 }
 
@@ -174,6 +213,11 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.busy, e.Key)
+		if host := page.HostKey(e.Feed.URL); s.hostPolls[host] > 1 {
+			s.hostPolls[host]--
+		} else {
+			delete(s.hostPolls, host)
+		}
 		s.mu.Unlock()
 	}()
 	log := s.log.With(slog.String("feed", e.Feed.URL))
@@ -206,7 +250,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
 			}
 		}
 	}()
-	res := run.pollFeed(pollCtx, e.Feed.URL, e.Feed.State)
+	res := run.pollFeed(pollCtx, e.Feed.URL, e.Feed.State, dueAt(e.Feed))
 	lost := pollCtx.Err() != nil && ctx.Err() == nil
 	cancel()
 	<-renewed

@@ -42,6 +42,7 @@ type Options struct {
 	AllowServices   []netip.AddrPort
 	HostConcurrency int
 	HostRate        float64
+	HostWait        time.Duration
 	RobotsTTL       time.Duration
 	MinInterval     time.Duration
 	MaxInterval     time.Duration
@@ -64,6 +65,7 @@ func DefaultOptions() Options {
 		FeedsBucket:     registry.DefaultBucket,
 		HostConcurrency: 2,
 		HostRate:        1,
+		HostWait:        5 * time.Minute,
 		RobotsTTL:       24 * time.Hour,
 		MinInterval:     5 * time.Minute,
 		MaxInterval:     6 * time.Hour,
@@ -86,10 +88,10 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.FeedsFile, "feeds-file", o.FeedsFile, "`file` of feed URLs, one per line ('#' starts a comment)")
 	fs.StringVar(&o.Ingest, "ingest", o.Ingest, "ingest local `path`: a file or a directory of .html/.htm/.txt files, one article each")
 	fs.BoolVar(&o.Once, "once", o.Once, "poll the feeds (or ingest) once and exit when everything is published")
-	fs.DurationVar(&o.Interval, "interval", o.Interval, "time between two polls of the feeds")
-	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "feeds, and separately pages, fetched at once")
+	fs.DurationVar(&o.Interval, "interval", o.Interval, "polling interval of a feed whose publishing rate is not known yet; with a feed registry each feed's interval then follows its rate, between -min-interval and -max-interval (without one, the interval of every poll)")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "requests (feeds and pages, over all hosts) in flight at once; each waits in its host's queue until -host-rate and -host-concurrency allow it, so a slow host holds up no other")
 	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header sent with every request")
-	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "time limit for one HTTP request, body included")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "time limit for one HTTP request, body included, from when it is sent (the wait for the host's turn is bounded by -host-wait)")
 	fs.Int64Var(&o.MaxBytes, "max-bytes", o.MaxBytes, "largest page body accepted, in bytes (larger pages are refused, never truncated)")
 	fs.StringVar(&o.SeenBucket, "seen-bucket", o.SeenBucket, "JetStream key-value bucket of URLs already published")
 	fs.DurationVar(&o.SeenTTL, "seen-ttl", o.SeenTTL, "how long a published URL is remembered")
@@ -101,6 +103,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	})
 	fs.IntVar(&o.HostConcurrency, "host-concurrency", o.HostConcurrency, "requests in flight to one host at most")
 	fs.Float64Var(&o.HostRate, "host-rate", o.HostRate, "requests a second to one host at most (0: no limit)")
+	fs.DurationVar(&o.HostWait, "host-wait", o.HostWait, "longest wait of a request for its host's turn; a page that waited longer is tried again on its feed's next poll")
 	fs.DurationVar(&o.RobotsTTL, "robots-ttl", o.RobotsTTL, "how long a site's robots.txt is cached")
 	fs.DurationVar(&o.MinInterval, "min-interval", o.MinInterval, "shortest interval between two polls of a feed, however often it publishes")
 	fs.DurationVar(&o.MaxInterval, "max-interval", o.MaxInterval, "longest interval between two polls of a healthy feed, however quiet")
@@ -149,6 +152,9 @@ func (o Options) Validate() error {
 	}
 	if o.HostConcurrency < 1 {
 		bad("host-concurrency", "must be at least 1, got %d", o.HostConcurrency)
+	}
+	if o.HostWait <= 0 {
+		bad("host-wait", "must be positive, got %s", o.HostWait)
 	}
 	if o.HostRate < 0 {
 		bad("host-rate", "must not be negative, got %g", o.HostRate)
@@ -239,7 +245,7 @@ func (o Options) clientConfig() page.ClientConfig {
 	return page.ClientConfig{
 		UserAgent: o.UserAgent, Timeout: o.Timeout, MaxBytes: o.MaxBytes,
 		Policy:          page.NetPolicy{Allow: o.AllowNet, AllowAddrPorts: o.AllowServices},
-		HostConcurrency: o.HostConcurrency, HostRate: rate,
+		HostConcurrency: o.HostConcurrency, HostRate: rate, HostWait: o.HostWait,
 	}
 }
 

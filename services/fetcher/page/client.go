@@ -190,6 +190,9 @@ func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Res
 	return c.GetWithTurn(ctx, nil, rawURL, cond)
 }
 
+// HostWait is the bound on the wait for a host's turn (ClientConfig.HostWait).
+func (c *Client) HostWait() time.Duration { return c.cfg.HostWait }
+
 // Turn is the right to send one request to a host now, taken with
 // TryTurn. GetWithTurn gives it back when its request is done; Release
 // gives back one that was not used.
