@@ -38,3 +38,5 @@ echo "test.sh: go test -race (${#dirs[@]} modules)"
 NEWSFLOW_REQUIRE_TOOLS=1 go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"
 echo "test.sh: tagger evaluation targets (without -race: it tags the whole topic benchmark)"
 (cd services/tagger && go test -count=1 "$@" -run '^TestTargets$' ./evaluate/)
+echo "test.sh: short soak run (without -race: it measures the pipeline at speed)"
+(cd cmd/newsflow && go test -count=1 "$@" -run '^TestShortSoak$' ./soak/)

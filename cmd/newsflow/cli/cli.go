@@ -25,6 +25,7 @@ Usage:
   newsflow feeds add|remove URL…     register or unregister feeds (-data DIR or -nats URL)
   newsflow feeds list|stats [URL…]   the registered feeds, their health, schedule and errors
   newsflow tagger train|eval         train a topic model on a labelled corpus; evaluate the tagger
+  newsflow soak [flags]              poll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS
   newsflow version                   print the version
 
 Run "newsflow COMMAND -h" for a command's flags. Every flag can also be set
@@ -51,6 +52,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = feedsCmd(args, stdout, stderr)
 	case "tagger":
 		err = taggerCmd(args, stdout, stderr)
+	case "soak":
+		err = soakCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "newsflow", Version)
 	case "help", "-h", "--help":

@@ -33,8 +33,12 @@ type hostQueue struct {
 
 // queued is one request waiting for its host's turn.
 type queued struct {
-	ctx    context.Context
-	host   string    // page.HostKey of the URL
+	ctx  context.Context
+	host string // page.HostKey of the URL
+	// feed: a feed request, which goes before the host's page requests:
+	// an item once listed is known and waits safely, while an item of a
+	// feed not fetched yet may scroll out of the feed unseen.
+	feed   bool
 	due    time.Time // when the work was due (the feed's scheduled poll)
 	queued time.Time
 	seq    uint64
@@ -90,11 +94,11 @@ func (q *hostQueue) push(j *queued) {
 	}
 }
 
-// do runs fn with a turn of host's, as a job due at due, and returns once
-// it has run (nil) or failed to (the error).
+// do runs fn with a turn of host's, as a feed request due at due, and
+// returns once it has run (nil) or failed to (the error).
 func (q *hostQueue) do(ctx context.Context, host string, due time.Time, fn func(turn *page.Turn)) error {
 	done := make(chan error, 1)
-	q.push(&queued{ctx: ctx, host: host, due: due,
+	q.push(&queued{ctx: ctx, host: host, due: due, feed: true,
 		run:  func(turn *page.Turn) { fn(turn); done <- nil },
 		fail: func(err error) { done <- err }})
 	return <-done
@@ -221,12 +225,15 @@ func (q *hostQueue) pop(h *hostJobs) {
 	heap.Fix(&q.ready, h.index)
 }
 
-// jobHeap orders a host's jobs: the earliest due first, then the earliest
-// queued.
+// jobHeap orders a host's jobs: feeds before pages, then the earliest due,
+// then the earliest queued.
 type jobHeap []*queued
 
 func (h jobHeap) Len() int { return len(h) }
 func (h jobHeap) Less(i, j int) bool {
+	if h[i].feed != h[j].feed {
+		return h[i].feed
+	}
 	if !h[i].due.Equal(h[j].due) {
 		return h[i].due.Before(h[j].due)
 	}

@@ -46,8 +46,8 @@ type Config struct {
 	// waited for holds up no other.
 	Concurrency int
 	// MaxPolls bounds the feeds polled at once, each waiting for its new
-	// items (default 16 × Concurrency); MaxHostPolls bounds those of one
-	// host (default 4), so that one host's many feeds cannot take every
+	// items (default 64 × Concurrency); MaxHostPolls bounds those of one
+	// host (default 64), so that one host's many feeds cannot take every
 	// place while other hosts have work.
 	MaxPolls, MaxHostPolls int
 	// Metrics (default: unregistered metrics).
@@ -64,7 +64,7 @@ type Config struct {
 const (
 	defaultInterval     = 15 * time.Minute
 	defaultConcurrency  = 32
-	defaultMaxHostPolls = 4
+	defaultMaxHostPolls = 64
 	defaultMaxSitemaps  = 20
 )
 
@@ -107,7 +107,7 @@ func NewPoller(cfg Config, client *page.Client, seen SeenSet, pub Publisher, log
 		cfg.Concurrency = defaultConcurrency
 	}
 	if cfg.MaxPolls <= 0 {
-		cfg.MaxPolls = 16 * cfg.Concurrency
+		cfg.MaxPolls = 64 * cfg.Concurrency
 	}
 	if cfg.MaxHostPolls <= 0 {
 		cfg.MaxHostPolls = defaultMaxHostPolls
@@ -211,8 +211,8 @@ func (r *pollRun) stop() Stats {
 	return r.counter.stats()
 }
 
-// get fetches rawURL through its host's queue, where due orders it among
-// the host's waiting requests (the earliest due first).
+// get fetches a feed through its host's queue, where it goes before the
+// host's pages and due orders it among the host's other feeds.
 func (r *pollRun) get(ctx context.Context, rawURL string, due time.Time, cond page.Conditional) (*page.Response, error) {
 	var resp *page.Response
 	var err error

@@ -1,0 +1,293 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
+	"github.com/newsflow/newsflow/services/sink/store"
+)
+
+// Config is one soak run.
+type Config struct {
+	Farm FarmConfig
+	// Duration is how long the farm publishes; Drain how long the pipeline
+	// then has to store what was listed (it ends as soon as all is).
+	Duration, Drain time.Duration
+	// Sample is how often RSS is recorded (default 10s).
+	Sample time.Duration
+	// Pipeline is the all-in-one's configuration; the run fills in the
+	// feeds, the network policy and (when empty) the data directory and
+	// the store.
+	Pipeline pipeline.Options
+	// Progress, when set, gets a line per sample.
+	Progress io.Writer
+}
+
+// Report is what a soak run measured.
+type Report struct {
+	Feeds, Hosts, ItemsPerFeed int
+	Duration                   time.Duration
+	Host                       HostStats
+	// Listed counts the items the feeds listed during the run (the first
+	// window included); Stored those of them stored by the end of the
+	// drain; Visible and StoredVisible the same for the items still listed
+	// when their feed was first polled; DuringRun and StoredDuringRun for
+	// the items published after the start.
+	Listed, Stored, Visible, StoredVisible, DuringRun, StoredDuringRun int
+	// Freshness is publication→stored for the items published during the
+	// run that were stored: p50 and p99.
+	FreshnessP50, FreshnessP99 time.Duration
+	// Stored per second over the run (first window included).
+	StoredPerSecond float64
+	// RSS samples of this process (farm included), and the Go heap in use.
+	RSS, Heap []Sample
+	Drained   time.Duration // time from the freeze until all that was seen was stored (or the drain ended)
+}
+
+// Sample is one reading over time.
+type Sample struct {
+	At    time.Duration
+	Bytes uint64
+}
+
+// Coverage is the share of listed items stored.
+func (r Report) Coverage() float64 { return share(r.Stored, r.Listed) }
+
+// CoverageVisible is the share of the items a fetcher could see (listed
+// when or after their feed was first polled) that were stored.
+func (r Report) CoverageVisible() float64 { return share(r.StoredVisible, r.Visible) }
+
+// CoverageDuringRun is the share of items published during the run stored.
+func (r Report) CoverageDuringRun() float64 { return share(r.StoredDuringRun, r.DuringRun) }
+
+// NotModifiedShare is the share of repeat feed requests answered 304.
+func (r Report) NotModifiedShare() float64 {
+	return share(r.Host.NotModified, r.Host.FeedRequests-r.Host.FeedsPolled)
+}
+
+func share(n, of int) float64 {
+	if of <= 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+// Run runs the farm and the pipeline for cfg.Duration, freezes the farm,
+// lets the pipeline drain, and reports.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Sample <= 0 {
+		cfg.Sample = 10 * time.Second
+	}
+	farm, err := StartFarm(cfg.Farm)
+	if err != nil {
+		return Report{}, err
+	}
+	defer farm.Close()
+
+	o := cfg.Pipeline
+	if o.DataDir == "" {
+		dir, err := os.MkdirTemp("", "newsflow-soak-")
+		if err != nil {
+			return Report{}, err
+		}
+		defer os.RemoveAll(dir)
+		o.DataDir = dir
+	}
+	if o.Sink.Store == "" {
+		o.Sink.Store = "sqlite:" + filepath.Join(o.DataDir, "newsflow.db")
+	}
+	o.Fetcher.Feeds = farm.FeedURLs()
+	o.Fetcher.AllowNet = append(o.Fetcher.AllowNet, netip.MustParsePrefix("127.0.0.0/8"))
+	p, err := pipeline.Start(ctx, o)
+	if err != nil {
+		return Report{}, err
+	}
+	defer p.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	fetchDone := make(chan error, 1)
+	go func() { fetchDone <- p.Fetcher().Run(runCtx) }()
+
+	st, err := store.OpenReadOnly(ctx, o.Sink.Store)
+	if err != nil {
+		return Report{}, fmt.Errorf("open the store: %w", err)
+	}
+	defer st.Close()
+
+	rep := Report{Feeds: cfg.Farm.Feeds, Hosts: cfg.Farm.Hosts, ItemsPerFeed: cfg.Farm.Items, Duration: cfg.Duration}
+	start := time.Now()
+	sample := func() {
+		at := time.Since(start).Round(time.Second)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		rss := readRSS()
+		rep.RSS = append(rep.RSS, Sample{at, rss})
+		rep.Heap = append(rep.Heap, Sample{at, ms.HeapInuse})
+		if cfg.Progress != nil {
+			n, _ := st.Count(ctx)
+			hs := farm.Stats()
+			fmt.Fprintf(cfg.Progress, "%6s  stored %6d  feeds polled %5d/%d  requests %7d  rss %4d MB  heap %4d MB\n",
+				at, n, hs.FeedsPolled, cfg.Farm.Feeds, hs.Requests, rss>>20, ms.HeapInuse>>20)
+		}
+	}
+	ticker := time.NewTicker(cfg.Sample)
+	defer ticker.Stop()
+	deadline := time.After(cfg.Duration)
+run:
+	for {
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case err := <-fetchDone:
+			return rep, fmt.Errorf("the fetcher stopped: %v", err)
+		case <-ticker.C:
+			sample()
+		case <-deadline:
+			break run
+		}
+	}
+	farm.Freeze()
+	listed := farm.Listed()
+	visible := 0
+	for _, it := range listed {
+		if it.Visible {
+			visible++
+		}
+	}
+	frozen := time.Now()
+	drainEnd := time.After(cfg.Drain)
+drain:
+	for {
+		if n, err := st.Count(ctx); err == nil && n >= visible {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		case <-drainEnd:
+			break drain
+		case <-time.After(time.Second):
+		}
+	}
+	rep.Drained = time.Since(frozen)
+	stop()
+	<-fetchDone
+	if err := p.WaitIdle(ctx); err != nil {
+		return rep, err
+	}
+	sample()
+	rep.Host = farm.Stats()
+	err = rep.count(ctx, st, listed, time.Since(start))
+	return rep, err
+}
+
+// count matches what was listed with what was stored.
+func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, took time.Duration) error {
+	stored := map[string]time.Time{}
+	if err := st.Each(ctx, func(a *store.Article) error {
+		stored[a.URL] = a.StoredAt
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read the store: %w", err)
+	}
+	var fresh []time.Duration
+	for _, it := range listed {
+		r.Listed++
+		at, ok := stored[it.URL]
+		if ok {
+			r.Stored++
+		}
+		if it.Visible {
+			r.Visible++
+			if ok {
+				r.StoredVisible++
+			}
+		}
+		if !it.DuringRun {
+			continue
+		}
+		r.DuringRun++
+		if ok {
+			r.StoredDuringRun++
+			fresh = append(fresh, at.Sub(it.Published))
+		}
+	}
+	r.StoredPerSecond = float64(r.Stored) / took.Seconds()
+	slices.Sort(fresh)
+	if len(fresh) > 0 {
+		r.FreshnessP50 = fresh[len(fresh)/2]
+		r.FreshnessP99 = fresh[min(len(fresh)*99/100, len(fresh)-1)]
+	}
+	return nil
+}
+
+// readRSS is this process's resident set size (0 where /proc is missing).
+func readRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// Print writes the report as a table.
+func (r Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "feeds / hosts / items        %d / %d / %d, %s of publishing\n", r.Feeds, r.Hosts, r.ItemsPerFeed, r.Duration)
+	first := "not every feed was polled"
+	if r.Host.FirstPass > 0 {
+		first = r.Host.FirstPass.Round(time.Second).String()
+	}
+	fmt.Fprintf(w, "first pass                   %s (%d of %d feeds polled)\n", first, r.Host.FeedsPolled, r.Feeds)
+	fmt.Fprintf(w, "listed items stored          %.2f%% (%d of %d)\n", 100*r.Coverage(), r.Stored, r.Listed)
+	fmt.Fprintf(w, "  of them seen at a poll     %.2f%% (%d of %d; the others scrolled out before their feed's first poll)\n", 100*r.CoverageVisible(), r.StoredVisible, r.Visible)
+	fmt.Fprintf(w, "published during run stored  %.2f%% (%d of %d)\n", 100*r.CoverageDuringRun(), r.StoredDuringRun, r.DuringRun)
+	fmt.Fprintf(w, "freshness p50 / p99          %s / %s (publication to stored)\n", r.FreshnessP50.Round(100*time.Millisecond), r.FreshnessP99.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "stored per second            %.1f\n", r.StoredPerSecond)
+	fmt.Fprintf(w, "requests                     %d (%d feed requests, %.1f%% of repeat polls answered 304)\n", r.Host.Requests, r.Host.FeedRequests, 100*r.NotModifiedShare())
+	fmt.Fprintf(w, "per host at most             %d requests in one second, %d in flight\n", r.Host.MaxPerSecond, r.Host.MaxInFlight)
+	fmt.Fprintf(w, "drain after the freeze       %s\n", r.Drained.Round(time.Second))
+	if len(r.RSS) > 0 {
+		var parts []string
+		for _, s := range r.RSS {
+			parts = append(parts, fmt.Sprintf("%s %d", s.At, s.Bytes>>20))
+		}
+		fmt.Fprintf(w, "rss MB over time             %s\n", strings.Join(parts, ", "))
+		lo, hi := r.SecondHalfRSS()
+		fmt.Fprintf(w, "rss over the last half       %d to %d MB\n", lo>>20, hi>>20)
+	}
+}
+
+// SecondHalfRSS is the lowest and highest RSS sampled in the second half
+// of the run.
+func (r Report) SecondHalfRSS() (lo, hi uint64) {
+	if len(r.RSS) == 0 {
+		return 0, 0
+	}
+	half := r.RSS[len(r.RSS)-1].At / 2
+	for _, s := range r.RSS {
+		if s.At < half {
+			continue
+		}
+		if lo == 0 || s.Bytes < lo {
+			lo = s.Bytes
+		}
+		hi = max(hi, s.Bytes)
+	}
+	return lo, hi
+}
