@@ -99,3 +99,31 @@ func TestSummarize(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func TestCompareWords(t *testing.T) {
+	w := CompareWords("The cat sat. The end, the END", "the cat sat on the mat")
+	// predicted: the cat sat the end the end (7); expected: the cat sat on the mat (6)
+	// overlap: the×2 (min(3,2)), cat, sat = 4
+	if w.Overlap != 4 || w.Predicted != 7 || w.Expected != 6 {
+		t.Fatalf("CompareWords = %+v, want overlap 4 of 7 predicted, 6 expected", w)
+	}
+	if !near(w.Precision(), 4.0/7) || !near(w.Recall(), 4.0/6) {
+		t.Errorf("P %v R %v, want 4/7 and 4/6", w.Precision(), w.Recall())
+	}
+	empty := CompareWords("", "some text")
+	if empty.Precision() != 0 || empty.Recall() != 0 || empty.F1() != 0 {
+		t.Errorf("an empty prediction must score 0: %+v", empty)
+	}
+	s := SummarizeWords([]WordPage{CompareWords("a b", "a b"), empty})
+	if !near(s.F1, 0.5) || !near(s.Precision, 0.5) || !near(s.Recall, 0.5) {
+		t.Errorf("macro average of a perfect and an empty page = %+v, want 0.5 each", s)
+	}
+}
+
+func TestSnippetsFound(t *testing.T) {
+	text := "First paragraph with Some Words\nSecond   one here"
+	got := SnippetsFound(text, []string{"some words", "second one", "with some words second", "absent", ""})
+	if got != 3 {
+		t.Errorf("SnippetsFound = %d, want 3 (case and white space do not matter; blank snippets never count)", got)
+	}
+}

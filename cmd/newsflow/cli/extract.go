@@ -27,6 +27,7 @@ type extracted struct {
 	CanonicalURL string     `json:"canonical_url,omitempty"`
 	LeadImageURL string     `json:"lead_image_url,omitempty"`
 	Text         string     `json:"text"`
+	Method       string     `json:"method,omitempty"`
 	LinesRemoved int        `json:"lines_removed"`
 	Rules        []string   `json:"rules,omitempty"`
 	Error        string     `json:"error,omitempty"`
@@ -119,7 +120,7 @@ func (o *extracted) fill(d *extract.Document) {
 	o.Title, o.Byline, o.Language, o.Text = d.Title, d.Byline, d.Language, d.Text
 	o.SiteName, o.CanonicalURL, o.LeadImageURL = d.SiteName, d.CanonicalURL, d.LeadImageURL
 	o.Published, o.Modified = timePtr(d.Published), timePtr(d.Modified)
-	o.LinesRemoved, o.Rules = d.LinesRemoved, d.Rules
+	o.LinesRemoved, o.Rules, o.Method = d.LinesRemoved, d.Rules, d.Method
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -29,7 +29,9 @@ type Document struct {
 	SiteName, CanonicalURL, LeadImageURL string
 	// Text is the main text, one block (paragraph, heading, list item, table
 	// row) per line, joined by "\n", with no blank lines and no trailing newline.
-	Text         string
+	Text string
+	// Method is how the text was found: one of the Method* constants.
+	Method       string
 	BytesRemoved int64    // len(body) - len(Text)
 	LinesRemoved int      // lines dropped by text rules
 	Rules        []string // names of the text rules that fired, sorted, unique
@@ -176,7 +178,7 @@ func (e *Extractor) ExtractContext(ctx context.Context, body []byte, contentType
 	if isHTML {
 		doc, lines = extractHTML(body, base, b)
 	} else {
-		doc, lines = &Document{}, textLines(body)
+		doc, lines = &Document{Method: MethodText}, textLines(body)
 	}
 	if b.expired() {
 		return nil, timedOut()

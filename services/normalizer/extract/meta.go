@@ -21,6 +21,13 @@ type pageMeta struct {
 
 // readMeta collects the metadata, each field from the first source that has it.
 func readMeta(root *html.Node, base *url.URL) *Document {
+	d, _ := readPage(root, base)
+	return d
+}
+
+// readPage is readMeta that also returns the articleBody of the page's
+// JSON-LD article ("" if none), one of the fallbacks of the text.
+func readPage(root *html.Node, base *url.URL) (*Document, string) {
 	pm := &pageMeta{meta: map[string]string{}}
 	pm.walk(root, false)
 	ld := articleLD(pm.jsonLD)
@@ -43,7 +50,7 @@ func readMeta(root *html.Node, base *url.URL) *Document {
 	d.CanonicalURL = absURL(base, cmp.Or(pm.canonical, pm.meta["og:url"]))
 	d.LeadImageURL = absURL(base, cmp.Or(pm.meta["og:image"], pm.meta["og:image:url"],
 		pm.meta["twitter:image"], ld.image))
-	return d
+	return d, ld.body
 }
 
 func (pm *pageMeta) walk(n *html.Node, inArticle bool) {
@@ -112,7 +119,7 @@ func (pm *pageMeta) addMeta(n *html.Node) {
 
 // ldArticle is the part of a schema.org article that the Document uses.
 type ldArticle struct {
-	headline, author, published, modified, image, publisher string
+	headline, author, published, modified, image, publisher, body string
 }
 
 var ldArticleTypes = map[string]bool{
@@ -136,6 +143,7 @@ func articleLD(scripts []string) ldArticle {
 				modified:  ldString(obj["dateModified"]),
 				image:     ldURL(obj["image"]),
 				publisher: ldNames(obj["publisher"]),
+				body:      ldString(obj["articleBody"]),
 			}
 		}
 	}

@@ -1,6 +1,10 @@
 package normalizer
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/newsflow/newsflow/services/normalizer/extract"
+)
 
 type metrics struct {
 	removed  *prometheus.CounterVec
@@ -8,6 +12,7 @@ type metrics struct {
 	ratio    prometheus.Histogram
 	rules    *prometheus.CounterVec
 	timeouts prometheus.Counter
+	methods  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,7 +38,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "newsflow", Name: "extraction_timeouts_total",
 			Help: "Pages dead-lettered because extracting them took longer than -extract-timeout.",
 		}),
+		methods: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "extraction_method_total",
+			Help: "Pages extracted, by the method that found their text: primary (readability after pruning), or a fallback when that fell short (unpruned, json-ld, article, density), flat (a page nested too deeply to parse), text (plain text).",
+		}, []string{"method"}),
 	}
-	reg.MustRegister(m.removed, m.empty, m.ratio, m.rules, m.timeouts)
+	for _, method := range []string{extract.MethodPrimary, extract.MethodUnpruned, extract.MethodJSONLD,
+		extract.MethodArticle, extract.MethodDensity, extract.MethodFlat, extract.MethodText} {
+		m.methods.WithLabelValues(method)
+	}
+	reg.MustRegister(m.removed, m.empty, m.ratio, m.rules, m.timeouts, m.methods)
 	return m
 }

@@ -132,6 +132,7 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 		}
 		return nil, stage.Permanent(reason, fmt.Errorf("extract %s: %w", a.GetUrl(), err))
 	}
+	n.m.methods.WithLabelValues(doc.Method).Inc()
 	n.m.removed.WithLabelValues(source).Add(float64(max(doc.BytesRemoved, 0)))
 	n.m.ratio.Observe(float64(len(doc.Text)) / float64(len(f.GetBody())))
 	for _, r := range doc.Rules {

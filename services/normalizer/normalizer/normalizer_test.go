@@ -50,6 +50,24 @@ func TestHandleExtractsAndDropsTheBody(t *testing.T) {
 	require.Positive(t, norm.GetBoilerplate().GetBytesRemoved())
 	require.Nil(t, out.GetFetch().GetBody(), "the raw page stays in the fetched stream only")
 	require.Equal(t, int32(200), out.GetFetch().GetStatus(), "fetch metadata is kept")
+	require.Equal(t, 1.0, testutil.ToFloat64(n.m.methods.WithLabelValues("primary")))
+	require.Equal(t, 0.0, testutil.ToFloat64(n.m.methods.WithLabelValues("unpruned")))
+}
+
+// TestHandleCountsTheFallbackMethod: a page whose story only its JSON-LD
+// holds is extracted, and counted under the method that served it.
+func TestHandleCountsTheFallbackMethod(t *testing.T) {
+	n := newTestNormalizer(t, DefaultConfig())
+	story := strings.Repeat("The harbour at Ardenport reopened on Tuesday after three weeks of repairs. ", 5)
+	body := `<html><head><script type="application/ld+json">{"@type":"NewsArticle","headline":"Harbour reopens","articleBody":"` +
+		story + `"}</script></head><body><nav><a href="/">Home</a></nav><p>Subscribe.</p></body></html>`
+	in := &newsflowv1.Article{Id: "a", Url: "https://gazette.example/harbour", Source: "gazette.example",
+		Fetch: &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(body)}}
+	out, err := n.Handle(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, strings.TrimSpace(story), out.GetNormalized().GetText())
+	require.Equal(t, 1.0, testutil.ToFloat64(n.m.methods.WithLabelValues("json-ld")))
+	require.Equal(t, 0.0, testutil.ToFloat64(n.m.methods.WithLabelValues("primary")))
 }
 
 func TestHandlePermanentFailures(t *testing.T) {
