@@ -194,6 +194,11 @@ secretGenerator:
 configMapGenerator:
   - name: newsflow-feeds
     literals: ["feeds.txt=https://example.com/feed.xml"]
+images:
+  - {name: newsflow/fetcher, newTag: "1.0"}
+  - {name: newsflow/normalizer, newTag: "1.0"}
+  - {name: newsflow/tagger, newTag: "1.0"}
+  - {name: newsflow/sink, newTag: "1.0"}
 `, k8s)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kust), 0o644))
 	r := build(t, dir)
@@ -205,8 +210,10 @@ configMapGenerator:
 	require.Len(t, hpas, len(stageInputs))
 	for _, o := range hpas {
 		h := o.obj.(*autoscalingv2.HorizontalPodAutoscaler)
-		_, ok := r.find(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
+		dep, ok := r.find(h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
 		require.True(t, ok, "HPA %s targets a missing %s", o.name, h.Spec.ScaleTargetRef.Name)
+		require.Nil(t, dep.obj.(*appsv1.Deployment).Spec.Replicas,
+			"Deployment %s: the HPA owns its replicas", h.Spec.ScaleTargetRef.Name)
 		require.Contains(t, stageInputs, h.Spec.ScaleTargetRef.Name)
 	}
 }
@@ -253,6 +260,8 @@ func checkWorkloads(t *testing.T, r rendered) {
 		}
 		for _, c := range pod.Containers {
 			where := where + " container " + c.Name
+			require.Regexp(t, `(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$`, c.Image, "%s: an image without a tag runs :latest", where)
+			require.NotRegexp(t, `:latest$`, c.Image, where)
 			ports := map[string]bool{}
 			for _, p := range c.Ports {
 				ports[p.Name] = true
@@ -376,8 +385,10 @@ func checkScaledObjects(t *testing.T, r rendered) {
 		require.NoError(t, kedav1alpha1.CheckFallbackValid(so), o.name)
 		require.NoError(t, kedav1alpha1.ValidateTriggers(so.Spec.Triggers), o.name)
 		target := so.Spec.ScaleTargetRef.Name
-		_, ok := r.find("Deployment", target)
+		dep, ok := r.find("Deployment", target)
 		require.True(t, ok, "ScaledObject %s targets a missing Deployment %s", o.name, target)
+		require.Nil(t, dep.obj.(*appsv1.Deployment).Spec.Replicas,
+			"Deployment %s: KEDA owns its replicas; a replicas field resets them on every apply", target)
 		input, ok := stageInputs[target]
 		require.True(t, ok, "ScaledObject %s scales %s, which has no consumer", o.name, target)
 		require.Len(t, so.Spec.Triggers, 1, o.name)

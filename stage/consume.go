@@ -84,6 +84,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 	if err != nil {
 		return err
 	}
+	r.tel.consuming(r.name)
 	var consuming atomic.Bool
 	r.health.Add(r.name+"/consumer", func(context.Context) error {
 		if !consuming.Load() {

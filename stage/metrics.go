@@ -1,6 +1,9 @@
 package stage
 
 import (
+	"runtime"
+	"runtime/debug"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
@@ -30,6 +33,52 @@ type Telemetry struct {
 	publishErrors *prometheus.CounterVec
 	ready         *prometheus.GaugeVec
 	held          *prometheus.CounterVec
+}
+
+// Version is the version newsflow_build_info reports; release builds set it
+// with -ldflags "-X github.com/newsflow/newsflow/stage.Version=…". When it
+// is left at "dev", the main module's version from the build info is used
+// if there is one.
+var Version = "dev"
+
+// buildInfo returns the version, the VCS revision ("unknown" when the
+// binary was built without VCS stamping) and the Go version.
+func buildInfo() (version, revision, goVersion string) {
+	version, revision, goVersion = Version, "unknown", runtime.Version()
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && s.Value != "" {
+			revision = s.Value
+		}
+	}
+	return
+}
+
+// consuming creates the series of a consuming stage at zero, so that a
+// fresh pod shows 0 and not "no data" until its first message.
+func (t *Telemetry) consuming(stage string) {
+	for _, o := range []string{OutcomeOK, OutcomeRetried, OutcomeDeadLettered, OutcomeDuplicate} {
+		t.messages.WithLabelValues(stage, o)
+	}
+	t.duration.WithLabelValues(stage)
+	t.inFlight.WithLabelValues(stage)
+	t.pending.WithLabelValues(stage)
+	t.ackPending.WithLabelValues(stage)
+	t.ready.WithLabelValues(stage)
+	t.held.WithLabelValues(stage)
+}
+
+// publishing creates the series of a publishing stage at zero.
+func (t *Telemetry) publishing(stage string) {
+	t.published.WithLabelValues(stage, "false")
+	t.published.WithLabelValues(stage, "true")
+	t.publishErrors.WithLabelValues(stage)
 }
 
 // NewTelemetry creates a registry with the Go and process collectors and the
@@ -92,6 +141,13 @@ func NewTelemetry() *Telemetry {
 	f(t.publishErrors)
 	f(t.ready)
 	f(t.held)
+	version, revision, goVersion := buildInfo()
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "newsflow", Name: "build_info",
+		Help: "Always 1; the labels say which build of newsflow the process runs.",
+	}, []string{"version", "revision", "goversion"})
+	info.WithLabelValues(version, revision, goVersion).Set(1)
+	f(info)
 	return t
 }
 

@@ -47,6 +47,7 @@ func (r *Runtime) Publisher(ctx context.Context, subject string) (*Publisher, er
 	if _, err := ensureStream(ctx, r.js, r.cfg, subject); err != nil {
 		return nil, err
 	}
+	r.tel.publishing(r.name)
 	return &Publisher{r: r, subject: subject}, nil
 }
 

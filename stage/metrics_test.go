@@ -1,0 +1,63 @@
+package stage
+
+import (
+	"context"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"runtime"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSeriesExistBeforeTheFirstMessage: a stage that has consumed nothing
+// yet exports its message, duration and publish series at 0, so dashboards
+// show 0 and not "no data" on a fresh pod.
+func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		return a, nil
+	})
+	defer stop()
+	waitFor(t, func() bool {
+		return testutil.CollectAndCount(h.tel.ready, "newsflow_stage_ready") == 1
+	})
+	for _, c := range []struct {
+		name string
+		want int
+	}{
+		{"newsflow_messages_total", 4}, // one per outcome
+		{"newsflow_processing_duration_seconds", 1},
+		{"newsflow_messages_in_flight", 1},
+		{"newsflow_consumer_pending_messages", 1},
+		{"newsflow_held_retries_total", 1},
+		{"newsflow_published_total", 2}, // duplicate true and false
+		{"newsflow_publish_errors_total", 1},
+	} {
+		require.Equal(t, c.want, testutil.CollectAndCount(h.tel.Registry, c.name), c.name)
+	}
+	require.Zero(t, h.tel.MessageCount("normalizer", OutcomeOK))
+}
+
+func TestBuildInfo(t *testing.T) {
+	tel := NewTelemetry()
+	require.Equal(t, 1, testutil.CollectAndCount(tel.Registry, "newsflow_build_info"))
+	families, err := tel.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "newsflow_build_info" {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range f.GetMetric()[0].GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		require.Equal(t, runtime.Version(), labels["goversion"])
+		require.NotEmpty(t, labels["version"])
+		require.NotEmpty(t, labels["revision"])
+		require.Equal(t, 1.0, f.GetMetric()[0].GetGauge().GetValue())
+		return
+	}
+	t.Fatal("no newsflow_build_info")
+}
