@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
 	"github.com/newsflow/newsflow/services/fetcher/fetcher"
@@ -58,18 +59,7 @@ func (v *violations) Tracef(format string, args ...any)  { v.record(format, args
 // passwords set as the pods' environment sets them.
 func startNATS(t *testing.T) (*server.Server, *violations, map[string]string) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"nats.conf", "cluster.conf"} {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(readFile(t, filepath.Join("k8s/nats", f))), 0o644))
-	}
-	passwords := map[string]string{}
-	for _, user := range []string{"fetcher", "normalizer", "tagger", "sink", "ops", "sys"} {
-		passwords[user] = "pw-" + user
-		t.Setenv("NEWSFLOW_"+strings.ToUpper(user)+"_PASSWORD", passwords[user])
-	}
-	t.Setenv("POD_NAME", "nats-0")
-	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
-	require.NoError(t, err)
+	opts, passwords := natsOptions(t)
 	opts.Host, opts.Port = "127.0.0.1", -1
 	opts.HTTPPort = 0
 	opts.PidFile = ""
@@ -85,6 +75,25 @@ func startNATS(t *testing.T) (*server.Server, *violations, map[string]string) {
 		s.WaitForShutdown()
 	})
 	return s, v, passwords
+}
+
+// natsOptions reads deploy/k8s/nats/nats.conf as the server would, with the
+// users' passwords set as the pods' environment sets them.
+func natsOptions(t *testing.T) (*server.Options, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"nats.conf", "cluster.conf"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(readFile(t, filepath.Join("k8s/nats", f))), 0o644))
+	}
+	passwords := map[string]string{}
+	for _, user := range []string{"fetcher", "normalizer", "tagger", "sink", "ops", "sys"} {
+		passwords[user] = "pw-" + user
+		t.Setenv("NEWSFLOW_"+strings.ToUpper(user)+"_PASSWORD", passwords[user])
+	}
+	t.Setenv("POD_NAME", "nats-0")
+	opts, err := server.ProcessConfigFile(filepath.Join(dir, "nats.conf"))
+	require.NoError(t, err)
+	return opts, passwords
 }
 
 func userURL(s *server.Server, user, password string) string {
@@ -277,4 +286,37 @@ func seriesOf(t *testing.T, reg *prometheus.Registry, name string) []string {
 		}
 	}
 	return out
+}
+
+// TestNATSRollsSafely: the NATS StatefulSet restarts one server at a time
+// only once the last one has caught up (a startup probe on the full
+// /healthz, as the NATS Helm chart does), its lame duck ends inside the
+// pod's grace period, it spreads over zones, and its exporter labels each
+// server by its own id.
+func TestNATSRollsSafely(t *testing.T) {
+	opts, _ := natsOptions(t)
+	for dir := range overlays {
+		r := build(t, dir)
+		o, ok := r.find("StatefulSet", "nats")
+		require.True(t, ok, dir)
+		pod := o.obj.(*appsv1.StatefulSet).Spec.Template.Spec
+		grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
+		require.Less(t, opts.LameDuckGracePeriod+opts.LameDuckDuration, grace-10*time.Second,
+			"%s: lame duck (%s + %s) must end well inside the grace period %s", dir, opts.LameDuckGracePeriod, opts.LameDuckDuration, grace)
+		zones := false
+		for _, c := range pod.TopologySpreadConstraints {
+			zones = zones || c.TopologyKey == "topology.kubernetes.io/zone"
+		}
+		require.True(t, zones, "%s: NATS spreads over zones", dir)
+		for _, c := range pod.Containers {
+			switch c.Name {
+			case "nats":
+				require.NotNil(t, c.StartupProbe, dir)
+				require.Equal(t, "/healthz", c.StartupProbe.HTTPGet.Path, "%s: the startup probe is the full health check", dir)
+				require.Equal(t, "/healthz?js-server-only=true", c.ReadinessProbe.HTTPGet.Path, dir)
+			case "exporter":
+				require.Contains(t, c.Args, "-use_internal_server_id", dir)
+			}
+		}
+	}
 }
