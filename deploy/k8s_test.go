@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -99,6 +100,10 @@ func newObject(apiVersion, kind string) (any, error) {
 		return &autoscalingv2.HorizontalPodAutoscaler{}, nil
 	case "keda.sh/v1alpha1 ScaledObject":
 		return &kedav1alpha1.ScaledObject{}, nil
+	case "v1 ServiceAccount":
+		return &corev1.ServiceAccount{}, nil
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}, nil
 	}
 	return nil, fmt.Errorf("unexpected object %s %s", apiVersion, kind)
 }
@@ -168,6 +173,8 @@ func TestOverlays(t *testing.T) {
 			checkReferences(t, r, external)
 			checkScaledObjects(t, r)
 			checkStageConfig(t, r, filepath.Base(dir))
+			checkIdentity(t, r)
+			checkNetwork(t, r)
 		})
 	}
 }
