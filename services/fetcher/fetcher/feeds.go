@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/newsflow/newsflow/services/fetcher/canon"
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // ReadFeedsFile reads feed URLs, one per line. Blank lines and lines

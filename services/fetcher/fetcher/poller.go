@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/newsflow/newsflow/services/fetcher/canon"
+	"github.com/newsflow/newsflow/proto/canon"
 	"github.com/newsflow/newsflow/services/fetcher/feed"
 	"github.com/newsflow/newsflow/services/fetcher/page"
 	"github.com/newsflow/newsflow/services/fetcher/robots"

@@ -20,7 +20,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/newsflow/newsflow/services/fetcher/canon"
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // DefaultBucket is the registry's bucket name.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/newsflow/newsflow/proto/canon"
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/normalizer/extract"
 	"github.com/newsflow/newsflow/stage"
@@ -153,9 +154,10 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 			Rules:        doc.Rules,
 		},
 	}
-	if c := sameSiteCanonical(doc.CanonicalURL, a.GetUrl()); c != "" && c != a.GetCanonicalUrl() {
+	if c, err := canon.URL(sameSiteCanonical(doc.CanonicalURL, a.GetUrl())); err == nil && c != a.GetCanonicalUrl() {
 		// The page names its canonical address: the article's identity
-		// follows it, so two links to one story become one article.
+		// follows it, under the same canonical rule as the fetcher's, so
+		// two links to one story become one article.
 		a.CanonicalUrl = c
 		a.Id = newsflowv1.ArticleID(c)
 	}

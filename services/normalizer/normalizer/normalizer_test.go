@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/newsflow/newsflow/proto/canon"
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -127,6 +128,10 @@ func TestHandleTakesTheSameSiteCanonicalURL(t *testing.T) {
 		{"www. aside", withCanonical("https://www.gazette.example/harbour-reopens"), "https://www.gazette.example/harbour-reopens"},
 		{"other site ignored", withCanonical("https://other.example/harbour"), "https://gazette.example/harbour?utm=x"},
 		{"none", page, "https://gazette.example/harbour?utm=x"},
+		// The fetcher's canonical rule applies to the declared URL too: it
+		// is the article the fetcher would have reached by that link.
+		{"canonicalised", withCanonical("HTTPS://Gazette.EXAMPLE:443/harbour-reopens?utm_source=x&b=2&a=1#top"),
+			"https://gazette.example/harbour-reopens?a=1&b=2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,6 +142,9 @@ func TestHandleTakesTheSameSiteCanonicalURL(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tc.want, out.GetCanonicalUrl())
 			require.Equal(t, newsflowv1.ArticleID(tc.want), out.GetId(), "the id follows the canonical URL")
+			fetchedAs, err := canon.URL(tc.want + "#elsewhere")
+			require.NoError(t, err)
+			require.Equal(t, newsflowv1.ArticleID(fetchedAs), out.GetId(), "one id whether the fetcher or the page named the URL")
 		})
 	}
 }

@@ -74,3 +74,22 @@ func BenchmarkURL(b *testing.B) {
 		_, _ = URL("HTTPS://Www.Example.com:443/News/2024/story?utm_source=rss&b=2&a=1#top")
 	}
 }
+
+// TestURLIsIdempotent: a canonical URL canonicalises to itself, so callers
+// may canonicalise twice (ArticleID does, on URLs the fetcher already
+// canonicalised).
+func TestURLIsIdempotent(t *testing.T) {
+	for _, in := range []string{
+		"HTTPS://Example.COM:443/Path/To?b=2&a=1&utm_x=y#f",
+		"https://example.com/a%2Fb?q=a+b&r=a%20b",
+		"http://[::1]:8080/x",
+		"https://example.com",
+		"https://example.com/caf%C3%A9?x=%E2%82%AC",
+	} {
+		c, err := URL(in)
+		require.NoError(t, err)
+		c2, err := URL(c)
+		require.NoError(t, err)
+		require.Equal(t, c, c2, in)
+	}
+}
