@@ -98,3 +98,23 @@ func isTracking(key string) bool {
 	}
 	return strings.HasPrefix(key, "utm_")
 }
+
+// Resolve resolves ref against base (nil: ref must be absolute) and returns
+// the result only if it is an http(s) URL with a host, else "". It does not
+// canonicalise: links keep the spelling the page gave them.
+func Resolve(base *url.URL, ref string) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	if base != nil {
+		u = base.ResolveReference(u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.String()
+}

@@ -2,6 +2,7 @@ package canon
 
 import (
 	"errors"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -92,4 +93,23 @@ func TestURLIsIdempotent(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c, c2, in)
 	}
+}
+
+func TestResolve(t *testing.T) {
+	base, err := url.Parse("https://news.example/world/story?x=1")
+	require.NoError(t, err)
+	for ref, want := range map[string]string{
+		"/a":                       "https://news.example/a",
+		"b":                        "https://news.example/world/b",
+		"//cdn.example/i.png":      "https://cdn.example/i.png",
+		"HTTP://Other.Example/Z":   "http://Other.Example/Z", // kept as written
+		"mailto:desk@news.example": "",
+		"javascript:void(0)":       "",
+		"":                         "",
+		"https://":                 "",
+	} {
+		require.Equal(t, want, Resolve(base, ref), ref)
+	}
+	require.Equal(t, "", Resolve(nil, "/relative"), "no base: only absolute URLs")
+	require.Equal(t, "https://a.example/x", Resolve(nil, "https://a.example/x"))
 }

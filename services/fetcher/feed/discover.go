@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // feedTypes are the media types of <link rel="alternate"> that name a feed.
@@ -61,7 +63,7 @@ func Discover(body []byte, pageURL string) []string {
 		if !hasToken(attrs["rel"], "alternate") || !feedTypes[strings.ToLower(strings.TrimSpace(attrs["type"]))] {
 			continue
 		}
-		if link := resolveLink(base, strings.TrimSpace(attrs["href"])); link != "" && !seen[link] {
+		if link := canon.Resolve(base, strings.TrimSpace(attrs["href"])); link != "" && !seen[link] {
 			seen[link] = true
 			out = append(out, link)
 		}

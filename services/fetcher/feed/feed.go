@@ -22,6 +22,8 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	"golang.org/x/net/html"
+
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // ErrUnknownFormat is returned when the body is no feed format known here.
@@ -86,7 +88,7 @@ func Parse(body []byte, feedURL string) (*Feed, error) {
 		if it == nil {
 			continue
 		}
-		link := resolveLink(base, itemLink(it))
+		link := canon.Resolve(base, itemLink(it))
 		if link == "" {
 			f.Skipped++
 			continue
@@ -124,23 +126,6 @@ func itemLink(it *gofeed.Item) string {
 		return g
 	}
 	return ""
-}
-
-// resolveLink resolves ref against the feed URL and keeps it only if the
-// result is an http(s) URL with a host.
-func resolveLink(base *url.URL, ref string) string {
-	if ref == "" {
-		return ""
-	}
-	u, err := url.Parse(ref)
-	if err != nil {
-		return ""
-	}
-	u = base.ResolveReference(u)
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	return u.String()
 }
 
 func timeOrZero(t *time.Time) time.Time {

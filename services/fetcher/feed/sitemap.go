@@ -11,6 +11,8 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/rss"
+
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // isSitemap reports whether body's root element is a sitemap <urlset> or a
@@ -61,14 +63,14 @@ func parseSitemap(body []byte, base *url.URL) (*Feed, error) {
 	}
 	f := &Feed{}
 	for _, s := range doc.Sitemaps {
-		if link := resolveLink(base, strings.TrimSpace(s.Loc)); link != "" {
+		if link := canon.Resolve(base, strings.TrimSpace(s.Loc)); link != "" {
 			f.Sitemaps = append(f.Sitemaps, link)
 		} else {
 			f.Skipped++
 		}
 	}
 	for _, u := range doc.URLs {
-		link := resolveLink(base, strings.TrimSpace(u.Loc))
+		link := canon.Resolve(base, strings.TrimSpace(u.Loc))
 		if link == "" {
 			f.Skipped++
 			continue

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/newsflow/newsflow/proto/canon"
 )
 
 // pageMeta is what one pass over the untouched tree collects.
@@ -47,8 +49,8 @@ func readPage(root *html.Node, base *url.URL) (*Document, string) {
 	d.Modified = firstTime(ld.modified, pm.meta["article:modified_time"], pm.meta["og:updated_time"],
 		pm.meta["datemodified"])
 	d.Language = primaryLang(cmp.Or(pm.lang, pm.meta["content-language"], pm.meta["og:locale"]))
-	d.CanonicalURL = absURL(base, cmp.Or(pm.canonical, pm.meta["og:url"]))
-	d.LeadImageURL = absURL(base, cmp.Or(pm.meta["og:image"], pm.meta["og:image:url"],
+	d.CanonicalURL = canon.Resolve(base, cmp.Or(pm.canonical, pm.meta["og:url"]))
+	d.LeadImageURL = canon.Resolve(base, cmp.Or(pm.meta["og:image"], pm.meta["og:image:url"],
 		pm.meta["twitter:image"], ld.image))
 	return d, ld.body
 }
@@ -333,23 +335,4 @@ func primaryLang(tag string) string {
 		}
 	}
 	return p
-}
-
-// absURL resolves ref against base and returns it only if the result is an
-// absolute http(s) URL.
-func absURL(base *url.URL, ref string) string {
-	if ref == "" {
-		return ""
-	}
-	u, err := url.Parse(ref)
-	if err != nil {
-		return ""
-	}
-	if base != nil {
-		u = base.ResolveReference(u)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	return u.String()
 }
