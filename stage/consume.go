@@ -483,15 +483,8 @@ func (r *Runtime) deadLetter(m jetstream.Msg, articleID, reason string, cause er
 	if meta, err := m.Metadata(); err == nil {
 		source = meta.Stream + ":" + strconv.FormatUint(meta.Sequence.Stream, 10)
 	}
-	msg := &nats.Msg{Subject: r.dead.subject, Data: m.Data(), Header: nats.Header{}}
-	msg.Header.Set(HeaderDeadStage, r.name)
-	msg.Header.Set(HeaderDeadReason, reason)
-	msg.Header.Set(HeaderDeadError, truncate(cause.Error(), 1024))
-	msg.Header.Set(HeaderDeadDeliveries, strconv.FormatUint(delivered, 10))
-	msg.Header.Set(HeaderDeadSource, source)
-	if articleID != "" {
-		msg.Header.Set(HeaderArticleID, articleID)
-	}
+	d := DeadLetter{Stage: r.name, Reason: reason, Error: cause.Error(), Deliveries: delivered, Source: source, ArticleID: articleID}
+	msg := &nats.Msg{Subject: r.dead.subject, Data: m.Data(), Header: d.Header()}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
 	msgID := "dead:" + r.name + ":" + source
@@ -499,8 +492,8 @@ func (r *Runtime) deadLetter(m jetstream.Msg, articleID, reason string, cause er
 	if reason, _ := permanentReason(err); reason == "oversize" {
 		// The original plus headers is over the payload limit: dead-letter
 		// the headers alone; the source header points at the original.
-		msg.Data = nil
-		msg.Header.Set(HeaderDeadPayload, "omitted: over the payload limit; see "+HeaderDeadSource)
+		d.PayloadOmitted = true
+		msg.Data, msg.Header = nil, d.Header()
 		_, err = r.dead.send(ctx, msg, msgID)
 	}
 	if err != nil {

@@ -298,7 +298,7 @@ func printSummary(w io.Writer, p *pipeline.Pipeline, st fetcher.Stats, took time
 	} else {
 		fmt.Fprintf(w, "\ndead letters: %d\n", len(dead))
 		for _, d := range dead {
-			fmt.Fprintf(w, "  %s  %s  %s\n      %s\n", d.Stage, d.Reason, d.URL, d.Error)
+			fmt.Fprintf(w, "  %s  %s  %s\n      %s\n", d.Stage, d.Reason, d.URL(), d.Error)
 		}
 	}
 	topics := t.CounterValues("newsflow_tags_assigned_total", "topic")

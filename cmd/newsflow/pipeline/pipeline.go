@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/fetcher/fetcher"
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/services/sink/sink"
@@ -71,7 +72,7 @@ type Pipeline struct {
 	errs     chan error
 
 	deadMu sync.Mutex
-	dead   []DeadLetter
+	dead   []stage.DeadLetter
 
 	urlFile string // where the embedded server's URL is recorded
 }
@@ -79,11 +80,6 @@ type Pipeline struct {
 // NATSURLFile, in the data directory, holds the URL of the embedded NATS
 // server while the all-in-one runs.
 const NATSURLFile = "nats.url"
-
-// DeadLetter is one message a stage could not process.
-type DeadLetter struct {
-	Stage, Reason, Error, ArticleID, URL string
-}
 
 // consumers are the stages that consume, in pipeline order, with the
 // subject each reads.
@@ -199,25 +195,18 @@ func (p *Pipeline) Telemetry() *stage.Telemetry { return p.tel }
 func (p *Pipeline) Errors() <-chan error { return p.errs }
 
 func (p *Pipeline) recordDead(m *nats.Msg) {
-	d := DeadLetter{
-		Stage:     m.Header.Get(stage.HeaderDeadStage),
-		Reason:    m.Header.Get(stage.HeaderDeadReason),
-		Error:     m.Header.Get(stage.HeaderDeadError),
-		ArticleID: m.Header.Get(stage.HeaderArticleID),
-	}
-	if a, err := stage.DecodeArticle(m.Data); err == nil {
-		d.URL = a.GetUrl()
-	}
+	d := stage.ParseDeadLetter(m.Header, m.Data)
+	d.Article = &newsflowv1.Article{Url: d.URL()} // keep the URL, not the page
 	p.deadMu.Lock()
 	p.dead = append(p.dead, d)
 	p.deadMu.Unlock()
 }
 
 // DeadLetters returns the dead letters seen since Start.
-func (p *Pipeline) DeadLetters() []DeadLetter {
+func (p *Pipeline) DeadLetters() []stage.DeadLetter {
 	p.deadMu.Lock()
 	defer p.deadMu.Unlock()
-	return append([]DeadLetter(nil), p.dead...)
+	return append([]stage.DeadLetter(nil), p.dead...)
 }
 
 // WaitIdle returns once every consumer has caught up: nothing pending and

@@ -48,7 +48,7 @@ func TestPipelineStoresAndDeadLetters(t *testing.T) {
 	require.Len(t, dead, 1)
 	require.Equal(t, normalizer.Name, dead[0].Stage)
 	require.Equal(t, "empty_extraction", dead[0].Reason)
-	require.Equal(t, "file://"+poison, dead[0].URL)
+	require.Equal(t, "file://"+poison, dead[0].URL())
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + p.Addr + path)

@@ -61,16 +61,12 @@ func (s *Sink) consumeDeadLetters(ctx context.Context, js jetstream.JetStream) e
 }
 
 func (s *Sink) countDeadLetter(ctx context.Context, m jetstream.Msg) {
-	source := "unknown" // the payload may have been omitted as oversize
-	if a, err := stage.DecodeArticle(m.Data()); err == nil && a.GetSource() != "" {
-		source = a.GetSource()
-	}
+	d := stage.ParseDeadLetter(m.Headers(), m.Data())
 	at := time.Now()
 	if meta, err := m.Metadata(); err == nil {
 		at = meta.Timestamp
 	}
-	h := m.Headers()
-	if err := s.st.CountDeadLetter(ctx, source, h.Get(stage.HeaderDeadStage), h.Get(stage.HeaderDeadReason), at); err != nil {
+	if err := s.st.CountDeadLetter(ctx, d.SourceHost(), d.Stage, d.Reason, at); err != nil {
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
