@@ -37,11 +37,13 @@ var overlays = map[string][]string{
 }
 
 // stageInputs maps each consuming stage to the subject it reads.
-var stageInputs = map[string]string{
-	"normalizer": stage.SubjectFetched,
-	"tagger":     stage.SubjectNormalized,
-	"sink":       stage.SubjectTagged,
-}
+var stageInputs = func() map[string]string {
+	m := map[string]string{}
+	for _, c := range stage.Consumers() {
+		m[c.Name] = c.Input
+	}
+	return m
+}()
 
 // stages are the four services, each a Deployment of that name.
 var stages = []string{"fetcher", "normalizer", "tagger", "sink"}

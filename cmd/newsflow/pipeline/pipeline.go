@@ -81,14 +81,6 @@ type Pipeline struct {
 // server while the all-in-one runs.
 const NATSURLFile = "nats.url"
 
-// consumers are the stages that consume, in pipeline order, with the
-// subject each reads.
-var consumers = []struct{ name, input string }{
-	{normalizer.Name, stage.SubjectFetched},
-	{tagger.Name, stage.SubjectNormalized},
-	{sink.Name, stage.SubjectTagged},
-}
-
 // Start starts every part. The stages run until Close.
 func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 	if o.Logger == nil {
@@ -163,12 +155,12 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 		tagger.Name:     func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, o.Tagger) },
 		sink.Name:       func(ctx context.Context, rt *stage.Runtime) error { return sink.Run(ctx, rt, o.Sink) },
 	}
-	for _, c := range consumers {
-		rt, err := newRuntime(c.name)
+	for _, c := range stage.Consumers() {
+		rt, err := newRuntime(c.Name)
 		if err != nil {
 			return nil, err
 		}
-		run := runs[c.name]
+		run := runs[c.Name]
 		p.wg.Go(func() {
 			if err := run(runCtx, rt); err != nil {
 				p.errs <- fmt.Errorf("%s: %w", rt.Name(), err)
@@ -234,9 +226,9 @@ func (p *Pipeline) WaitIdle(ctx context.Context) error {
 }
 
 func (p *Pipeline) idle(ctx context.Context) bool {
-	for _, c := range consumers {
+	for _, c := range stage.Consumers() {
 		// Consumer fetches the consumer's info: no second request needed.
-		cons, err := p.js.Consumer(ctx, stage.StreamFor(c.input), c.name)
+		cons, err := p.js.Consumer(ctx, stage.StreamFor(c.Input), c.Name)
 		if err != nil {
 			return false
 		}

@@ -197,7 +197,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 		}
 		feeds = append(append([]string(nil), feeds...), more...)
 	}
-	pub, err := rt.Publisher(ctx, stage.SubjectFetched)
+	pub, err := rt.Publisher(ctx, stage.StageTopology(Name).Output)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,8 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return rt.Consume(ctx, stage.SubjectFetched, stage.SubjectNormalized, n.Handle)
+	top := stage.StageTopology(Name)
+	return rt.Consume(ctx, top.Input, top.Output, n.Handle)
 }
 
 // Handle extracts one article. Pages with no usable text, content that is

@@ -237,7 +237,7 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 		wg.Go(func() { s.prune(hctx, rt.Logger(), cfg) })
 	}
 	wg.Go(func() { s.countDeadLetters(hctx, rt) })
-	return rt.ConsumeBatch(ctx, stage.SubjectTagged, stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait}, s.HandleBatch)
+	return rt.ConsumeBatch(ctx, stage.StageTopology(Name).Input, stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait}, s.HandleBatch)
 }
 
 // openWaiting opens the store, retrying with a growing delay while the

@@ -162,7 +162,8 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 		return err
 	}
 	defer s.stories.stop()
-	return rt.Consume(ctx, stage.SubjectNormalized, stage.SubjectTagged, s.Handle)
+	top := stage.StageTopology(Name)
+	return rt.Consume(ctx, top.Input, top.Output, s.Handle)
 }
 
 // Handle tags one article and places it among the recent ones.
