@@ -60,7 +60,7 @@ func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	}
 	// How much prose the page holds, by three measures readability does not
 	// use: all its paragraphs, its densest block, its article element.
-	dense, art := densestProse(root), proseLen(articleElement(root))
+	dense, art, kept := densestProse(root), proseLen(articleElement(root)), paraProse(root)
 	ref := max(paras, dense, art)
 
 	doc.Method = MethodPrimary
@@ -104,13 +104,15 @@ func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 		}
 	}
 	// A fallback whose prose, known from the primary tree, is no more than
-	// the primary text's is skipped.
+	// the primary text's is skipped; so is readability on the unpruned page
+	// when pruning removed almost no paragraphs (under 5%) and the primary
+	// text is not short: it would see the paragraphs the primary saw.
 	fallbacks := []struct {
 		method string
 		skip   bool
 		run    func() []string
 	}{
-		{MethodUnpruned, false, func() []string {
+		{MethodUnpruned, n >= enoughChars && 20*kept >= 19*paras, func() []string {
 			if r := parse(false); r != nil {
 				if c := readable(r, base); c != nil {
 					return renderBlocks(c, b)
