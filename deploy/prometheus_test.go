@@ -82,7 +82,7 @@ func TestPromtool(t *testing.T) {
 		}
 		require.Contains(t, tests, "alertname: "+q.rule, "alert %s has no unit test", q.rule)
 	}
-	for _, anchor := range regexp.MustCompile(`runbook_url: deploy/README.md#(\S+)`).FindAllStringSubmatch(readFile(t, "prometheus/rules/alerts.yml"), -1) {
+	for _, anchor := range regexp.MustCompile(`runbook_url: https://github.com/newsflow/newsflow/blob/main/deploy/README.md#(\S+)`).FindAllStringSubmatch(readFile(t, "prometheus/rules/alerts.yml"), -1) {
 		require.Contains(t, runbooks, "\n### "+anchor[1]+"\n", "no runbook section for %s", anchor[1])
 	}
 }
@@ -302,4 +302,28 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestAlertConventions: every alert carries a summary, a description, a
+// runbook_url an operator can click, and a severity of the usual set
+// (kube-prometheus, monitoring-mixins).
+func TestAlertConventions(t *testing.T) {
+	var rf ruleFile
+	require.NoError(t, yaml.UnmarshalStrict([]byte(readFile(t, "prometheus/rules/alerts.yml")), &rf))
+	n := 0
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			n++
+			require.Contains(t, []string{"critical", "warning", "info"}, r.Labels["severity"], r.Alert)
+			require.NotEmpty(t, r.Annotations["summary"], r.Alert)
+			require.NotEmpty(t, r.Annotations["description"], r.Alert)
+			u, err := url.Parse(r.Annotations["runbook_url"])
+			require.NoError(t, err, r.Alert)
+			require.True(t, u.Scheme == "https" && u.Host != "" && u.Fragment != "", "%s: runbook_url %q is not an absolute link to a section", r.Alert, u)
+		}
+	}
+	require.Positive(t, n)
 }
