@@ -121,6 +121,12 @@ func (p *parser) ruleField(r *Rule, key, val string) error {
 		if cerr != nil {
 			return fmt.Errorf("rule %s: %s: %w", r.Name, key, cerr)
 		}
+		if needsDigit(re) {
+			if r.digit == nil {
+				r.digit = map[*regexp.Regexp]bool{}
+			}
+			r.digit[re] = true
+		}
 		switch key {
 		case "match":
 			r.match = append(r.match, re)

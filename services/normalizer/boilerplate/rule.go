@@ -61,10 +61,26 @@ type Rule struct {
 	span              int
 	tail              float64
 	maxLen            int
+	// digit holds the patterns that only match lines with a digit.
+	digit map[*regexp.Regexp]bool
 }
 
-func anyMatch(res []*regexp.Regexp, line string) bool {
+// anyMatch reports whether one of res matches line; a pattern that needs
+// a digit is not run on a line without one.
+func (r *Rule) anyMatch(res []*regexp.Regexp, line string) bool {
+	digits := -1 // unknown
 	for _, re := range res {
+		if r.digit[re] {
+			if digits < 0 {
+				digits = 0
+				if hasDigit(line) {
+					digits = 1
+				}
+			}
+			if digits == 0 {
+				continue
+			}
+		}
 		if re.MatchString(line) {
 			return true
 		}
@@ -109,7 +125,7 @@ func (r *Rule) applyDrop(lines []string) ([]string, bool) {
 	out := make([]string, from, len(lines))
 	copy(out, lines[:from])
 	for _, l := range lines[from:] {
-		if r.fits(l) && anyMatch(r.match, l) {
+		if r.fits(l) && r.anyMatch(r.match, l) {
 			continue
 		}
 		out = append(out, l)
@@ -119,7 +135,7 @@ func (r *Rule) applyDrop(lines []string) ([]string, bool) {
 
 func (r *Rule) applyCut(lines []string) ([]string, bool) {
 	for i := r.from(len(lines)); i < len(lines); i++ {
-		if r.fits(lines[i]) && anyMatch(r.match, lines[i]) && r.allAfter(lines[i+1:]) {
+		if r.fits(lines[i]) && r.anyMatch(r.match, lines[i]) && r.allAfter(lines[i+1:]) {
 			return lines[:i:i], true
 		}
 	}
@@ -133,7 +149,7 @@ func (r *Rule) allAfter(tail []string) bool {
 		return true
 	}
 	for _, l := range tail {
-		if !anyMatch(r.after, l) {
+		if !r.anyMatch(r.after, l) {
 			return false
 		}
 	}
@@ -145,7 +161,7 @@ func (r *Rule) allAfter(tail []string) bool {
 // rule has any).
 func (r *Rule) innerFits(lines []string) bool {
 	for _, l := range lines {
-		if !r.fits(l) || len(r.inner) > 0 && !anyMatch(r.inner, l) {
+		if !r.fits(l) || len(r.inner) > 0 && !r.anyMatch(r.inner, l) {
 			return false
 		}
 	}
@@ -186,23 +202,23 @@ func (r *Rule) applyBlock(lines []string) ([]string, bool) {
 	for i := r.from(len(lines)); i < len(lines); i++ {
 		var first, last int
 		if r.anchorEnd {
-			if !r.fits(lines[i]) || !anyMatch(r.end, lines[i]) {
+			if !r.fits(lines[i]) || !r.anyMatch(r.end, lines[i]) {
 				continue
 			}
 			first, last = -1, i
 			for j := i - 1; j >= 0 && j >= i-r.span && !drop[j]; j-- {
-				if r.fits(lines[j]) && anyMatch(r.start, lines[j]) {
+				if r.fits(lines[j]) && r.anyMatch(r.start, lines[j]) {
 					first = j
 					break
 				}
 			}
 		} else {
-			if !r.fits(lines[i]) || !anyMatch(r.start, lines[i]) {
+			if !r.fits(lines[i]) || !r.anyMatch(r.start, lines[i]) {
 				continue
 			}
 			first, last = i, -1
 			for j := i + 1; j < len(lines) && j <= i+r.span; j++ {
-				if r.fits(lines[j]) && anyMatch(r.end, lines[j]) {
+				if r.fits(lines[j]) && r.anyMatch(r.end, lines[j]) {
 					last = j
 					break
 				}
