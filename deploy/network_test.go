@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 )
 
 // checkIdentity: every workload runs as its own ServiceAccount, which
@@ -60,14 +61,8 @@ func workloadPeer(o object, ns string) peer {
 func selects(t *testing.T, sel *metav1.LabelSelector, labels map[string]string) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	require.NoError(t, err)
-	return s.Matches(mapLabels(labels))
+	return s.Matches(k8slabels.Set(labels))
 }
-
-type mapLabels map[string]string
-
-func (m mapLabels) Has(k string) bool              { _, ok := m[k]; return ok }
-func (m mapLabels) Get(k string) string            { return m[k] }
-func (m mapLabels) Lookup(k string) (string, bool) { v, ok := m[k]; return v, ok }
 
 // peerMatches reports whether other matches one of a rule's peers, for a
 // policy in namespace ns (an empty list matches everything).

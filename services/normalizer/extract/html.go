@@ -335,7 +335,7 @@ func densestScored(root *html.Node) (*html.Node, int) {
 }
 
 func findElement(n *html.Node, tag string) *html.Node {
-	if n.Type == html.ElementNode && n.DataAtom == atom.Lookup([]byte(tag)) && n.Data == tag {
+	if n.Type == html.ElementNode && n.Data == tag {
 		return n
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
