@@ -38,7 +38,7 @@ func serviceFlags(name string) (*flag.FlagSet, *stage.Config, func() error) {
 	var validate func() error
 	switch name {
 	case fetcher.Name:
-		o := fetcher.DefaultOptions()
+		o := fetcher.DefaultConfig()
 		o.RegisterFlags(fs)
 		validate = func() error {
 			if o.FeedsFile != "" {

@@ -48,9 +48,9 @@ func poisonFeed(t *testing.T) string {
 // by this test: the fetcher refuses loopback unless told otherwise, so
 // exactly the feeds' address:port services are let through (what the
 // all-in-one does for its own sample site).
-func fetcherOptions(t *testing.T, feeds []string) fetcher.Options {
+func fetcherOptions(t *testing.T, feeds []string) fetcher.Config {
 	t.Helper()
-	fo := fetcher.DefaultOptions()
+	fo := fetcher.DefaultConfig()
 	fo.Feeds = feeds
 	fo.HostRate = 0
 	for _, f := range feeds {

@@ -102,29 +102,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Serve runs an HTTP server on addr until ctx ends, then shuts it down
-// gracefully within timeout. It returns once the listener is open (the
-// address actually bound is returned, useful with port 0) and reports a
-// later serve error on the returned channel.
-func Serve(ctx context.Context, addr string, handler http.Handler, timeout time.Duration) (string, <-chan error, error) {
+// Serve serves handler on addr as part of g until g closes, then shuts the
+// server down gracefully (within timeout). It returns the address bound. A
+// server that fails ends the group.
+func (g *Group) Serve(addr string, handler http.Handler, timeout time.Duration) (string, error) {
 	srv := &http.Server{Addr: addr, Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := listen(addr)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	done := make(chan error, 1)
+	failed := make(chan error, 1)
 	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			failed <- err
 		}
-		done <- err
 	}()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	g.Go("http server", func(ctx context.Context) error {
+		select {
+		case err := <-failed:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	})
+	g.Defer("http server", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	return ln.Addr().String(), done, nil
+		return srv.Shutdown(ctx)
+	})
+	return ln.Addr().String(), nil
 }

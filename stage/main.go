@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -84,47 +85,50 @@ func run(ctx context.Context, p Program, args []string, stderr io.Writer) int {
 
 	ctx, stop := SignalContext(ctx)
 	defer stop()
-	tel, health := NewTelemetry(), NewHealth()
-	var mux *http.ServeMux
-	httpCtx, stopHTTP := context.WithCancel(context.Background())
-	defer stopHTTP()
-	var httpErr <-chan error
-	if cfg.HTTPAddr != "" {
-		mux = Mux(tel.Registry, health)
-		addr, errc, err := Serve(httpCtx, cfg.HTTPAddr, mux, cfg.ShutdownTimeout)
-		if err != nil {
-			log.Error("http server", "error", err)
-			return 1
-		}
-		httpErr = errc
-		log.Info("serving http", "addr", addr)
-	}
-
-	rt, err := New(ctx, cfg, Options{Name: p.Name, Telemetry: tel, Health: health, Mux: mux, Logger: log})
-	if err != nil {
+	g := NewGroup()
+	if err := start(ctx, g, p, cfg, log); err != nil {
+		_ = g.Close()
 		if ctx.Err() != nil {
-			return 0
+			return 0 // stopped while waiting for NATS
 		}
 		log.Error("start", "error", err)
 		return 1
 	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- p.Run(ctx, rt) }()
-	code := 0
 	select {
-	case err = <-runErr:
-	case err = <-httpErr:
-		stop()
-		err = errors.Join(fmt.Errorf("http server: %w", err), <-runErr)
+	case <-ctx.Done():
+	case <-g.Done():
 	}
-	if err != nil {
+	closeErr := g.Close()
+	code := 0
+	if err := g.Err(); err != nil {
 		log.Error("stopped with error", "error", err)
 		code = 1
 	}
-	if err := rt.Close(); err != nil {
-		log.Warn("close", "error", err)
+	if closeErr != nil {
+		log.Warn("close", "error", closeErr)
 	}
-	stopHTTP()
 	log.Info("stopped")
 	return code
+}
+
+// start adds the program's parts to g: the HTTP server, the stage's NATS
+// connection, and its work.
+func start(ctx context.Context, g *Group, p Program, cfg Config, log *slog.Logger) error {
+	tel, health := NewTelemetry(), NewHealth()
+	var mux *http.ServeMux
+	if cfg.HTTPAddr != "" {
+		mux = Mux(tel.Registry, health)
+		addr, err := g.Serve(cfg.HTTPAddr, mux, cfg.ShutdownTimeout)
+		if err != nil {
+			return fmt.Errorf("http server: %w", err)
+		}
+		log.Info("serving http", "addr", addr)
+	}
+	rt, err := New(ctx, cfg, Options{Name: p.Name, Telemetry: tel, Health: health, Mux: mux, Logger: log})
+	if err != nil {
+		return err
+	}
+	g.Defer("nats", rt.Close)
+	g.Go(p.Name, func(ctx context.Context) error { return p.Run(ctx, rt) })
+	return nil
 }

@@ -5,6 +5,8 @@ package natsembed
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -72,4 +74,49 @@ func Start(o Options) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded nats: not ready after 10s")
 	}
 	return s, nil
+}
+
+// The all-in-one's data directory: JetStream's storage in DATA/nats and,
+// while it runs, its server's URL in DATA/nats.url, where commands such as
+// "newsflow feeds" find it.
+const (
+	StoreSubdir = "nats"
+	URLFile     = "nats.url"
+)
+
+// MaxPayload is the all-in-one's message size limit. It is above the
+// fetcher's default page cap, so a page the fetcher accepts always fits.
+const MaxPayload = 8 << 20
+
+// StartDir starts a server on dataDir's storage with the all-in-one's
+// limits.
+func StartDir(dataDir string) (*server.Server, error) {
+	return Start(Options{Port: -1, StoreDir: filepath.Join(dataDir, StoreSubdir), MaxPayload: MaxPayload})
+}
+
+// RecordURL writes url to dataDir's URL file; remove deletes it again.
+func RecordURL(dataDir, url string) (remove func(), err error) {
+	path := filepath.Join(dataDir, URLFile)
+	if err := os.WriteFile(path, []byte(url+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("record nats url: %w", err)
+	}
+	return func() { _ = os.Remove(path) }, nil
+}
+
+// RecordedURL is the URL a running all-in-one recorded under dataDir, ""
+// when there is none. The file may be stale, left by a run that did not
+// stop cleanly: connecting to it then fails.
+func RecordedURL(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, URLFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// HasStore reports whether dataDir holds JetStream storage of an earlier
+// run.
+func HasStore(dataDir string) bool {
+	_, err := os.Stat(filepath.Join(dataDir, StoreSubdir))
+	return err == nil
 }

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/newsflow/newsflow/stage"
 )
@@ -14,63 +16,104 @@ import (
 // Version is set at build time with -ldflags "-X ...cli.Version=...".
 var Version = "dev"
 
-const usage = `newsflow: a streaming news-ingestion pipeline.
+// command is one newsflow command: its lines in the usage text and what
+// runs it. Adding a command is adding a row to commands (and to the
+// README's command table, which a test holds to this one).
+type command struct {
+	name string
+	// synopsis holds the command's usage lines: the invocation, a tab, and
+	// what it does.
+	synopsis []string
+	run      func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
 
-Usage:
-  newsflow [run] [flags]             run the whole pipeline (embedded NATS, SQLite, sample site)
-  newsflow run -once [flags]         ingest what the feeds hold now, wait until stored, summarise, exit
-  newsflow extract [-url URL] FILE…  extract article text from HTML or text files ("-" reads stdin)
-  newsflow tag                       tag JSON Lines {"id","title","text"} from stdin
-  newsflow export [-data DIR]        write every stored article as JSON Lines
-  newsflow feeds add|remove URL…     register or unregister feeds (-data DIR or -nats URL)
-  newsflow feeds list|stats [URL…]   the registered feeds, their health, schedule and errors
-  newsflow tagger train|eval         train a topic model on a labelled corpus; evaluate the tagger
-  newsflow soak [flags]              poll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS
-  newsflow version                   print the version
+// commands is every command, in the order of the usage text.
+var commands = []command{
+	{"run", []string{
+		"[run] [flags]\trun the whole pipeline (embedded NATS, SQLite, sample site)",
+		"run -once [flags]\tingest what the feeds hold now, wait until stored, summarise, exit",
+	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return runCmd(args, stdout, stderr) }},
+	{"extract", []string{
+		"extract [-url URL] FILE…\textract article text from HTML or text files (\"-\" reads stdin)",
+	}, extractCmd},
+	{"tag", []string{
+		"tag\ttag JSON Lines {\"id\",\"title\",\"text\"} from stdin",
+	}, tagCmd},
+	{"export", []string{
+		"export [-data DIR]\twrite every stored article as JSON Lines",
+	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return exportCmd(args, stdout, stderr) }},
+	{"feeds", []string{
+		"feeds add|remove URL…\tregister or unregister feeds (-data DIR or -nats URL)",
+		"feeds list|stats [URL…]\tthe registered feeds, their health, schedule and errors",
+	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return feedsCmd(args, stdout, stderr) }},
+	{"tagger", []string{
+		"tagger train|eval\ttrain a topic model on a labelled corpus; evaluate the tagger",
+	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return taggerCmd(args, stdout, stderr) }},
+	{"soak", []string{
+		"soak [flags]\tpoll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS",
+	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return soakCmd(args, stdout, stderr) }},
+	{"version", []string{
+		"version\tprint the version",
+	}, func(_ []string, _ io.Reader, stdout, _ io.Writer) error {
+		fmt.Fprintln(stdout, "newsflow", Version)
+		return nil
+	}},
+}
 
+// usage is the text of "newsflow help", made from commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("newsflow: a streaming news-ingestion pipeline.\n\nUsage:\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		for _, line := range c.synopsis {
+			fmt.Fprintf(tw, "  newsflow %s\n", line)
+		}
+	}
+	tw.Flush()
+	b.WriteString(`
 Run "newsflow COMMAND -h" for a command's flags. Every flag can also be set
 with a NEWSFLOW_* environment variable (-feeds-file is NEWSFLOW_FEEDS_FILE).
-`
+`)
+	return b.String()
+}
 
-// Main runs the command line and returns the exit code.
-func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cmd := "run"
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
 	}
-	var err error
-	switch cmd {
-	case "run":
-		err = runCmd(args, stdout, stderr)
-	case "extract":
-		err = extractCmd(args, stdin, stdout, stderr)
-	case "tag":
-		err = tagCmd(args, stdin, stdout, stderr)
-	case "export":
-		err = exportCmd(args, stdout, stderr)
-	case "feeds":
-		err = feedsCmd(args, stdout, stderr)
-	case "tagger":
-		err = taggerCmd(args, stdout, stderr)
-	case "soak":
-		err = soakCmd(args, stdout, stderr)
-	case "version":
-		fmt.Fprintln(stdout, "newsflow", Version)
+	return command{}, false
+}
+
+// Main runs the command line and returns the exit code: 0 done, 1 failed,
+// 2 bad usage.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	switch name {
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "newsflow: unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprint(stdout, usage())
+		return 0
+	}
+	cmd, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "newsflow: unknown command %q\n\n%s", name, usage())
 		return 2
 	}
+	err := cmd.run(args, stdin, stdout, stderr)
 	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "newsflow %s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "newsflow %s: %v\n", name, err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "newsflow %s: %v\n", cmd, err)
+		fmt.Fprintf(stderr, "newsflow %s: %v\n", name, err)
 		return 1
 	}
 }

@@ -8,18 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/newsflow/newsflow/services/sink/api"
-	"github.com/newsflow/newsflow/services/sink/sink"
 	"github.com/newsflow/newsflow/services/sink/store"
 )
 
 func exportCmd(args []string, stdout, stderr io.Writer) error {
-	cfg := sink.DefaultConfig()
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	dataDir := fs.String("data", "data", "`directory` of a newsflow run (its store is DIR/newsflow.db)")
-	fs.StringVar(&cfg.Store, "store", "", "article store: sqlite:`PATH` or postgres://user:pass@host:port/db (default: sqlite:DATA/newsflow.db)")
+	var t target
+	t.registerStore(fs)
 	var q store.Query
 	var since, until string
 	fs.StringVar(&q.Topic, "topic", "", "only articles with this IPTC `topic` (code or label)")
@@ -42,14 +39,8 @@ func exportCmd(args []string, stdout, stderr io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return usageError{err}
 	}
-	if cfg.Store == "" {
-		cfg.Store = "sqlite:" + filepath.Join(*dataDir, "newsflow.db")
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
 	ctx := context.Background()
-	st, err := cfg.OpenExisting(ctx)
+	st, err := t.openStore(ctx)
 	if err != nil {
 		return err
 	}

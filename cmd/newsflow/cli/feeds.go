@@ -7,20 +7,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
 	"github.com/newsflow/newsflow/services/fetcher/registry"
 	"github.com/newsflow/newsflow/stage"
-	"github.com/newsflow/newsflow/stage/natsembed"
 )
 
 const feedsUsage = `Usage:
@@ -42,8 +35,8 @@ func feedsCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	verb, args := args[0], args[1:]
 	fs := flag.NewFlagSet("feeds "+verb, flag.ContinueOnError)
-	dataDir := fs.String("data", "data", "`directory` of the all-in-one's state (its registry, or the URL of its running NATS)")
-	natsURL := fs.String("nats", "", "NATS server `URL` (default: the running all-in-one's, else the registry under -data)")
+	var t target
+	t.registerNATS(fs)
 	bucket := fs.String("feeds-bucket", registry.DefaultBucket, "JetStream key-value `bucket` of the feed registry")
 	fs.Usage = func() { fmt.Fprint(stderr, feedsUsage); fs.PrintDefaults() }
 	if err := parse(fs, args, stderr); err != nil {
@@ -68,7 +61,7 @@ func feedsCmd(args []string, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	reg, closeReg, err := openRegistry(ctx, *natsURL, *dataDir, *bucket)
+	reg, closeReg, err := t.openRegistry(ctx, *bucket)
 	if err != nil {
 		return err
 	}
@@ -119,50 +112,18 @@ func feedsCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// openRegistry connects to the registry: through -nats, through the URL
-// the running all-in-one recorded, or by starting the embedded server on
-// the data directory's storage for the time of the command.
-func openRegistry(ctx context.Context, natsURL, dataDir, bucket string) (*registry.Registry, func(), error) {
-	var closers []func()
-	closeAll := func() {
-		for _, c := range slices.Backward(closers) {
-			c()
-		}
-	}
-	var nc *nats.Conn
-	if natsURL == "" {
-		if b, err := os.ReadFile(filepath.Join(dataDir, pipeline.NATSURLFile)); err == nil {
-			// A stale file, from a run that did not stop cleanly, fails to connect.
-			nc, _ = nats.Connect(strings.TrimSpace(string(b)), nats.Name("newsflow-feeds"), nats.Timeout(2*time.Second))
-		}
-	}
-	if nc == nil {
-		if natsURL == "" {
-			ns, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: filepath.Join(dataDir, "nats"), MaxPayload: pipeline.MaxPayload})
-			if err != nil {
-				return nil, nil, fmt.Errorf("open the registry under %s: %w", dataDir, err)
-			}
-			closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
-			natsURL = ns.ClientURL()
-		}
-		var err error
-		if nc, err = nats.Connect(natsURL, nats.Name("newsflow-feeds")); err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("connect to nats %s: %w", natsURL, err)
-		}
-	}
-	closers = append(closers, nc.Close)
-	js, err := jetstream.New(nc)
+// openRegistry opens the target's feed registry.
+func (t *target) openRegistry(ctx context.Context, bucket string) (*registry.Registry, func(), error) {
+	b, err := t.connect("feeds")
 	if err != nil {
-		closeAll()
 		return nil, nil, err
 	}
-	reg, err := registry.Open(ctx, js, bucket, 0)
+	reg, err := registry.Open(ctx, b.js, bucket, 0)
 	if err != nil {
-		closeAll()
+		b.Close()
 		return nil, nil, err
 	}
-	return reg, closeAll, nil
+	return reg, b.Close, nil
 }
 
 func selectFeeds(entries []registry.Entry, urls []string) ([]registry.Entry, error) {

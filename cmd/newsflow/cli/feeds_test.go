@@ -15,6 +15,7 @@ import (
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/services/sink/sink"
 	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/natsembed"
 )
 
 func TestFeedsCommand(t *testing.T) {
@@ -72,12 +73,12 @@ func TestFeedsCommandWhileRunning(t *testing.T) {
 	cfg := stage.DefaultConfig()
 	cfg.LogLevel = "error"
 	p, err := pipeline.Start(t.Context(), pipeline.Options{
-		DataDir: data, Stage: cfg, Fetcher: fetcher.DefaultOptions(), Normalizer: normalizer.DefaultConfig(),
+		DataDir: data, Stage: cfg, Fetcher: fetcher.DefaultConfig(), Normalizer: normalizer.DefaultConfig(),
 		Sink:   sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
-	require.FileExists(t, filepath.Join(data, pipeline.NATSURLFile))
+	require.FileExists(t, filepath.Join(data, natsembed.URLFile))
 
 	require.Equal(t, "added    https://a.example/feed.xml\n", runCLI(t, "feeds", "add", "-data", data, "https://a.example/feed.xml"))
 	e, err := p.Fetcher().Registry().Get(t.Context(), "https://a.example/feed.xml")
@@ -85,7 +86,7 @@ func TestFeedsCommandWhileRunning(t *testing.T) {
 	require.Equal(t, "https://a.example/feed.xml", e.Feed.URL)
 
 	require.NoError(t, p.Close())
-	require.NoFileExists(t, filepath.Join(data, pipeline.NATSURLFile))
+	require.NoFileExists(t, filepath.Join(data, natsembed.URLFile))
 	// Stopped: the command opens the stored registry itself.
 	require.Contains(t, runCLI(t, "feeds", "list", "-data", data), "https://a.example/feed.xml")
 }

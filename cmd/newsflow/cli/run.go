@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -40,7 +39,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Stage.NATSURL = ""
 	c.opts.Stage.HTTPAddr = "127.0.0.1:8080"
 	c.opts.Stage.LogLevel = "warn"
-	c.opts.Fetcher = fetcher.DefaultOptions()
+	c.opts.Fetcher = fetcher.DefaultConfig()
 	c.opts.Normalizer = normalizer.DefaultConfig()
 	c.opts.Sink = sink.DefaultConfig()
 	c.opts.Sink.Store = "" // DATA/newsflow.db, known once -data is parsed
@@ -81,12 +80,11 @@ func (c *runConfig) finish() error {
 // holds a feed other than the sample site's (which every run without feeds
 // registers).
 func (c *runConfig) hasRegisteredFeeds(ctx context.Context, stderr io.Writer) bool {
-	if c.opts.NATSURL == "" {
-		if _, err := os.Stat(filepath.Join(c.dataDir, "nats")); err != nil {
-			return false // new data: nothing registered
-		}
+	t := target{dataDir: c.dataDir, natsURL: c.opts.NATSURL}
+	if !t.hasState() {
+		return false // new data: nothing registered
 	}
-	reg, closeReg, err := openRegistry(ctx, c.opts.NATSURL, c.dataDir, c.opts.Fetcher.FeedsBucket)
+	reg, closeReg, err := t.openRegistry(ctx, c.opts.Fetcher.FeedsBucket)
 	if err != nil {
 		fmt.Fprintf(stderr, "feed registry: %v (polling the sample site)\n", err)
 		return false
@@ -176,36 +174,45 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}()
 	defer func() { stopProgress(); <-progressDone }()
 
-	if o.Fetcher.Once {
-		stats, err := p.Fetcher().Once(ctx)
-		if err == nil {
-			err = p.WaitIdle(ctx)
-		}
-		if ctx.Err() != nil {
-			fmt.Fprintln(stdout, "interrupted: what was published is kept in the streams and is processed on the next run")
-			return nil
-		}
-		if err != nil {
+	if !o.Fetcher.Once {
+		fmt.Fprintln(stdout, "running; press Ctrl-C to stop")
+	}
+	type result struct {
+		stats fetcher.Stats
+		err   error
+	}
+	worked := make(chan result, 1)
+	go func() {
+		st, err := p.Fetcher().Work(ctx)
+		worked <- result{st, err}
+	}()
+	var res result
+	select {
+	case res = <-worked:
+	case <-p.Done():
+		if err := p.Err(); err != nil {
 			return err
 		}
-		stopProgress()
-		<-progressDone
-		printSummary(stdout, p, stats, time.Since(started))
-		return allFeedsFailed(stats)
+		return errors.New("a stage stopped on its own")
 	}
-	fmt.Fprintln(stdout, "running; press Ctrl-C to stop")
-	fetchErr := make(chan error, 1)
-	go func() { fetchErr <- p.Fetcher().Run(ctx) }()
-	select {
-	case <-ctx.Done():
-		<-fetchErr
+	err = res.err
+	if err == nil && o.Fetcher.Once {
+		err = p.WaitIdle(ctx)
+	}
+	switch {
+	case ctx.Err() != nil && o.Fetcher.Once:
+		fmt.Fprintln(stdout, "interrupted: what was published is kept in the streams and is processed on the next run")
+		return nil
+	case ctx.Err() != nil:
 		fmt.Fprintln(stdout, "stopping")
 		return nil
-	case err := <-fetchErr:
-		return err
-	case err := <-p.Errors():
+	case err != nil || !o.Fetcher.Once:
 		return err
 	}
+	stopProgress()
+	<-progressDone
+	printSummary(stdout, p, res.stats, time.Since(started))
+	return allFeedsFailed(res.stats)
 }
 
 // allFeedsFailed is run -once's error when it polled feeds and none of them

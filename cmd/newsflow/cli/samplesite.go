@@ -13,7 +13,7 @@ import (
 // that one address and port, not loopback as a whole. The
 // per-host rate limit is lifted for it too (it is our own server), unless
 // -host-rate was changed from its default.
-func allowSampleSite(o *fetcher.Options, siteURL string) error {
+func allowSampleSite(o *fetcher.Config, siteURL string) error {
 	u, err := url.Parse(siteURL)
 	if err != nil {
 		return fmt.Errorf("sample site url: %w", err)
@@ -23,7 +23,7 @@ func allowSampleSite(o *fetcher.Options, siteURL string) error {
 		return fmt.Errorf("sample site address: %w", err)
 	}
 	o.AllowServices = append(o.AllowServices, ap)
-	if o.HostRate == fetcher.DefaultOptions().HostRate {
+	if o.HostRate == fetcher.DefaultConfig().HostRate {
 		o.HostRate = 0
 	}
 	return nil

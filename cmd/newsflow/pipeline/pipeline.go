@@ -11,11 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -28,10 +26,6 @@ import (
 	"github.com/newsflow/newsflow/stage/natsembed"
 )
 
-// MaxPayload is the embedded server's message size limit. It is above the
-// fetcher's default page cap, so a page the fetcher accepts always fits.
-const MaxPayload = 8 << 20
-
 // Options configure the all-in-one pipeline.
 type Options struct {
 	// DataDir holds JetStream's storage (DataDir/nats) and, unless
@@ -43,7 +37,7 @@ type Options struct {
 	HTTPAddr string
 
 	Stage      stage.Config
-	Fetcher    fetcher.Options
+	Fetcher    fetcher.Config
 	Normalizer normalizer.Config
 	Tagger     tagger.Config
 	Sink       sink.Config
@@ -58,81 +52,62 @@ type Pipeline struct {
 	// NATSURL is the server the stages use.
 	NATSURL string
 
+	group   *stage.Group
 	tel     *stage.Telemetry
-	log     *slog.Logger
-	ns      *server.Server
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	fetcher *fetcher.Stage
-	rts     []*stage.Runtime
-
-	cancel   context.CancelFunc
-	stopHTTP context.CancelFunc
-	wg       sync.WaitGroup
-	errs     chan error
 
 	deadMu sync.Mutex
 	dead   []stage.DeadLetter
-
-	urlFile string // where the embedded server's URL is recorded
 }
-
-// NATSURLFile, in the data directory, holds the URL of the embedded NATS
-// server while the all-in-one runs.
-const NATSURLFile = "nats.url"
 
 // Start starts every part. The stages run until Close.
 func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	p := &Pipeline{tel: stage.NewTelemetry(), log: o.Logger, errs: make(chan error, 8)}
+	p := &Pipeline{group: stage.NewGroup(), tel: stage.NewTelemetry()}
 	defer func() {
 		if err != nil {
 			p.Close()
 		}
 	}()
+	g := p.group
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	p.NATSURL = o.NATSURL
 	if p.NATSURL == "" {
-		p.ns, err = natsembed.Start(natsembed.Options{Port: -1, StoreDir: filepath.Join(o.DataDir, "nats"), MaxPayload: MaxPayload})
+		ns, err := natsembed.StartDir(o.DataDir)
 		if err != nil {
 			return nil, err
 		}
-		p.NATSURL = p.ns.ClientURL()
+		g.Defer("embedded nats", func() error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
+		p.NATSURL = ns.ClientURL()
 		// Commands such as "newsflow feeds" find the running server here.
-		p.urlFile = filepath.Join(o.DataDir, NATSURLFile)
-		if err := os.WriteFile(p.urlFile, []byte(p.NATSURL+"\n"), 0o644); err != nil {
-			return nil, fmt.Errorf("record nats url: %w", err)
+		unrecord, err := natsembed.RecordURL(o.DataDir, p.NATSURL)
+		if err != nil {
+			return nil, err
 		}
+		g.Defer("nats url", func() error { unrecord(); return nil })
 	}
 	o.Stage.NATSURL = p.NATSURL
 
 	health := stage.NewHealth()
 	var mux *http.ServeMux
-	httpCtx, stopHTTP := context.WithCancel(context.Background())
-	p.stopHTTP = stopHTTP
 	if o.HTTPAddr != "" {
 		mux = stage.Mux(p.tel.Registry, health)
-		addr, errc, err := stage.Serve(httpCtx, o.HTTPAddr, mux, o.Stage.ShutdownTimeout)
-		if err != nil {
+		if p.Addr, err = g.Serve(o.HTTPAddr, mux, o.Stage.ShutdownTimeout); err != nil {
 			return nil, err
 		}
-		p.Addr = addr
-		go func() {
-			if err := <-errc; err != nil {
-				p.errs <- fmt.Errorf("http server: %w", err)
-			}
-		}()
 	}
 
 	// A connection of the runner's own, to watch consumers and dead letters.
-	p.nc, err = nats.Connect(p.NATSURL, nats.Name("newsflow-runner"))
-	if err != nil {
+	if p.nc, err = nats.Connect(p.NATSURL, nats.Name("newsflow-runner")); err != nil {
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
+	g.Defer("runner nats", func() error { p.nc.Close(); return nil })
 	if p.js, err = jetstream.New(p.nc); err != nil {
 		return nil, err
 	}
@@ -140,14 +115,24 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 		return nil, fmt.Errorf("watch dead letters: %w", err)
 	}
 
-	runCtx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
+	// Each stage's connection drains at Close, which may take up to the
+	// shutdown timeout: drain them together.
+	var rts []*stage.Runtime
+	g.Defer("stage nats", func() error {
+		errs := make([]error, len(rts))
+		var wg sync.WaitGroup
+		for i, rt := range rts {
+			wg.Go(func() { errs[i] = rt.Close() })
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	})
 	newRuntime := func(name string) (*stage.Runtime, error) {
 		rt, err := stage.New(ctx, o.Stage, stage.Options{Name: name, Telemetry: p.tel, Health: health, Mux: mux, Logger: o.Logger})
 		if err != nil {
 			return nil, err
 		}
-		p.rts = append(p.rts, rt)
+		rts = append(rts, rt)
 		return rt, nil
 	}
 	runs := map[string]func(context.Context, *stage.Runtime) error{
@@ -161,11 +146,7 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 			return nil, err
 		}
 		run := runs[c.Name]
-		p.wg.Go(func() {
-			if err := run(runCtx, rt); err != nil {
-				p.errs <- fmt.Errorf("%s: %w", rt.Name(), err)
-			}
-		})
+		g.Go(c.Name, func(ctx context.Context) error { return run(ctx, rt) })
 	}
 	rt, err := newRuntime(fetcher.Name)
 	if err != nil {
@@ -183,8 +164,13 @@ func (p *Pipeline) Fetcher() *fetcher.Stage { return p.fetcher }
 // Telemetry is the process's metrics.
 func (p *Pipeline) Telemetry() *stage.Telemetry { return p.tel }
 
-// Errors reports a stage or the HTTP server failing.
-func (p *Pipeline) Errors() <-chan error { return p.errs }
+// Done is closed when a stage or the HTTP server has stopped on its own;
+// Err then says why.
+func (p *Pipeline) Done() <-chan struct{} { return p.group.Done() }
+
+// Err is the first error of a stage or the HTTP server, nil while none
+// has failed.
+func (p *Pipeline) Err() error { return p.group.Err() }
 
 func (p *Pipeline) recordDead(m *nats.Msg) {
 	d := stage.ParseDeadLetter(m.Header, m.Data)
@@ -212,8 +198,11 @@ func (p *Pipeline) WaitIdle(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-p.errs:
-			return err
+		case <-p.group.Done():
+			if err := p.group.Err(); err != nil {
+				return err
+			}
+			return errors.New("pipeline stopped")
 		case <-t.C:
 		}
 		if p.idle(ctx) {
@@ -242,28 +231,4 @@ func (p *Pipeline) idle(ctx context.Context) bool {
 
 // Close stops the stages gracefully (finishing in-flight work), then the
 // HTTP server and the embedded NATS server.
-func (p *Pipeline) Close() error {
-	if p.cancel != nil {
-		p.cancel()
-	}
-	p.wg.Wait()
-	// Each drain may take up to the shutdown timeout: run them together.
-	errs := make([]error, len(p.rts))
-	var wg sync.WaitGroup
-	for i, rt := range p.rts {
-		wg.Go(func() { errs[i] = rt.Close() })
-	}
-	wg.Wait()
-	if p.nc != nil {
-		p.nc.Close()
-	}
-	if p.stopHTTP != nil {
-		p.stopHTTP()
-	}
-	if p.ns != nil {
-		p.ns.Shutdown()
-		p.ns.WaitForShutdown()
-		_ = os.Remove(p.urlFile)
-	}
-	return errors.Join(errs...)
-}
+func (p *Pipeline) Close() error { return p.group.Close() }

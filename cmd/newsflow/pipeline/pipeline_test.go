@@ -95,7 +95,7 @@ func startPipeline(tb testing.TB, dir, httpAddr string) *pipeline.Pipeline {
 	data := tb.TempDir()
 	cfg := stage.DefaultConfig()
 	cfg.LogLevel = "error"
-	fo := fetcher.DefaultOptions()
+	fo := fetcher.DefaultConfig()
 	fo.Ingest = dir
 	p, err := pipeline.Start(context.Background(), pipeline.Options{
 		DataDir:    data,

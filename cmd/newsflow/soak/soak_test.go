@@ -29,7 +29,7 @@ func TestShortSoak(t *testing.T) {
 	}
 	sc := stage.DefaultConfig()
 	sc.LogLevel = "error"
-	fo := fetcher.DefaultOptions()
+	fo := fetcher.DefaultConfig()
 	fo.MinInterval = 5 * time.Second
 	var progress bytes.Buffer
 	rep, err := Run(t.Context(), Config{

@@ -16,9 +16,6 @@ import (
 	"github.com/newsflow/newsflow/stage"
 )
 
-// StageName is the stage recorded in the article's trace span.
-const StageName = "fetcher"
-
 // Publisher sends an article downstream. Publish returns once JetStream
 // has acknowledged the message; the caller marks the URL seen only then.
 type Publisher interface {
@@ -60,7 +57,7 @@ func newArticle(o origin, resp *page.Response, receivedAt time.Time) *newsflowv1
 		ContentHash:  hex.EncodeToString(sum[:]),
 		Fetch:        f,
 		Trace: []*newsflowv1.Span{{
-			Stage:      StageName,
+			Stage:      Name,
 			ReceivedAt: timestamppb.New(receivedAt),
 			FinishedAt: timestamppb.Now(),
 		}},

@@ -105,7 +105,7 @@ func TestPollFeedFailuresAreScheduled(t *testing.T) {
 	for _, u := range feeds {
 		urls = append(urls, u)
 	}
-	p := NewPoller(Config{Feeds: urls, FeedStates: states, Metrics: metrics,
+	p := NewPoller(PollerConfig{Feeds: urls, FeedStates: states, Metrics: metrics,
 		Schedule: Schedule{Rand: func() float64 { return 0.5 }}}, page.NewClient(cc), set, e.pub, nil)
 	start := time.Now()
 	for range 2 {
@@ -145,7 +145,7 @@ func TestPollDiscoveryRobotsSitemapsUpdates(t *testing.T) {
 	require.NoError(t, err)
 	client := page.NewClient(testClientConfig())
 	states := NewMemoryFeedStates()
-	p := NewPoller(Config{
+	p := NewPoller(PollerConfig{
 		Feeds: []string{
 			srv.URL + "/home.html", srv.URL + "/sitemap-index.xml",
 			srv.URL + "/feeds/robots.xml", srv.URL + "/feeds/updating.xml",

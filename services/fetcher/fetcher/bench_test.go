@@ -92,7 +92,7 @@ func BenchmarkPoll5000Feeds(b *testing.B) {
 	marks.Wait()
 	require.Nil(b, markErr.Load())
 	pub := &memPublisher{}
-	p := NewPoller(Config{Feeds: urls, Concurrency: 32, FeedStates: RegistryFeedStates{Registry: reg}}, client, set, pub, nil)
+	p := NewPoller(PollerConfig{Feeds: urls, Concurrency: 32, FeedStates: RegistryFeedStates{Registry: reg}}, client, set, pub, nil)
 	st, err := p.PollOnce(b.Context()) // warm up connections and the registry
 	require.NoError(b, err)
 	require.Equal(b, feeds*10, st.SkippedSeen, "%+v", st)

@@ -164,7 +164,7 @@ func newEnv(t *testing.T) *env {
 
 // poller builds a poller as a fresh process would: its own NATS
 // connection, the shared seen bucket, in-memory feed state.
-func (e *env) poller(t *testing.T, cfg Config) *Poller {
+func (e *env) poller(t *testing.T, cfg PollerConfig) *Poller {
 	t.Helper()
 	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "fetcher_seen", time.Hour, 1)
 	require.NoError(t, err)

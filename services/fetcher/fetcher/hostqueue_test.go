@@ -78,7 +78,7 @@ func TestSlowHostHoldsUpNoOther(t *testing.T) {
 	cc := testClientConfig()
 	cc.HostRate, cc.HostConcurrency = 4, 1
 	pub := &memPublisher{}
-	p := NewPoller(Config{Feeds: feeds, Concurrency: 2}, page.NewClient(cc), set, pub, nil)
+	p := NewPoller(PollerConfig{Feeds: feeds, Concurrency: 2}, page.NewClient(cc), set, pub, nil)
 
 	stats, err := p.PollOnce(t.Context())
 	require.NoError(t, err)
@@ -192,7 +192,7 @@ func TestQueueWaitIsBounded(t *testing.T) {
 func TestDueFeedsLongestOverdueFirst(t *testing.T) {
 	now := time.Now()
 	at := func(m int) time.Time { return now.Add(time.Duration(m) * time.Minute) }
-	s := &scheduler{Poller: NewPoller(Config{Feeds: []string{"http://x/"}}, nil, nil, nil, nil),
+	s := &scheduler{Poller: NewPoller(PollerConfig{Feeds: []string{"http://x/"}}, nil, nil, nil, nil),
 		sh: Shared{Owner: "me"}, feeds: map[string]registry.Entry{}, busy: map[string]bool{}, hostPolls: map[string]int{}}
 	add := func(key string, f registry.Feed) { s.feeds[key] = registry.Entry{Key: key, Feed: f} }
 	add("new-early", registry.Feed{Added: at(-30)})

@@ -75,7 +75,7 @@ func TestIngestDirectory(t *testing.T) {
 			require.NotEmpty(t, a.Fetch.LastModified)
 			require.Len(t, a.ContentHash, 64)
 			require.Len(t, a.Trace, 1)
-			require.Equal(t, StageName, a.Trace[0].Stage)
+			require.Equal(t, Name, a.Trace[0].Stage)
 		})
 	}
 	_, spaced := got["file://"+filepath.ToSlash(filepath.Join(dir, "with%20space", "d.html"))]

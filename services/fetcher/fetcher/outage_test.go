@@ -51,7 +51,7 @@ func TestFetcherWaitsOutNATSOutage(t *testing.T) {
 	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: "fetcher", Health: health, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	defer rt.Close()
-	o := DefaultOptions()
+	o := DefaultConfig()
 	o.Ingest, o.Once = dir, true
 	s, err := Start(t.Context(), rt, o)
 	require.NoError(t, err)

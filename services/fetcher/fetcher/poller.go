@@ -31,8 +31,8 @@ type RobotsChecker interface {
 	Check(ctx context.Context, rawURL string) error
 }
 
-// Config configures a Poller.
-type Config struct {
+// PollerConfig configures a Poller.
+type PollerConfig struct {
 	Feeds []string
 	// Interval is the polling interval of a feed whose publishing rate is
 	// not known yet (default 15m); Run (without a registry) polls every
@@ -69,7 +69,7 @@ const (
 )
 
 // Validate reports every problem in the configuration at once.
-func (c Config) Validate() error {
+func (c PollerConfig) Validate() error {
 	var errs []error
 	if len(c.Feeds) == 0 {
 		errs = append(errs, errors.New("no feeds"))
@@ -90,16 +90,16 @@ func (c Config) Validate() error {
 
 // Poller polls feeds and publishes the new articles they list.
 type Poller struct {
-	cfg    Config
+	cfg    PollerConfig
 	client *page.Client
 	seen   SeenSet
 	pub    Publisher
 	log    *slog.Logger
 }
 
-// NewPoller returns a poller; zero Config fields take their defaults. A nil
+// NewPoller returns a poller; zero PollerConfig fields take their defaults. A nil
 // log discards.
-func NewPoller(cfg Config, client *page.Client, seen SeenSet, pub Publisher, log *slog.Logger) *Poller {
+func NewPoller(cfg PollerConfig, client *page.Client, seen SeenSet, pub Publisher, log *slog.Logger) *Poller {
 	if cfg.Interval <= 0 {
 		cfg.Interval = defaultInterval
 	}

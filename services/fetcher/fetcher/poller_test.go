@@ -17,7 +17,7 @@ import (
 
 func TestPollOncePublishesNewItemsOnce(t *testing.T) {
 	e := newEnv(t)
-	cfg := Config{Feeds: []string{e.site.feed("harbour.xml")}}
+	cfg := PollerConfig{Feeds: []string{e.site.feed("harbour.xml")}}
 	p := e.poller(t, cfg)
 
 	stats, err := p.PollOnce(t.Context())
@@ -50,7 +50,7 @@ func TestPollOncePublishesNewItemsOnce(t *testing.T) {
 func TestPollOnceArticle(t *testing.T) {
 	e := newEnv(t)
 	feedURL := e.site.feed("harbour.xml")
-	p := e.poller(t, Config{Feeds: []string{feedURL}})
+	p := e.poller(t, PollerConfig{Feeds: []string{feedURL}})
 	before := time.Now()
 	_, err := p.PollOnce(t.Context())
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestPollOnceFailures(t *testing.T) {
 	e.site.flakyFailures.Store(1)
 	reg := prometheus.NewPedanticRegistry()
 	metrics := NewMetrics(reg)
-	cfg := Config{Feeds: []string{e.site.feed("trouble.xml"), e.site.feed("harbour.xml")}, Metrics: metrics}
+	cfg := PollerConfig{Feeds: []string{e.site.feed("trouble.xml"), e.site.feed("harbour.xml")}, Metrics: metrics}
 	p := e.poller(t, cfg)
 
 	stats, err := p.PollOnce(t.Context())
@@ -161,7 +161,7 @@ func TestPollOnceFailures(t *testing.T) {
 func TestPollOnceFeedFailures(t *testing.T) {
 	e := newEnv(t)
 	metrics := NewMetrics(nil)
-	p := e.poller(t, Config{
+	p := e.poller(t, PollerConfig{
 		Feeds:   []string{e.site.feed("broken.xml"), e.site.feed("down.xml"), e.site.feed("missing.xml")},
 		Metrics: metrics,
 	})
@@ -184,7 +184,7 @@ func TestPollOncePublishFailureIsRetried(t *testing.T) {
 	e.pub.fail = func(a *newsflowv1.Article) bool {
 		return failing && strings.HasSuffix(a.CanonicalUrl, "/sea-wall.html")
 	}
-	p := e.poller(t, Config{Feeds: []string{e.site.feed("harbour.xml")}})
+	p := e.poller(t, PollerConfig{Feeds: []string{e.site.feed("harbour.xml")}})
 
 	stats, err := p.PollOnce(t.Context())
 	require.NoError(t, err)
@@ -201,7 +201,7 @@ func TestPollOncePublishFailureIsRetried(t *testing.T) {
 
 func TestPollOnceCanceled(t *testing.T) {
 	e := newEnv(t)
-	p := e.poller(t, Config{Feeds: []string{e.site.feed("harbour.xml")}})
+	p := e.poller(t, PollerConfig{Feeds: []string{e.site.feed("harbour.xml")}})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	stats, err := p.PollOnce(ctx)
@@ -213,7 +213,7 @@ func TestPollOnceCanceled(t *testing.T) {
 func TestRun(t *testing.T) {
 	e := newEnv(t)
 	e.site.flakyFailures.Store(2)
-	p := e.poller(t, Config{Feeds: []string{e.site.feed("trouble.xml")}, Interval: 20 * time.Millisecond})
+	p := e.poller(t, PollerConfig{Feeds: []string{e.site.feed("trouble.xml")}, Interval: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -233,14 +233,14 @@ func TestRun(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string
-		cfg     Config
+		cfg     PollerConfig
 		wantErr []string
 	}{
-		{"good", Config{Feeds: []string{"https://example.com/feed.xml"}, Interval: time.Minute, Concurrency: 2}, nil},
-		{"defaults are fine", Config{Feeds: []string{"https://example.com/feed.xml"}}, nil},
-		{"everything wrong", Config{Feeds: []string{"ftp://example.com/feed", "/relative"}, Interval: -1, Concurrency: -3},
+		{"good", PollerConfig{Feeds: []string{"https://example.com/feed.xml"}, Interval: time.Minute, Concurrency: 2}, nil},
+		{"defaults are fine", PollerConfig{Feeds: []string{"https://example.com/feed.xml"}}, nil},
+		{"everything wrong", PollerConfig{Feeds: []string{"ftp://example.com/feed", "/relative"}, Interval: -1, Concurrency: -3},
 			[]string{`"ftp://example.com/feed"`, `"/relative"`, "interval -1ns is negative", "concurrency -3 is negative"}},
-		{"no feeds", Config{}, []string{"no feeds"}},
+		{"no feeds", PollerConfig{}, []string{"no feeds"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

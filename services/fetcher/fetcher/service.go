@@ -21,8 +21,8 @@ import (
 // name of its NATS connection.
 const Name = "fetcher"
 
-// Options are the fetcher service's flags.
-type Options struct {
+// Config is the fetcher service's configuration: its flags.
+type Config struct {
 	Feeds       []string
 	FeedsFile   string
 	Ingest      string
@@ -51,9 +51,9 @@ type Options struct {
 	Replica         string
 }
 
-// DefaultOptions returns the defaults of the fetcher's flags.
-func DefaultOptions() Options {
-	return Options{
+// DefaultConfig returns the defaults of the fetcher's flags.
+func DefaultConfig() Config {
+	return Config{
 		Interval:    defaultInterval,
 		Concurrency: defaultConcurrency,
 		UserAgent:   "newsflow-fetcher/1 (+https://github.com/newsflow/newsflow)",
@@ -75,7 +75,7 @@ func DefaultOptions() Options {
 }
 
 // RegisterFlags registers the fetcher's flags on fs.
-func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+func (o *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Func("feeds", "comma-separated feed `URLs` (RSS, Atom, JSON Feed, a news sitemap, or a page that links to its feed)", func(s string) error {
 		o.Feeds = nil
 		for _, f := range strings.Split(s, ",") {
@@ -113,7 +113,7 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 }
 
 // Validate reports every problem with o at once.
-func (o Options) Validate() error {
+func (o Config) Validate() error {
 	var p stage.Problems
 	bad := p.Add
 	if o.FeedsFile != "" {
@@ -126,7 +126,7 @@ func (o Options) Validate() error {
 			bad("ingest", "%v", err)
 		}
 	}
-	if err := (Config{Feeds: o.Feeds, Interval: o.Interval, Concurrency: o.Concurrency}).Validate(); err != nil && len(o.Feeds) > 0 {
+	if err := (PollerConfig{Feeds: o.Feeds, Interval: o.Interval, Concurrency: o.Concurrency}).Validate(); err != nil && len(o.Feeds) > 0 {
 		bad("feeds", "%v", err)
 	}
 	if o.Interval < time.Second {
@@ -176,7 +176,7 @@ func (o Options) Validate() error {
 
 // Stage is a fetcher connected to the pipeline.
 type Stage struct {
-	opts     Options
+	opts     Config
 	poller   *Poller
 	pub      *stage.Publisher
 	rt       *stage.Runtime
@@ -188,7 +188,7 @@ type Stage struct {
 // Start connects the fetcher's parts: the feed registry (where the feeds
 // named by flags are registered), its seen-set bucket, its HTTP client and
 // its publisher to the fetched subject.
-func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
+func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 	feeds := o.Feeds
 	if o.FeedsFile != "" {
 		more, err := ReadFeedsFile(o.FeedsFile)
@@ -223,7 +223,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 	client := page.NewClient(o.clientConfig())
 	rob := robots.New(client, productToken(o.UserAgent), o.RobotsTTL)
 	rob.OnFetch = func(resp *page.Response, err error) { metrics.fetched(kindRobots, resp, err) }
-	cfg := Config{
+	cfg := PollerConfig{
 		Feeds:       feeds,
 		Interval:    o.Interval,
 		Concurrency: o.Concurrency,
@@ -237,7 +237,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Options) (*Stage, error) {
 }
 
 // clientConfig is the page client the options describe.
-func (o Options) clientConfig() page.ClientConfig {
+func (o Config) clientConfig() page.ClientConfig {
 	rate := o.HostRate
 	if rate == 0 {
 		rate = -1 // no limit
@@ -315,18 +315,26 @@ func (s *Stage) replica() string {
 // Registry is the feed registry (nil when only ingesting files).
 func (s *Stage) Registry() *registry.Registry { return s.registry }
 
+// Work does what the configuration asks: with Once, one pass (Once) whose
+// statistics it returns; otherwise Run until ctx ends.
+func (s *Stage) Work(ctx context.Context) (Stats, error) {
+	if !s.opts.Once {
+		return Stats{}, s.Run(ctx)
+	}
+	return s.Once(ctx)
+}
+
 // Run is the fetcher service: with Once it publishes what there is and
 // returns, otherwise it keeps polling until ctx ends.
-func Run(ctx context.Context, rt *stage.Runtime, o Options) error {
+func Run(ctx context.Context, rt *stage.Runtime, o Config) error {
 	s, err := Start(ctx, rt, o)
 	if err != nil {
 		return err
 	}
-	if !o.Once {
-		return s.Run(ctx)
+	st, err := s.Work(ctx)
+	if o.Once {
+		rt.Logger().Info("fetched once", "stats", st)
 	}
-	st, err := s.Once(ctx)
-	rt.Logger().Info("fetched once", "stats", st)
 	if ctx.Err() != nil {
 		return nil // stopped by a signal: what was published stays published
 	}

@@ -27,7 +27,7 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := DefaultOptions()
+			o := DefaultConfig()
 			fs := flag.NewFlagSet("fetcher", flag.ContinueOnError)
 			o.RegisterFlags(fs)
 			require.NoError(t, fs.Parse(tc.args))
@@ -46,7 +46,7 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestFeedsFlagSplitsAndTrims(t *testing.T) {
-	o := DefaultOptions()
+	o := DefaultConfig()
 	fs := flag.NewFlagSet("fetcher", flag.ContinueOnError)
 	o.RegisterFlags(fs)
 	require.NoError(t, fs.Parse([]string{"-feeds", " https://a.example/f ,,https://b.example/g"}))

@@ -88,7 +88,7 @@ type replica struct {
 	kill   func() // closes the NATS connection at once: no lease released
 }
 
-func startReplica(t testing.TB, ns *server.Server, name string, cfg Config, sh Shared) *replica {
+func startReplica(t testing.TB, ns *server.Server, name string, cfg PollerConfig, sh Shared) *replica {
 	t.Helper()
 	js := natstest.JetStream(t, ns)
 	reg, err := registry.Open(t.Context(), js, "feeds", 1)
@@ -127,7 +127,7 @@ func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 		require.NoError(t, err)
 	}
 	const interval = 150 * time.Millisecond
-	cfg := Config{Interval: interval, Concurrency: 4, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
+	cfg := PollerConfig{Interval: interval, Concurrency: 4, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
 	sh := Shared{Lease: time.Second, Tick: 20 * time.Millisecond}
 	started := time.Now()
 	replicas := []*replica{

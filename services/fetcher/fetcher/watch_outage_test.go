@@ -39,7 +39,7 @@ func TestFetcherPollsThroughNATSOutage(t *testing.T) {
 		require.NoError(t, err)
 	}
 	const interval = 200 * time.Millisecond
-	cfg := Config{Interval: interval, Concurrency: 2, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
+	cfg := PollerConfig{Interval: interval, Concurrency: 2, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
 	r := startReplica(t, ns, "r1", cfg, Shared{Lease: 2 * time.Second, Tick: 20 * time.Millisecond})
 	begun := time.Now()
 	require.Eventually(t, func() bool {

@@ -11,7 +11,7 @@ import (
 )
 
 func main() {
-	opts := fetcher.DefaultOptions()
+	opts := fetcher.DefaultConfig()
 	os.Exit(stage.Main(stage.Program{
 		Name:     fetcher.Name,
 		HTTPAddr: "127.0.0.1:9101", // loopback unless -http says otherwise (deploy/ does)
