@@ -2,9 +2,7 @@ package stage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,101 +33,35 @@ func (r *Runtime) ConsumeBatch(ctx context.Context, input string, b Batch, h Bat
 	if b.Size < 1 || b.Wait <= 0 {
 		return fmt.Errorf("consume %s: batch size must be at least 1 and wait positive, got %d and %s", input, b.Size, b.Wait)
 	}
-	return r.consume(ctx, input, "", max(r.cfg.Workers, b.Size), func(jobs <-chan jetstream.Msg, done func(int)) {
-		for {
-			m, ok := <-jobs
-			if !ok {
-				return
-			}
-			batch := []jetstream.Msg{m}
-			timer := time.NewTimer(b.Wait)
-		fill:
-			for len(batch) < b.Size {
-				select {
-				case m, ok := <-jobs:
-					if !ok {
-						break fill
-					}
-					batch = append(batch, m)
-				case <-timer.C:
-					break fill
-				}
-			}
-			timer.Stop()
-			r.handleBatch(ctx, batch, h)
-			done(len(batch))
-		}
+	return r.consume(ctx, input, "", b, max(r.cfg.Workers, b.Size), func(ctx context.Context, _ time.Time, as []*newsflowv1.Article) []error {
+		return h(ctx, as)
 	})
 }
 
-// handleBatch runs the decodable messages of ms through h and settles each.
-// Articles that failed because a dependency is unavailable are held and
-// tried again, as a batch, until they go through or ctx ends.
-func (r *Runtime) handleBatch(ctx context.Context, ms []jetstream.Msg, h BatchHandler) {
-	defer r.track(time.Now(), len(ms))()
-	type received struct {
-		m         jetstream.Msg
-		delivered uint64
+// gather takes the next batch from jobs: up to b.Size messages, those
+// that arrived within b.Wait of the first; a batch of one is handed on at
+// once. ok is false once jobs is closed and empty.
+func gather(jobs <-chan jetstream.Msg, b Batch) (batch []jetstream.Msg, ok bool) {
+	m, ok := <-jobs
+	if !ok {
+		return nil, false
 	}
-	var got []received
-	var arts []*newsflowv1.Article
-	for _, m := range ms {
-		if a, delivered, ok := r.receive(m); ok {
-			got = append(got, received{m, delivered})
-			arts = append(arts, a)
-		}
+	batch = []jetstream.Msg{m}
+	if b.Size <= 1 {
+		return batch, true
 	}
-	if len(arts) == 0 {
-		return
-	}
-	defer r.keepInProgress(ms...)()
-	for attempt := uint64(1); ; attempt++ {
-		hctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
-		errs := callBatch(hctx, h, arts)
-		cancel()
-		var heldGot []received
-		var heldArts []*newsflowv1.Article
-		var cause error
-		for i, g := range got {
-			if errors.Is(errs[i], ErrUnavailable) {
-				heldGot = append(heldGot, g)
-				heldArts = append(heldArts, arts[i])
-				cause = errs[i]
-				continue
+	timer := time.NewTimer(b.Wait)
+	defer timer.Stop()
+	for len(batch) < b.Size {
+		select {
+		case m, ok := <-jobs:
+			if !ok {
+				return batch, true
 			}
-			r.settle(g.m, arts[i], errs[i], false, g.delivered)
+			batch = append(batch, m)
+		case <-timer.C:
+			return batch, true
 		}
-		if len(heldGot) == 0 {
-			return
-		}
-		if !r.hold(ctx, cause, attempt) {
-			for i, g := range heldGot {
-				r.settle(g.m, heldArts[i], cause, false, g.delivered)
-			}
-			return
-		}
-		got, arts = heldGot, heldArts
 	}
-}
-
-// callBatch runs h, turning a panic into a permanent error for every
-// article, and a wrong number of results into a transient one.
-func callBatch(ctx context.Context, h BatchHandler, as []*newsflowv1.Article) (errs []error) {
-	all := func(err error) []error {
-		out := make([]error, len(as))
-		for i := range out {
-			out[i] = err
-		}
-		return out
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			errs = all(Permanentf("panic", "batch handler panicked: %v\n%s", p, debug.Stack()))
-		}
-	}()
-	errs = h(ctx, as)
-	if len(errs) != len(as) {
-		return all(fmt.Errorf("batch handler returned %d results for %d articles", len(errs), len(as)))
-	}
-	return errs
+	return batch, true
 }

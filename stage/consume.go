@@ -67,18 +67,24 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 			return err
 		}
 	}
-	return r.consume(ctx, input, output, r.cfg.Workers, func(jobs <-chan jetstream.Msg, done func(int)) {
-		for m := range jobs {
-			r.handle(ctx, m, h, pub)
-			done(1)
+	return r.consume(ctx, input, output, Batch{Size: 1}, r.cfg.Workers, func(ctx context.Context, start time.Time, as []*newsflowv1.Article) []error {
+		errs := make([]error, len(as))
+		for i, a := range as {
+			errs[i] = r.process(ctx, h, pub, a, start)
 		}
+		return errs
 	})
 }
 
-// consume runs Consume's loop: cfg.Workers copies of work take messages from
-// jobs until it is closed, calling done(n) once n of them are settled; at
-// most slots messages are pulled and not yet settled at any time.
-func (r *Runtime) consume(ctx context.Context, input, output string, slots int, work func(jobs <-chan jetstream.Msg, done func(int))) error {
+// work is a stage's processing of one batch as the message path sees it:
+// one error per article, meaning what a BatchHandler's errors mean.
+type work func(ctx context.Context, start time.Time, as []*newsflowv1.Article) []error
+
+// consume runs Consume's loop: cfg.Workers workers take messages from jobs,
+// gather them into batches as b says and run each batch down the message
+// path (handle); at most slots messages are pulled and not yet settled at
+// any time.
+func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, slots int, w work) error {
 	// A failed first start is a configuration problem: report it at once.
 	cons, err := r.ensureConsumer(ctx, input)
 	if err != nil {
@@ -115,7 +121,16 @@ func (r *Runtime) consume(ctx context.Context, input, output string, slots int, 
 	jobs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
-		wg.Go(func() { work(jobs, done) })
+		wg.Go(func() {
+			for {
+				batch, ok := gather(jobs, b)
+				if !ok {
+					return
+				}
+				r.handle(ctx, batch, w)
+				done(len(batch))
+			}
+		})
 	}
 	lagCtx, stopLag := context.WithCancel(context.Background())
 	defer stopLag()
@@ -321,53 +336,107 @@ func (r *Runtime) watchLag(ctx context.Context, input string) {
 	}
 }
 
-// handle runs one message through h and settles it: ack, nak with delay, or
-// dead-letter and terminate. While a dependency is unavailable it holds the
-// message and tries again, until it goes through or ctx ends.
-func (r *Runtime) handle(ctx context.Context, m jetstream.Msg, h Handler, pub *Publisher) {
+// handle is the message path, in steps around the stage's work: track
+// (in-flight and duration metrics), receive (decode; a poison message is
+// dead-lettered), keep in progress, call (the one panic recovery and the
+// handler timeout), hold (while a dependency is unavailable, try again
+// without spending deliveries) and settle (ack, retry or dead-letter).
+func (r *Runtime) handle(ctx context.Context, ms []jetstream.Msg, w work) {
 	start := time.Now()
-	defer r.track(start, 1)()
-
-	a, delivered, ok := r.receive(m)
-	if !ok {
+	defer r.track(start, len(ms))()
+	type received struct {
+		m         jetstream.Msg
+		delivered uint64
+	}
+	var got []received
+	var arts []*newsflowv1.Article
+	for _, m := range ms {
+		if a, delivered, ok := r.receive(m); ok {
+			got = append(got, received{m, delivered})
+			arts = append(arts, a)
+		}
+	}
+	if len(arts) == 0 {
 		return
 	}
-	defer r.keepInProgress(m)()
-	var err error
-	duplicate := false
+	defer r.keepInProgress(ms...)()
 	for attempt := uint64(1); ; attempt++ {
-		if attempt > 1 {
-			// The handler may have changed a: try again from the message.
-			if a, err = DecodeArticle(m.Data()); err != nil {
-				break
+		errs := r.call(w, start, arts)
+		var heldGot []received
+		var cause error
+		for i, g := range got {
+			if errors.Is(errs[i], ErrUnavailable) {
+				heldGot = append(heldGot, g)
+				cause = errs[i]
+				continue
 			}
+			r.settle(g.m, arts[i], errs[i], g.delivered)
 		}
-		duplicate, err = r.try(h, pub, a, start)
-		if !errors.Is(err, ErrUnavailable) || !r.hold(ctx, err, attempt) {
-			break
+		if len(heldGot) == 0 {
+			return
+		}
+		got, arts = heldGot, arts[:0]
+		for _, g := range got {
+			// The work may have changed its articles: try again from the
+			// messages, which decoded before.
+			a, _ := DecodeArticle(g.m.Data())
+			arts = append(arts, a)
+		}
+		if !r.hold(ctx, cause, attempt) {
+			for i, g := range got {
+				r.settle(g.m, arts[i], cause, g.delivered)
+			}
+			return
 		}
 	}
-	r.settle(m, a, err, duplicate, delivered)
 }
 
-// try runs h over a and publishes the output.
-func (r *Runtime) try(h Handler, pub *Publisher, a *newsflowv1.Article, start time.Time) (duplicate bool, err error) {
+// call runs w over as within the handler timeout. It is the runtime's one
+// panic recovery: a panic is a permanent error for every article of the
+// batch, and a wrong number of results a transient one.
+func (r *Runtime) call(w work, start time.Time, as []*newsflowv1.Article) (errs []error) {
+	all := func(err error) []error {
+		out := make([]error, len(as))
+		for i := range out {
+			out[i] = err
+		}
+		return out
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			errs = all(Permanentf("panic", "handler panicked: %v\n%s", p, debug.Stack()))
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
-	out, err := call(ctx, h, a)
+	errs = w(ctx, start, as)
+	if len(errs) != len(as) {
+		return all(fmt.Errorf("handler returned %d results for %d articles", len(errs), len(as)))
+	}
+	return errs
+}
+
+// process runs h over a and publishes its output with the stage's trace
+// span; an output the stream already holds is ErrDuplicate.
+func (r *Runtime) process(ctx context.Context, h Handler, pub *Publisher, a *newsflowv1.Article, start time.Time) error {
+	out, err := h(ctx, a)
 	if err != nil || out == nil || pub == nil {
-		return false, err
+		return err
 	}
 	out.Trace = append(out.Trace, &newsflowv1.Span{
 		Stage:      r.name,
 		ReceivedAt: timestamppb.New(start),
 		FinishedAt: timestamppb.Now(),
 	})
-	duplicate, err = pub.publish(ctx, out)
-	if err == nil {
-		r.crash.afterPublish()
+	duplicate, err := pub.publish(ctx, out)
+	if err != nil {
+		return err
 	}
-	return duplicate, err
+	r.crash.afterPublish()
+	if duplicate {
+		return ErrDuplicate
+	}
+	return nil
 }
 
 // hold records that a dependency is unavailable and waits before the
@@ -428,7 +497,7 @@ func (r *Runtime) receive(m jetstream.Msg) (a *newsflowv1.Article, delivered uin
 
 // settle acks m, naks it with a delay or dead-letters it, as the handler's
 // err says.
-func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, duplicate bool, delivered uint64) {
+func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, delivered uint64) {
 	log := r.log.With("article_id", a.GetId(), "url", a.GetUrl())
 	if !errors.Is(err, ErrUnavailable) {
 		r.avail.up()
@@ -446,7 +515,7 @@ func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, dupl
 			log.Warn("ack failed; the message will be redelivered", "error", err)
 		}
 		outcome := OutcomeOK
-		if duplicate || err != nil {
+		if err != nil {
 			outcome = OutcomeDuplicate
 		}
 		r.tel.messages.WithLabelValues(r.name, outcome).Inc()
@@ -462,16 +531,6 @@ func (r *Runtime) settle(m jetstream.Msg, a *newsflowv1.Article, err error, dupl
 		}
 		r.tel.messages.WithLabelValues(r.name, OutcomeRetried).Inc()
 	}
-}
-
-// call runs h, turning a panic into a permanent error.
-func call(ctx context.Context, h Handler, a *newsflowv1.Article) (out *newsflowv1.Article, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = Permanentf("panic", "handler panicked: %v\n%s", p, debug.Stack())
-		}
-	}()
-	return h(ctx, a)
 }
 
 // deadLetter publishes the original message to the stage's dead-letter

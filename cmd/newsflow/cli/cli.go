@@ -32,7 +32,7 @@ var commands = []command{
 	{"run", []string{
 		"[run] [flags]\trun the whole pipeline (embedded NATS, SQLite, sample site)",
 		"run -once [flags]\tingest what the feeds hold now, wait until stored, summarise, exit",
-	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return runCmd(args, stdout, stderr) }},
+	}, runCmd},
 	{"extract", []string{
 		"extract [-url URL] FILE…\textract article text from HTML or text files (\"-\" reads stdin)",
 	}, extractCmd},
@@ -41,17 +41,17 @@ var commands = []command{
 	}, tagCmd},
 	{"export", []string{
 		"export [-data DIR]\twrite every stored article as JSON Lines",
-	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return exportCmd(args, stdout, stderr) }},
+	}, exportCmd},
 	{"feeds", []string{
 		"feeds add|remove URL…\tregister or unregister feeds (-data DIR or -nats URL)",
 		"feeds list|stats [URL…]\tthe registered feeds, their health, schedule and errors",
-	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return feedsCmd(args, stdout, stderr) }},
+	}, feedsCmd},
 	{"tagger", []string{
 		"tagger train|eval\ttrain a topic model on a labelled corpus; evaluate the tagger",
-	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return taggerCmd(args, stdout, stderr) }},
+	}, taggerCmd},
 	{"soak", []string{
 		"soak [flags]\tpoll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS",
-	}, func(args []string, _ io.Reader, stdout, stderr io.Writer) error { return soakCmd(args, stdout, stderr) }},
+	}, soakCmd},
 	{"version", []string{
 		"version\tprint the version",
 	}, func(_ []string, _ io.Reader, stdout, _ io.Writer) error {

@@ -13,7 +13,7 @@ import (
 	"github.com/newsflow/newsflow/services/sink/store"
 )
 
-func exportCmd(args []string, stdout, stderr io.Writer) error {
+func exportCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	var t target
 	t.registerStore(fs)

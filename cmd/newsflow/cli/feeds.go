@@ -28,7 +28,7 @@ Flags (after the verb):
 // feedsCmd manages the feed registry: the running all-in-one's (found
 // through DATA/nats.url), any NATS server's with -nats, or, when nothing
 // runs, the registry stored under -data.
-func feedsCmd(args []string, stdout, stderr io.Writer) error {
+func feedsCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, feedsUsage)
 		return usageError{errors.New("name a verb: add, remove, list or stats")}

@@ -109,7 +109,7 @@ func (c *runConfig) sampleSite() bool {
 	return len(f.Feeds) == 0 && f.FeedsFile == "" && f.Ingest == ""
 }
 
-func runCmd(args []string, stdout, stderr io.Writer) error {
+func runCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var c runConfig
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	c.register(fs)

@@ -13,7 +13,7 @@ import (
 
 // soakCmd runs the all-in-one against a feed farm on loopback and reports
 // what was listed against what was stored.
-func soakCmd(args []string, stdout, stderr io.Writer) error {
+func soakCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var c runConfig
 	fs := flag.NewFlagSet("soak", flag.ContinueOnError)
 	c.register(fs)

@@ -20,7 +20,7 @@ const taggerUsage = `Usage:
   newsflow tagger eval [flags]                         accuracy tables, cross-validation, false merges, seed stories
 `
 
-func taggerCmd(args []string, stdout, stderr io.Writer) error {
+func taggerCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, taggerUsage)
 		return usageError{errors.New("missing subcommand: train or eval")}
