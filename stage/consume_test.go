@@ -356,3 +356,41 @@ func TestBufferedMessagesAreNotRedelivered(t *testing.T) {
 	time.Sleep(time.Second) // a redelivery would arrive within one ack wait
 	require.Equal(t, int32(6), calls.Load())
 }
+
+// TestReplayIsANewMessage: within the duplicate window, the same article
+// sent again is dropped, but a replay of it (Article.replay set) goes
+// through the stage again, its output carries the generation, and the same
+// replay sent twice is dropped.
+func TestReplayIsANewMessage(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	var calls atomic.Int32
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		calls.Add(1)
+		return a, nil
+	})
+	defer stop()
+	inputMsgs := func() uint64 {
+		s, err := h.js.Stream(t.Context(), StreamFor(SubjectFetched))
+		require.NoError(t, err)
+		info, err := s.Info(t.Context())
+		require.NoError(t, err)
+		return info.State.Msgs
+	}
+	a := article("r1")
+	h.publish(SubjectFetched, a)
+	h.publish(SubjectFetched, a)
+	require.Equal(t, uint64(1), inputMsgs(), "a re-send is dropped")
+
+	a.Replay = "r20261204"
+	h.publish(SubjectFetched, a)
+	h.publish(SubjectFetched, a)
+	require.Equal(t, uint64(2), inputMsgs(), "a replay is new; its re-send is dropped")
+
+	raw := h.get(SubjectNormalized, 2)
+	require.Equal(t, "r1:h-r1:normalizer:r20261204", raw.Header.Get(jetstream.MsgIDHeader))
+	var out newsflowv1.Article
+	require.NoError(t, proto.Unmarshal(raw.Data, &out))
+	require.Equal(t, "r20261204", out.GetReplay(), "the generation travels on")
+	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 2 })
+	require.Equal(t, int32(2), calls.Load())
+}

@@ -51,9 +51,21 @@ func (r *Runtime) Publisher(ctx context.Context, subject string) (*Publisher, er
 	return &Publisher{r: r, subject: subject}, nil
 }
 
-// MsgID is the deduplication id a stage publishes an article under.
+// MsgID is the deduplication id a stage publishes an article under:
+// "<id>:<content hash>:<stage>", so that a re-publish after a crash is
+// dropped by the stream's duplicate window while a new version of the page
+// (another content hash) is not. A replay adds its generation
+// (Article.replay), ":<replay>": a replay is then a new message to the
+// window, not a copy of the first pass, and what one replay sends twice is
+// still dropped. Whoever republishes into a stage's input for a replay sets
+// the generation on the article and publishes it under this id with its
+// own name as the stage.
 func MsgID(stage string, a *newsflowv1.Article) string {
-	return a.GetId() + ":" + a.GetContentHash() + ":" + stage
+	id := a.GetId() + ":" + a.GetContentHash() + ":" + stage
+	if r := a.GetReplay(); r != "" {
+		id += ":" + r
+	}
+	return id
 }
 
 // Publish encodes a and publishes it, returning once JetStream has stored it

@@ -38,7 +38,13 @@ type Article struct {
 	// Host name of the site that published the article (bounded set).
 	Source string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
 	// Hex SHA-256 of the fetched body.
-	ContentHash   string      `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	ContentHash string `protobuf:"bytes,6,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	// Replay generation: empty for an article's first pass; set by a replay
+	// (e.g. "r1764820800") on what it republishes, and carried on by every
+	// stage after it. It is part of the message ids (see stage.MsgID), so the
+	// duplicate window does not drop a replay as a copy of the first pass, yet
+	// still drops what one replay sends twice after a crash.
+	Replay        string      `protobuf:"bytes,7,opt,name=replay,proto3" json:"replay,omitempty"`
 	Fetch         *Fetch      `protobuf:"bytes,10,opt,name=fetch,proto3" json:"fetch,omitempty"`
 	Normalized    *Normalized `protobuf:"bytes,11,opt,name=normalized,proto3" json:"normalized,omitempty"`
 	Tagged        *Tagged     `protobuf:"bytes,12,opt,name=tagged,proto3" json:"tagged,omitempty"`
@@ -115,6 +121,13 @@ func (x *Article) GetSource() string {
 func (x *Article) GetContentHash() string {
 	if x != nil {
 		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *Article) GetReplay() string {
+	if x != nil {
+		return x.Replay
 	}
 	return ""
 }
@@ -919,14 +932,15 @@ var File_newsflow_v1_article_proto protoreflect.FileDescriptor
 
 const file_newsflow_v1_article_proto_rawDesc = "" +
 	"\n" +
-	"\x19newsflow/v1/article.proto\x12\vnewsflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x02\n" +
+	"\x19newsflow/v1/article.proto\x12\vnewsflow.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x02\n" +
 	"\aArticle\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12#\n" +
 	"\rcanonical_url\x18\x03 \x01(\tR\fcanonicalUrl\x12\x12\n" +
 	"\x04feed\x18\x04 \x01(\tR\x04feed\x12\x16\n" +
 	"\x06source\x18\x05 \x01(\tR\x06source\x12!\n" +
-	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\x12(\n" +
+	"\fcontent_hash\x18\x06 \x01(\tR\vcontentHash\x12\x16\n" +
+	"\x06replay\x18\a \x01(\tR\x06replay\x12(\n" +
 	"\x05fetch\x18\n" +
 	" \x01(\v2\x12.newsflow.v1.FetchR\x05fetch\x127\n" +
 	"\n" +
