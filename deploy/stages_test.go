@@ -101,7 +101,7 @@ func startStages(t *testing.T, url func(name string) string, feeds []string) *in
 		normalizer.Name: func(ctx context.Context, rt *stage.Runtime) error {
 			return normalizer.Run(ctx, rt, normalizer.DefaultConfig())
 		},
-		tagger.Name: func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, tagger.Config{}) },
+		tagger.Name: func(ctx context.Context, rt *stage.Runtime) error { return tagger.Run(ctx, rt, tagger.DefaultConfig()) },
 		sink.Name: func(ctx context.Context, rt *stage.Runtime) error {
 			return sink.Run(ctx, rt, sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")})
 		},

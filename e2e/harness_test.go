@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // binDir holds the binaries built once for all tests.
@@ -177,24 +179,12 @@ func natsServer(t *testing.T) (url string) {
 		t.Fatal(err)
 	}
 	start(t, "nats-server", "-c", conf)
-	waitFor(t, 20*time.Second, "nats-server listening", func() bool {
+	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 		}
 		return err == nil
-	})
+	}, 20*time.Second, 100*time.Millisecond, "nats-server listening")
 	return "nats://" + addr
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -64,9 +64,9 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 	normAddr := freeAddr(t)
 	normArgs := []string{"-nats", natsURL, "-http", normAddr, "-workers", "1", "-ack-wait", "5s", "-handler-timeout", "2s"}
 	norm := start(t, "normalizer", normArgs...)
-	waitFor(t, 60*time.Second, "the normalizer to make progress", func() bool {
+	require.Eventually(t, func() bool {
 		return streamMsgs(t, js, "ARTICLES_NORMALIZED") >= 20
-	})
+	}, 60*time.Second, 100*time.Millisecond, "the normalizer to make progress")
 	norm.kill()
 	killedAt := streamMsgs(t, js, "ARTICLES_NORMALIZED")
 	require.Less(t, killedAt, uint64(want), "the normalizer finished before it could be killed mid-run")
@@ -86,9 +86,9 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 	tagger.stop(t)
 	tagger = start(t, "tagger", "-nats", natsURL, "-http", freeAddr(t))
 
-	waitFor(t, 3*time.Minute, "every consumer to catch up", func() bool {
+	require.Eventually(t, func() bool {
 		return consumersIdle(t, js)
-	})
+	}, 3*time.Minute, 100*time.Millisecond, "every consumer to catch up")
 	require.GreaterOrEqual(t, metric(t, normAddr, "newsflow_published_total", `duplicate="true"`, `stage="normalizer"`), 1.0,
 		"the output published before the crash was re-published and dropped as a duplicate")
 

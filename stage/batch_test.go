@@ -58,10 +58,10 @@ func TestConsumeBatchGathersAndSettlesEachMessage(t *testing.T) {
 		return errs
 	})
 	defer stop()
-	waitFor(t, func() bool {
+	require.Eventually(t, func() bool {
 		return h.tel.MessageCount("sink", OutcomeOK)+h.tel.MessageCount("sink", OutcomeDuplicate) == 6 &&
 			h.tel.MessageCount("sink", OutcomeDeadLettered) == 1
-	})
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, float64(5), h.tel.MessageCount("sink", OutcomeOK))
 	require.Equal(t, float64(1), h.tel.MessageCount("sink", OutcomeDuplicate))
 	require.Equal(t, float64(1), h.tel.MessageCount("sink", OutcomeRetried))
@@ -100,7 +100,7 @@ func TestConsumeBatchHandlerFaults(t *testing.T) {
 			stop := h.runBatch(Batch{Size: 10, Wait: 10 * time.Millisecond}, tc.handler)
 			defer stop()
 			h.publish(SubjectTagged, article("x"))
-			waitFor(t, func() bool { return h.tel.MessageCount("sink", tc.want) >= 1 })
+			require.Eventually(t, func() bool { return h.tel.MessageCount("sink", tc.want) >= 1 }, 10*time.Second, 10*time.Millisecond)
 		})
 	}
 }

@@ -75,14 +75,14 @@ func (h *harness) publish(subject string, a *newsflowv1.Article) {
 func (h *harness) get(subject string, seq uint64) jetstream.RawStreamMsg {
 	h.t.Helper()
 	var msg *jetstream.RawStreamMsg
-	waitFor(h.t, func() bool {
+	require.Eventually(h.t, func() bool {
 		s, err := h.js.Stream(h.t.Context(), StreamFor(subject))
 		if err != nil {
 			return false
 		}
 		msg, err = s.GetMsg(h.t.Context(), seq)
 		return err == nil
-	})
+	}, 10*time.Second, 10*time.Millisecond)
 	return *msg
 }
 
@@ -95,17 +95,6 @@ func (h *harness) requireSettled(stream, consumer string) {
 	require.NoError(h.t, err)
 	require.Zero(h.t, info.NumAckPending)
 	require.Zero(h.t, info.NumPending)
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func article(id string) *newsflowv1.Article {
@@ -128,7 +117,7 @@ func TestConsumePublishesOutputAndAcks(t *testing.T) {
 	require.Len(t, out.GetTrace(), 1)
 	require.Equal(t, "normalizer", out.GetTrace()[0].GetStage())
 	require.Equal(t, "a1:h-a1:normalizer", raw.Header.Get(jetstream.MsgIDHeader))
-	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 1 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 1 }, 10*time.Second, 10*time.Millisecond)
 }
 
 func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
@@ -143,7 +132,7 @@ func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
 	defer stop()
 	h.publish(SubjectNormalized, article("t1"))
 	h.get(SubjectTagged, 1)
-	waitFor(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, float64(2), h.tel.MessageCount("tagger", OutcomeRetried))
 	require.Equal(t, int32(3), calls.Load())
 }
@@ -211,7 +200,7 @@ func TestDeadLetters(t *testing.T) {
 			} else {
 				require.Equal(t, "d1", dead.Header.Get(HeaderArticleID))
 			}
-			waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 })
+			require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 }, 10*time.Second, 10*time.Millisecond)
 			// Terminated: never delivered again.
 			time.Sleep(200 * time.Millisecond)
 			require.Equal(t, tc.calls, calls.Load())
@@ -236,9 +225,9 @@ func TestRedeliveryOfSameOutputIsDuplicate(t *testing.T) {
 		_, err := h.js.PublishMsg(t.Context(), &nats.Msg{Subject: SubjectFetched, Data: data}, jetstream.WithMsgID(fmt.Sprint("up-", i)))
 		require.NoError(t, err)
 	}
-	waitFor(t, func() bool {
+	require.Eventually(t, func() bool {
 		return h.tel.MessageCount("normalizer", OutcomeOK)+h.tel.MessageCount("normalizer", OutcomeDuplicate) == 2
-	})
+	}, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, float64(1), h.tel.MessageCount("normalizer", OutcomeDuplicate))
 	s, err := h.js.Stream(t.Context(), "ARTICLES_NORMALIZED")
 	require.NoError(t, err)
@@ -273,10 +262,10 @@ func TestShutdownFinishesInFlightWork(t *testing.T) {
 	require.Equal(t, int32(1), handled.Load())
 	cons, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
 	require.NoError(t, err)
-	waitFor(t, func() bool {
+	require.Eventually(t, func() bool {
 		info, err := cons.Info(t.Context())
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
-	})
+	}, 10*time.Second, 10*time.Millisecond)
 }
 
 func TestOversizeOutputIsDeadLettered(t *testing.T) {
@@ -302,11 +291,11 @@ func TestConsumerDeletedIsRecreated(t *testing.T) {
 	})
 	defer stop()
 	h.publish(SubjectTagged, article("a"))
-	waitFor(t, func() bool { return calls.Load() == 1 })
+	require.Eventually(t, func() bool { return calls.Load() == 1 }, 10*time.Second, 10*time.Millisecond)
 
 	require.NoError(t, h.js.DeleteConsumer(t.Context(), "ARTICLES_TAGGED", "sink"))
 	h.publish(SubjectTagged, article("b"))
-	waitFor(t, func() bool { return calls.Load() >= 2 })
+	require.Eventually(t, func() bool { return calls.Load() >= 2 }, 10*time.Second, 10*time.Millisecond)
 	_, err := h.js.Consumer(t.Context(), "ARTICLES_TAGGED", "sink")
 	require.NoError(t, err, "the consumer exists again")
 	require.Empty(t, h.rt.Health().Check(t.Context()), "ready again once consuming")
@@ -330,7 +319,7 @@ func TestOversizeDeadLetterKeepsHeadersOnly(t *testing.T) {
 	require.Contains(t, dead.Header.Get(HeaderDeadPayload), "omitted")
 	require.Empty(t, dead.Data)
 	require.Equal(t, "ARTICLES_FETCHED:1", dead.Header.Get(HeaderDeadSource))
-	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeDeadLettered) == 1 }, 10*time.Second, 10*time.Millisecond)
 	require.Zero(t, h.tel.MessageCount("normalizer", OutcomeRetried))
 }
 
@@ -352,7 +341,7 @@ func TestBufferedMessagesAreNotRedelivered(t *testing.T) {
 	for i := range 6 {
 		h.publish(SubjectTagged, article(fmt.Sprint("buf", i)))
 	}
-	waitFor(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == 6 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == 6 }, 10*time.Second, 10*time.Millisecond)
 	time.Sleep(time.Second) // a redelivery would arrive within one ack wait
 	require.Equal(t, int32(6), calls.Load())
 }
@@ -391,6 +380,6 @@ func TestReplayIsANewMessage(t *testing.T) {
 	var out newsflowv1.Article
 	require.NoError(t, proto.Unmarshal(raw.Data, &out))
 	require.Equal(t, "r20261204", out.GetReplay(), "the generation travels on")
-	waitFor(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 2 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 2 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, int32(2), calls.Load())
 }

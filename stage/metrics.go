@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 
@@ -197,4 +198,18 @@ func counterValue(c prometheus.Counter) float64 {
 		return 0
 	}
 	return m.GetCounter().GetValue()
+}
+
+// Register registers a service's metrics on reg (nil: none, for tests and
+// tools), naming the first that fails: each service's newMetrics uses it.
+func Register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	if reg == nil {
+		return nil
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -2,13 +2,14 @@ package stage
 
 import (
 	"context"
-
-	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 )
 
 // TestSeriesExistBeforeTheFirstMessage: a stage that has consumed nothing
@@ -20,9 +21,9 @@ func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
 		return a, nil
 	})
 	defer stop()
-	waitFor(t, func() bool {
+	require.Eventually(t, func() bool {
 		return testutil.CollectAndCount(h.tel.ready, "newsflow_stage_ready") == 1
-	})
+	}, 10*time.Second, 10*time.Millisecond)
 	for _, c := range []struct {
 		name string
 		want int

@@ -50,7 +50,7 @@ func TestUnavailableHoldsWithoutSpendingDeliveries(t *testing.T) {
 	for i := range n {
 		h.publish(SubjectTagged, article(fmt.Sprint("u", i)))
 	}
-	waitFor(t, func() bool { return len(h.rt.Health().Check(t.Context())) > 0 })
+	require.Eventually(t, func() bool { return len(h.rt.Health().Check(t.Context())) > 0 }, 10*time.Second, 10*time.Millisecond)
 	require.Zero(t, h.tel.MessageCount("sink", OutcomeRetried))
 	time.Sleep(5 * time.Second) // over three ack waits, 25 retry delays
 	mu.Lock()
@@ -60,7 +60,7 @@ func TestUnavailableHoldsWithoutSpendingDeliveries(t *testing.T) {
 	require.NotEmpty(t, h.rt.Health().Check(t.Context())["sink/consumer"], "not ready while down")
 	down.Store(false)
 
-	waitFor(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == n })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("sink", OutcomeOK) == n }, 10*time.Second, 10*time.Millisecond)
 	require.Empty(t, h.rt.Health().Check(t.Context()), "ready again")
 	require.Zero(t, h.tel.MessageCount("sink", OutcomeDeadLettered))
 	mu.Lock()
@@ -145,11 +145,11 @@ func TestConsumptionResumesAfterServerRestart(t *testing.T) {
 	pub, err := rt.Publisher(t.Context(), SubjectNormalized)
 	require.NoError(t, err)
 	require.NoError(t, pub.Publish(t.Context(), article("before")))
-	waitFor(t, func() bool { return handled.Load() == 1 })
+	require.Eventually(t, func() bool { return handled.Load() == 1 }, 10*time.Second, 10*time.Millisecond)
 
 	for round := range 3 {
 		srv.stop()
-		waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) > 0 })
+		require.Eventually(t, func() bool { return len(rt.Health().Check(t.Context())) > 0 }, 10*time.Second, 10*time.Millisecond)
 		time.Sleep(2 * time.Second)
 		require.NotEmpty(t, rt.Health().Check(t.Context()), "not ready while the server is down")
 		srv.start()
@@ -166,7 +166,7 @@ func TestConsumptionResumesAfterServerRestart(t *testing.T) {
 		}
 		require.Equal(t, want, handled.Load(), "round %d: handled within 5s of the restart", round)
 		t.Logf("round %d: consuming again %s after the server came back", round, time.Since(back).Round(time.Millisecond))
-		waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 })
+		require.Eventually(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 }, 10*time.Second, 10*time.Millisecond)
 	}
 }
 
@@ -231,7 +231,7 @@ func TestLongHandlingIsNotRedelivered(t *testing.T) {
 	})
 	defer stop()
 	h.publish(SubjectNormalized, article("slow"))
-	waitFor(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 })
+	require.Eventually(t, func() bool { return h.tel.MessageCount("tagger", OutcomeOK) == 1 }, 10*time.Second, 10*time.Millisecond)
 	time.Sleep(1500 * time.Millisecond)
 	require.Equal(t, int32(1), calls.Load())
 	cons, err := h.js.Consumer(t.Context(), "ARTICLES_NORMALIZED", "tagger")
@@ -285,7 +285,7 @@ func TestWaitingPublisherWaitsOutFullStorage(t *testing.T) {
 		}
 		done <- nil
 	}()
-	waitFor(t, func() bool { return rt.Health().Check(t.Context())["fetcher/publish"] != nil })
+	require.Eventually(t, func() bool { return rt.Health().Check(t.Context())["fetcher/publish"] != nil }, 10*time.Second, 10*time.Millisecond)
 	select {
 	case err := <-done:
 		t.Fatalf("the publisher gave up on a full store: %v", err)
@@ -301,7 +301,7 @@ func TestWaitingPublisherWaitsOutFullStorage(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("publishing did not resume once there was room: %v", rt.Health().Check(t.Context()))
 	}
-	waitFor(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 })
+	require.Eventually(t, func() bool { return len(rt.Health().Check(t.Context())) == 0 }, 10*time.Second, 10*time.Millisecond)
 	str, err := rt.JetStream().Stream(t.Context(), StreamFor(SubjectFetched))
 	require.NoError(t, err)
 	info, err := str.Info(t.Context())

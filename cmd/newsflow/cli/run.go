@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -41,6 +40,7 @@ func (c *runConfig) register(fs *flag.FlagSet) {
 	c.opts.Stage.LogLevel = "warn"
 	c.opts.Fetcher = fetcher.DefaultConfig()
 	c.opts.Normalizer = normalizer.DefaultConfig()
+	c.opts.Tagger = tagger.DefaultConfig()
 	c.opts.Sink = sink.DefaultConfig()
 	c.opts.Sink.Store = "" // DATA/newsflow.db, known once -data is parsed
 
@@ -308,21 +308,10 @@ func printSummary(w io.Writer, p *pipeline.Pipeline, st fetcher.Stats, took time
 			fmt.Fprintf(w, "  %s  %s  %s\n      %s\n", d.Stage, d.Reason, d.URL(), d.Error)
 		}
 	}
-	topics := t.CounterValues("newsflow_tags_assigned_total", "topic")
-	if len(topics) > 0 {
-		names := make([]string, 0, len(topics))
-		for k := range topics {
-			names = append(names, k)
-		}
-		sort.Slice(names, func(i, j int) bool {
-			if topics[names[i]] != topics[names[j]] {
-				return topics[names[i]] > topics[names[j]]
-			}
-			return names[i] < names[j]
-		})
-		parts := make([]string, len(names))
-		for i, n := range names {
-			parts[i] = fmt.Sprintf("%s %.0f", n, topics[n])
+	if topics := tagger.TopicCounts(t.Registry); len(topics) > 0 {
+		parts := make([]string, len(topics))
+		for i, tc := range topics {
+			parts[i] = fmt.Sprintf("%s %.0f", tc.Label, tc.N)
 		}
 		fmt.Fprintf(w, "\ntopics: %s\n", strings.Join(parts, ", "))
 	}

@@ -64,7 +64,7 @@ type tagOutput struct {
 const maxLine = 16 << 20
 
 func tagCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var cfg tagger.Config
+	cfg := tagger.DefaultConfig()
 	fs := flag.NewFlagSet("tag", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	minhash := fs.Bool("minhash", false, "include the MinHash sketch (256 numbers) in the signature")

@@ -108,7 +108,7 @@ func trainCmd(args []string, stdout, stderr io.Writer) error {
 }
 
 func evalCmd(args []string, stdout, stderr io.Writer) error {
-	var cfg tagger.Config
+	cfg := tagger.DefaultConfig()
 	fs := flag.NewFlagSet("tagger eval", flag.ContinueOnError)
 	cfg.RegisterFlags(fs)
 	bench := fs.String("bench", defaultData("topic-bench", "bbc"), "labelled corpus `DIR` with BBC's classes (business, entertainment, politics, sport, tech); \"\" skips")

@@ -91,7 +91,7 @@ func TestPollFeedFailuresAreScheduled(t *testing.T) {
 	srv, _ := wildSite(t)
 	e := newEnv(t)
 	states := NewMemoryFeedStates()
-	metrics := NewMetrics(nil)
+	metrics := mustMetrics(t, nil)
 	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour, 1)
 	require.NoError(t, err)
 	cc := testClientConfig()
@@ -140,7 +140,7 @@ func TestPollFeedFailuresAreScheduled(t *testing.T) {
 func TestPollDiscoveryRobotsSitemapsUpdates(t *testing.T) {
 	srv, updated := wildSite(t)
 	e := newEnv(t)
-	metrics := NewMetrics(nil)
+	metrics := mustMetrics(t, nil)
 	set, err := seen.Open(t.Context(), natstest.JetStream(t, e.nats), "seen", time.Hour, 1)
 	require.NoError(t, err)
 	client := page.NewClient(testClientConfig())

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -179,4 +180,12 @@ func testClientConfig() page.ClientConfig {
 		MaxBytes: testCap, Timeout: 5 * time.Second, HostRate: -1, HostConcurrency: -1,
 		Policy: page.NetPolicy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 	}
+}
+
+// mustMetrics is NewMetrics for a test: registered on reg (nil: not).
+func mustMetrics(t *testing.T, reg prometheus.Registerer) *Metrics {
+	t.Helper()
+	m, err := NewMetrics(reg)
+	require.NoError(t, err)
+	return m
 }

@@ -105,7 +105,7 @@ func TestSlowHostHoldsUpNoOther(t *testing.T) {
 func TestQueueServesTheEarliestDueFirst(t *testing.T) {
 	cc := testClientConfig()
 	cc.HostConcurrency = 1
-	q := newHostQueue(page.NewClient(cc), 4, time.Minute, NewMetrics(nil))
+	q := newHostQueue(page.NewClient(cc), 4, time.Minute, mustMetrics(t, nil))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); q.run(ctx) }()
@@ -153,7 +153,7 @@ func TestQueueServesTheEarliestDueFirst(t *testing.T) {
 func TestQueueWaitIsBounded(t *testing.T) {
 	cc := testClientConfig()
 	cc.HostRate, cc.HostConcurrency = 0.5, 1 // one request every 2 s
-	q := newHostQueue(page.NewClient(cc), 4, 3*time.Second, NewMetrics(nil))
+	q := newHostQueue(page.NewClient(cc), 4, 3*time.Second, mustMetrics(t, nil))
 	go q.run(t.Context())
 	var mu sync.Mutex
 	var ran []time.Duration

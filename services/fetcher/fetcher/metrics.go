@@ -9,6 +9,7 @@ import (
 
 	"github.com/newsflow/newsflow/services/fetcher/page"
 	"github.com/newsflow/newsflow/services/fetcher/registry"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // Fetch kinds, the "kind" label.
@@ -42,7 +43,7 @@ type Metrics struct {
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
 // registered, for tests and tools).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "newsflow_fetch_requests_total",
@@ -131,12 +132,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, outcome := range []string{pollOK, pollNotModified, pollFetchError, pollParseError} {
 		m.polls.WithLabelValues(outcome)
 	}
-	if reg != nil {
-		reg.MustRegister(m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
-			m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps,
-			m.overdue, m.overdueMax, m.queued, m.queueWait)
+	if err := stage.Register(reg, m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
+		m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps,
+		m.overdue, m.overdueMax, m.queued, m.queueWait); err != nil {
+		return nil, err
 	}
-	return m
+	return m, nil
 }
 
 // Feed poll outcomes, the "outcome" label.

@@ -15,7 +15,7 @@ import (
 // The names dashboards and alerts use (README.md, "Metrics").
 func TestMetricNames(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	NewMetrics(reg).feedFailed("news.example", page.ClassDNS)
+	mustMetrics(t, reg).feedFailed("news.example", page.ClassDNS)
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	var names []string

@@ -67,10 +67,8 @@ func TestFetcherWaitsOutNATSOutage(t *testing.T) {
 	done := make(chan result, 1)
 	go func() { st, err := s.Once(ctx); done <- result{st, err} }()
 
-	deadline := time.Now().Add(15 * time.Second)
-	for health.Check(ctx)["fetcher/publish"] == nil && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return health.Check(ctx)["fetcher/publish"] != nil }, 15*time.Second, 50*time.Millisecond,
+		"not ready once a publish waits")
 	time.Sleep(6 * time.Second)
 	select {
 	case r := <-done:

@@ -113,7 +113,7 @@ func NewPoller(cfg PollerConfig, client *page.Client, seen SeenSet, pub Publishe
 		cfg.MaxHostPolls = defaultMaxHostPolls
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewMetrics(nil)
+		cfg.Metrics, _ = NewMetrics(nil) // unregistered: cannot fail
 	}
 	if cfg.FeedStates == nil {
 		cfg.FeedStates = NewMemoryFeedStates()

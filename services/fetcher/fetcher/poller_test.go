@@ -112,7 +112,7 @@ func TestPollOnceFailures(t *testing.T) {
 	e := newEnv(t)
 	e.site.flakyFailures.Store(1)
 	reg := prometheus.NewPedanticRegistry()
-	metrics := NewMetrics(reg)
+	metrics := mustMetrics(t, reg)
 	cfg := PollerConfig{Feeds: []string{e.site.feed("trouble.xml"), e.site.feed("harbour.xml")}, Metrics: metrics}
 	p := e.poller(t, cfg)
 
@@ -160,7 +160,7 @@ func TestPollOnceFailures(t *testing.T) {
 
 func TestPollOnceFeedFailures(t *testing.T) {
 	e := newEnv(t)
-	metrics := NewMetrics(nil)
+	metrics := mustMetrics(t, nil)
 	p := e.poller(t, PollerConfig{
 		Feeds:   []string{e.site.feed("broken.xml"), e.site.feed("down.xml"), e.site.feed("missing.xml")},
 		Metrics: metrics,
@@ -219,11 +219,8 @@ func TestRun(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 
 	// ferry.html at once; flaky.html after two failed polls.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(e.pub.published()) < 2 {
-		require.True(t, time.Now().Before(deadline), "published %v", e.pub.canonicalURLs(e.site.URL))
-		time.Sleep(10 * time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return len(e.pub.published()) >= 2 }, 10*time.Second, 10*time.Millisecond,
+		"published %v", e.pub.canonicalURLs(e.site.URL))
 	cancel()
 	require.NoError(t, <-done)
 	require.Equal(t, []string{"SITE/articles/ferry.html", "SITE/articles/flaky.html"}, e.pub.canonicalURLs(e.site.URL))

@@ -219,7 +219,10 @@ func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	metrics := NewMetrics(rt.Telemetry().Registry)
+	metrics, err := NewMetrics(rt.Telemetry().Registry)
+	if err != nil {
+		return nil, err
+	}
 	client := page.NewClient(o.clientConfig())
 	rob := robots.New(client, productToken(o.UserAgent), o.RobotsTTL)
 	rob.OnFetch = func(resp *page.Response, err error) { metrics.fetched(kindRobots, resp, err) }

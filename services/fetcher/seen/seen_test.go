@@ -51,16 +51,10 @@ func TestSetExpires(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, set.Add(ctx, "https://example.com/old"))
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	require.Eventually(t, func() bool {
 		has, err := set.Has(ctx, "https://example.com/old")
-		require.NoError(t, err)
-		if !has {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "entry did not expire")
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil && !has
+	}, 10*time.Second, 100*time.Millisecond, "entry did not expire")
 }
 
 func TestOpenBadBucket(t *testing.T) {

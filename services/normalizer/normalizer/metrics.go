@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/newsflow/newsflow/services/normalizer/extract"
+	"github.com/newsflow/newsflow/stage"
 )
 
 type metrics struct {
@@ -15,7 +16,7 @@ type metrics struct {
 	methods  *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		removed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "newsflow", Name: "boilerplate_removed_bytes_total",
@@ -47,6 +48,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		extract.MethodArticle, extract.MethodDensity, extract.MethodFlat, extract.MethodText} {
 		m.methods.WithLabelValues(method)
 	}
-	reg.MustRegister(m.removed, m.empty, m.ratio, m.rules, m.timeouts, m.methods)
-	return m
+	if err := stage.Register(reg, m.removed, m.empty, m.ratio, m.rules, m.timeouts, m.methods); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

@@ -94,7 +94,11 @@ func New(cfg Config, rt *stage.Runtime) (*Normalizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Normalizer{ex: ex, m: newMetrics(rt.Telemetry().Registry)}, nil
+	m, err := newMetrics(rt.Telemetry().Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &Normalizer{ex: ex, m: m}, nil
 }
 
 // Run consumes fetched pages and publishes normalized articles until ctx ends.

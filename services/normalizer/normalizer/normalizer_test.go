@@ -20,7 +20,9 @@ func newTestNormalizer(t *testing.T, cfg Config) *Normalizer {
 	t.Helper()
 	ex, err := cfg.Extractor()
 	require.NoError(t, err)
-	return &Normalizer{ex: ex, m: newMetrics(prometheus.NewRegistry())}
+	m, err := newMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	return &Normalizer{ex: ex, m: m}
 }
 
 const page = `<!doctype html><html lang="en"><head><title>Harbour reopens | Gazette</title>

@@ -54,17 +54,17 @@ func TestRunCountsDeadLettersPerSource(t *testing.T) {
 	send("fetcher", "too_large", nil) // payload omitted
 
 	var st *store.Store
-	waitUntil(t, 10*time.Second, func() bool {
+	require.Eventually(t, func() bool {
 		st, err = store.Open(t.Context(), db)
 		return err == nil
-	})
+	}, 10*time.Second, 50*time.Millisecond)
 	defer st.Close()
-	waitUntil(t, 10*time.Second, func() bool {
+	require.Eventually(t, func() bool {
 		stats, err := st.Sources(t.Context(), time.Now().Add(-time.Hour))
 		require.NoError(t, err)
 		return len(stats) == 2 && stats[0].EmptyExtractions+stats[1].EmptyExtractions == 2 &&
 			len(stats[0].DeadLetters)+len(stats[1].DeadLetters) == 2
-	})
+	}, 10*time.Second, 50*time.Millisecond)
 	stats, err := st.Sources(t.Context(), time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	bySource := map[string]store.SourceStats{}

@@ -85,7 +85,7 @@ func TestLostDatabaseFileIsDetected(t *testing.T) {
 			path := filepath.Join(dir, "news.db")
 			s := startLostSink(t, ns, path)
 			publishOutage(t, js, 0, 10)
-			waitUntil(t, 20*time.Second, func() bool { return s.inserted() == 10 })
+			require.Eventually(t, func() bool { return s.inserted() == 10 }, 20*time.Second, 50*time.Millisecond)
 
 			switch how {
 			case "removed":
@@ -102,9 +102,9 @@ func TestLostDatabaseFileIsDetected(t *testing.T) {
 				require.NoError(t, os.Rename(other, path))
 			}
 			publishOutage(t, js, 10, 20)
-			waitUntil(t, 20*time.Second, func() bool {
+			require.Eventually(t, func() bool {
 				return strings.Contains(fmt.Sprint(s.health.Check(t.Context())), "database file lost")
-			})
+			}, 20*time.Second, 50*time.Millisecond)
 			time.Sleep(2 * time.Second)
 			require.Equal(t, 10, s.inserted(), "nothing acked as stored after the loss")
 			require.Zero(t, s.tel.MessageCount(Name, stage.OutcomeDeadLettered))
@@ -123,8 +123,8 @@ func TestLostDatabaseFileIsDetected(t *testing.T) {
 			}
 			s = startLostSink(t, ns, path)
 			defer s.stop()
-			waitUntil(t, 30*time.Second, func() bool { return s.inserted() == 10 })
-			waitUntil(t, 10*time.Second, func() bool { return len(s.health.Check(t.Context())) == 0 })
+			require.Eventually(t, func() bool { return s.inserted() == 10 }, 30*time.Second, 50*time.Millisecond)
+			require.Eventually(t, func() bool { return len(s.health.Check(t.Context())) == 0 }, 10*time.Second, 50*time.Millisecond)
 			require.Equal(t, 10, countRows(t, path), "the articles since the loss, in the new file")
 		})
 	}
@@ -167,7 +167,7 @@ func TestAPITokenAndRateLimit(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	waitUntil(t, 10*time.Second, func() bool { return get("/api/v1/articles", "") != http.StatusNotFound })
+	require.Eventually(t, func() bool { return get("/api/v1/articles", "") != http.StatusNotFound }, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, http.StatusUnauthorized, get("/api/v1/articles", ""))
 	require.Equal(t, http.StatusUnauthorized, get("/api/v1/articles", "reader-2"))
 	require.Equal(t, http.StatusOK, get("/metrics", ""))

@@ -1,6 +1,10 @@
 package sink
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/newsflow/newsflow/stage"
+)
 
 type metrics struct {
 	rows          *prometheus.CounterVec
@@ -14,7 +18,7 @@ type metrics struct {
 	deleted       prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "newsflow", Name: "store_rows_written_total",
@@ -57,6 +61,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Articles deleted by retention (older than -store-max-age).",
 		}),
 	}
-	reg.MustRegister(m.rows, m.storeErrors, m.fetchToStored, m.freshness, m.batchSize, m.commit, m.duplicates, m.up, m.deleted)
-	return m
+	if err := stage.Register(reg, m.rows, m.storeErrors, m.fetchToStored, m.freshness, m.batchSize, m.commit, m.duplicates, m.up, m.deleted); err != nil {
+		return nil, err
+	}
+	return m, nil
 }

@@ -151,19 +151,19 @@ func outage(t *testing.T, storeArg, driver, dsn string, down, up func()) {
 	storedCount := func() int {
 		return int(tel.CounterValues("newsflow_store_rows_written_total", "outcome")["inserted"])
 	}
-	waitUntil(t, 60*time.Second, func() bool { return storedCount() >= 50 })
+	require.Eventually(t, func() bool { return storedCount() >= 50 }, 60*time.Second, 50*time.Millisecond)
 	down()
 	stoppedAt := time.Now()
-	waitUntil(t, 30*time.Second, func() bool {
+	require.Eventually(t, func() bool {
 		return health.Check(ctx)["sink/store"] != nil && gaugeValue(t, tel.Registry, "newsflow_store_up") == 0
-	})
+	}, 30*time.Second, 50*time.Millisecond)
 	time.Sleep(outageLength - time.Since(stoppedAt))
 	require.NotEmpty(t, health.Check(ctx), "not ready at the end of the outage")
 	up()
 	pubWG.Wait()
 
-	waitUntil(t, 90*time.Second, func() bool { return storedCount() == n })
-	waitUntil(t, 30*time.Second, func() bool { return len(health.Check(ctx)) == 0 })
+	require.Eventually(t, func() bool { return storedCount() == n }, 90*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return len(health.Check(ctx)) == 0 }, 30*time.Second, 50*time.Millisecond)
 	require.Equal(t, float64(1), gaugeValue(t, tel.Registry, "newsflow_store_up"))
 
 	require.Greater(t, tel.CounterValues("newsflow_held_retries_total", "stage")[Name], float64(0), "the outage was noticed")
@@ -174,10 +174,10 @@ func outage(t *testing.T, storeArg, driver, dsn string, down, up func()) {
 	// exceed the messages published, the rows below may not.)
 	cons, err := js.Consumer(ctx, "ARTICLES_TAGGED", Name)
 	require.NoError(t, err)
-	waitUntil(t, 30*time.Second, func() bool {
+	require.Eventually(t, func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
+	}, 30*time.Second, 50*time.Millisecond)
 	settled := tel.MessageCount(Name, stage.OutcomeOK) + tel.MessageCount(Name, stage.OutcomeDuplicate)
 	require.GreaterOrEqual(t, settled, float64(n+n/10))
 	t.Logf("%s: stored %d, ok %.0f, duplicate %.0f, held retries %.0f", driver, storedCount(),
@@ -196,17 +196,6 @@ func outage(t *testing.T, storeArg, driver, dsn string, down, up func()) {
 		require.NoError(t, db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT `+key+`) FROM `+table).Scan(&rows, &ids), table)
 		require.Equal(t, n, rows, table)
 		require.Equal(t, n, ids, table)
-	}
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

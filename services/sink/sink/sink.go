@@ -200,10 +200,13 @@ type Sink struct {
 }
 
 // New builds the handler over st, registering its metrics on reg.
-func New(st *store.Store, reg prometheus.Registerer) *Sink {
-	s := &Sink{st: st, m: newMetrics(reg), report: func(error) {}}
-	s.m.up.Set(1)
-	return s
+func New(st *store.Store, reg prometheus.Registerer) (*Sink, error) {
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	m.up.Set(1)
+	return &Sink{st: st, m: m, report: func(error) {}}, nil
 }
 
 // Run opens the store (waiting while it is unreachable), serves the API on
@@ -226,7 +229,10 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	access := stage.Access{Tokens: tokens, Rate: cfg.RateLimit, Burst: cfg.RateBurst}
 	rt.Handle("/api/", access.Guard(api.New(st, api.WithLogger(rt.Logger()), api.WithLimits(cfg.API))))
 	rt.Handle("GET /openapi.json", api.OpenAPI())
-	s := New(st, rt.Telemetry().Registry)
+	s, err := New(st, rt.Telemetry().Registry)
+	if err != nil {
+		return err
+	}
 	s.report = report
 	// The helpers stop when Run returns, before the store closes.
 	var wg sync.WaitGroup

@@ -22,7 +22,9 @@ func newTestSink(t *testing.T) (*Sink, *store.Store) {
 	st, err := store.Open(t.Context(), ":memory:")
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	return New(st, prometheus.NewRegistry()), st
+	s, err := New(st, prometheus.NewRegistry())
+	require.NoError(t, err)
+	return s, st
 }
 
 func tagged(hash, text string) *newsflowv1.Article {

@@ -22,6 +22,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/newsflow/newsflow/services/tagger/internal/rank"
 	"github.com/newsflow/newsflow/services/tagger/token"
 )
 
@@ -240,7 +241,7 @@ func Extract(title, text string) []Entity {
 	}
 	out := make([]*found, 0, len(c.byKey))
 	for _, f := range c.byKey {
-		f.Aliases = rankForms(f.forms)
+		f.Aliases = rank.Keys(f.forms)
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -369,20 +370,6 @@ func surface(ws []word) string {
 		parts[i] = w.text
 	}
 	return strings.Join(parts, " ")
-}
-
-func rankForms(forms map[string]int) []string {
-	out := make([]string, 0, len(forms))
-	for f := range forms {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if forms[out[i]] != forms[out[j]] {
-			return forms[out[i]] > forms[out[j]]
-		}
-		return out[i] < out[j]
-	})
-	return out
 }
 
 func set(s string) map[string]bool {

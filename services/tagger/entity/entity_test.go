@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -87,7 +87,7 @@ func TestHeadlineCaseIsNoPerson(t *testing.T) {
 // TestSeeds checks that every head of state or government, international
 // organisation, country and region the five seed articles name is found.
 func TestSeeds(t *testing.T) {
-	dir := shared.Dir(t, "seeds")
+	dir := sharedtest.Dir(t, "seeds")
 	want := map[string][]string{
 		"000": {"Vladimir Putin", "Volodymyr Zelenskyy", "Donald Trump", "Emmanuel Macron", "Keir Starmer", "Friedrich Merz",
 			"Ursula von der Leyen", "Giorgia Meloni", "Alexander Stubb", "Mark Rutte", "António Costa", "Robert Fico",

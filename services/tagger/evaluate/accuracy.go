@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/newsflow/newsflow/services/tagger/internal/rank"
 	"github.com/newsflow/newsflow/services/tagger/topic"
 )
 
@@ -141,16 +142,7 @@ func (t Table) Print(w io.Writer, names map[string]string) {
 		for _, c := range row {
 			n += c
 		}
-		gots := make([]string, 0, len(row))
-		for got := range row {
-			gots = append(gots, got)
-		}
-		sort.Slice(gots, func(i, j int) bool {
-			if row[gots[i]] != row[gots[j]] {
-				return row[gots[i]] > row[gots[j]]
-			}
-			return gots[i] < gots[j]
-		})
+		gots := rank.Keys(row)
 		parts := make([]string, len(gots))
 		for i, got := range gots {
 			parts[i] = fmt.Sprintf("%s %d", name(got), row[got])

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/services/tagger/tag"
 	"github.com/newsflow/newsflow/services/tagger/topic"
@@ -56,8 +56,8 @@ func TestTargets(t *testing.T) {
 	if raceDetector {
 		t.Skip("skipped under -race (minutes of tagging); test.sh runs it without -race")
 	}
-	bench := filepath.Join(shared.Dir(t, "topic-bench"), "bbc")
-	seeds := shared.Dir(t, "seeds")
+	bench := filepath.Join(sharedtest.Dir(t, "topic-bench"), "bbc")
+	seeds := sharedtest.Dir(t, "seeds")
 	var out bytes.Buffer
 	sum, err := Report(&out, Options{Bench: bench, Seeds: seeds, Folds: 5, Story: story.DefaultConfig()})
 	require.NoError(t, err)
@@ -71,7 +71,7 @@ func TestTargets(t *testing.T) {
 }
 
 func TestSeedStory(t *testing.T) {
-	docs, err := ReadSeeds(shared.Dir(t, "seeds"))
+	docs, err := ReadSeeds(sharedtest.Dir(t, "seeds"))
 	require.NoError(t, err)
 	require.Len(t, docs, 5)
 	gs := Group(docs, tag.New(nil), story.DefaultConfig())

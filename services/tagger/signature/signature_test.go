@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -56,7 +56,7 @@ func TestEmpty(t *testing.T) {
 // TestSeedContainment checks the estimate against the exact share on the
 // seeds: 002 reuses about a third of 000's text.
 func TestSeedContainment(t *testing.T) {
-	dir := shared.Dir(t, "seeds")
+	dir := sharedtest.Dir(t, "seeds")
 	read := func(prefix string) string {
 		m, err := filepath.Glob(filepath.Join(dir, prefix+"_*.txt"))
 		require.NoError(t, err)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/newsflow/newsflow/services/tagger/token"
 	"github.com/stretchr/testify/require"
 )
@@ -55,7 +55,7 @@ func TestTagEmpty(t *testing.T) {
 // talks). Their first line is not always a headline, so the whole file is
 // the text.
 func TestTagSeeds(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(shared.Dir(t, "seeds"), "*.txt"))
+	files, err := filepath.Glob(filepath.Join(sharedtest.Dir(t, "seeds"), "*.txt"))
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	// Politics (diplomacy, summits) or conflict, war and peace (peace
@@ -139,7 +139,7 @@ func BenchmarkTag(b *testing.B) {
 // BenchmarkTagSeeds tags the seed articles of about 600 words (001-003):
 // the throughput figure of the issue, one core (run with -cpu 1).
 func BenchmarkTagSeeds(b *testing.B) {
-	dir := shared.Dir(b, "seeds")
+	dir := sharedtest.Dir(b, "seeds")
 	var texts []string
 	for _, p := range []string{"001", "002", "003"} {
 		m, err := filepath.Glob(filepath.Join(dir, p+"_*.txt"))

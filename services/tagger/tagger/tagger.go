@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/services/tagger/tag"
@@ -36,21 +34,14 @@ type Config struct {
 	StoryMax int
 }
 
-// Defaults for the story flags.
-const (
-	DefaultStoryWindow = 72 * time.Hour
-	DefaultStoryMax    = 10000
-)
+// DefaultConfig returns the defaults of the tagger's flags.
+func DefaultConfig() Config {
+	return Config{StoryWindow: 72 * time.Hour, StoryMax: 10000}
+}
 
 // RegisterFlags registers the tagger's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ModelFile, "model", c.ModelFile, "topic model `file`, e.g. from newsflow tagger train (default: the built-in IPTC Media Topics model)")
-	if c.StoryWindow == 0 {
-		c.StoryWindow = DefaultStoryWindow
-	}
-	if c.StoryMax == 0 {
-		c.StoryMax = DefaultStoryMax
-	}
 	fs.DurationVar(&c.StoryWindow, "story-window", c.StoryWindow, "how far apart in time two articles may be and still be grouped (duplicates, derived articles, stories)")
 	fs.IntVar(&c.StoryMax, "story-max", c.StoryMax, "articles the story index holds at most (about 1.6 KB of heap each); the oldest go first")
 }
@@ -114,8 +105,7 @@ func (c Config) Model() (*topic.Model, error) {
 // Stage is the tagger's handler.
 type Stage struct {
 	t       *tag.Tagger
-	topics  *prometheus.CounterVec
-	links   *prometheus.CounterVec
+	m       *metrics
 	index   *story.Index
 	stories *storyStream // nil: records are not shared (tests)
 }
@@ -126,20 +116,11 @@ func New(cfg Config, rt *stage.Runtime) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	topics := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "newsflow", Name: "tags_assigned_total",
-		Help: "Topics assigned to articles, by IPTC Media Topic label (top-level topics only).",
-	}, []string{"topic"})
-	links := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "newsflow", Name: "story_links_total",
-		Help: "Articles grouped, by link: new_story, same_story, duplicate, derived.",
-	}, []string{"link"})
-	for _, c := range []prometheus.Collector{topics, links} {
-		if err := rt.Telemetry().Registry.Register(c); err != nil {
-			return nil, fmt.Errorf("register tagger metrics: %w", err)
-		}
+	m, err := newMetrics(rt.Telemetry().Registry)
+	if err != nil {
+		return nil, err
 	}
-	return &Stage{t: t, topics: topics, links: links, index: story.New(cfg.StoryConfig())}, nil
+	return &Stage{t: t, m: m, index: story.New(cfg.StoryConfig())}, nil
 }
 
 // Run consumes normalized articles and publishes tagged ones until ctx ends.
@@ -149,15 +130,8 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	badRecords := prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: "newsflow", Name: "story_records_unreadable_total",
-		Help: "Records of the story stream that could not be decoded and were skipped.",
-	})
-	if err := rt.Telemetry().Registry.Register(badRecords); err != nil {
-		return fmt.Errorf("register tagger metrics: %w", err)
-	}
 	rc := rt.Config()
-	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), badRecords.Inc)
+	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc)
 	if err != nil {
 		return err
 	}
@@ -183,7 +157,7 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 		}
 		l := r.Link
 		a.Tagged.Story = &newsflowv1.Story{Id: l.Story, DuplicateOf: l.DuplicateOf, DerivedFrom: l.DerivedFrom, Overlap: float32(l.Overlap)}
-		s.links.WithLabelValues(linkKind(l, a.GetId())).Inc()
+		s.m.links.WithLabelValues(linkKind(l, a.GetId())).Inc()
 	}
 	if a.Tagged.Language == "und" && n.GetLanguage() != "" {
 		// Too little text to tell: trust what the page declared.
@@ -191,7 +165,7 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 	}
 	for _, tp := range a.Tagged.Topics {
 		if tp.Level == 1 {
-			s.topics.WithLabelValues(tp.Label).Inc()
+			s.m.topics.WithLabelValues(tp.Label).Inc()
 		}
 	}
 	return a, nil

@@ -17,9 +17,9 @@ func newTestStage(t *testing.T) *Stage {
 	t.Helper()
 	tg, err := Config{}.Tagger()
 	require.NoError(t, err)
-	topics := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"topic"})
-	links := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "l"}, []string{"link"})
-	return &Stage{t: tg, topics: topics, links: links, index: story.New(Config{}.StoryConfig())}
+	m, err := newMetrics(prometheus.NewRegistry())
+	require.NoError(t, err)
+	return &Stage{t: tg, m: m, index: story.New(DefaultConfig().StoryConfig())}
 }
 
 func TestHandleTagsArticle(t *testing.T) {

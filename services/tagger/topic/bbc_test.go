@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,7 +29,7 @@ const bbcFloor = 0.92
 // TestBBCAccuracy reports the default model's top-topic accuracy on the BBC
 // development set, exact duplicates removed.
 func TestBBCAccuracy(t *testing.T) {
-	dir := filepath.Join(shared.Dir(t, "topic-bench"), "bbc")
+	dir := filepath.Join(sharedtest.Dir(t, "topic-bench"), "bbc")
 	m := Default()
 	seen := map[[32]byte]bool{}
 	total, correct := 0, 0

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/newsflow/newsflow/services/tagger/internal/shared"
+	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/newsflow/newsflow/services/tagger/token"
 	"github.com/newsflow/newsflow/services/tagger/topic/internal/modelgen"
 	"github.com/stretchr/testify/require"
 )
 
 func TestCommittedModelIsGenerated(t *testing.T) {
-	iptc, err := os.Open(filepath.Join(shared.Dir(t, "iptc"), "cptall-x-all.json"))
+	iptc, err := os.Open(filepath.Join(sharedtest.Dir(t, "iptc"), "cptall-x-all.json"))
 	require.NoError(t, err)
 	defer iptc.Close()
 	vocab, err := os.Open("vocab.tsv")

@@ -20,7 +20,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	var cfg tagger.Config
+	cfg := tagger.DefaultConfig()
 	os.Exit(stage.Main(stage.Program{
 		Name:     tagger.Name,
 		HTTPAddr: "127.0.0.1:9103", // loopback unless -http says otherwise (deploy/ does)

@@ -1,12 +1,11 @@
 // Package shared locates the project's shared/ data directory (beside the
-// repository checkout): tests skip when it is absent, and the evaluation
-// command uses it as its default data.
+// repository checkout): the evaluation command uses it as its default data,
+// and package sharedtest skips tests when it is absent.
 package shared
 
 import (
 	"os"
 	"path/filepath"
-	"testing"
 )
 
 // Find returns shared/<name>, found by walking up from the working
@@ -27,14 +26,4 @@ func Find(name string) string {
 		}
 		dir = parent
 	}
-}
-
-// Dir returns shared/<name>, or skips the test when there is none.
-func Dir(t testing.TB, name string) string {
-	t.Helper()
-	d := Find(name)
-	if d == "" {
-		t.Skipf("shared/%s not found above the working directory", name)
-	}
-	return d
 }

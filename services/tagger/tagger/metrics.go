@@ -1,0 +1,76 @@
+package tagger
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/newsflow/newsflow/services/tagger/internal/rank"
+	"github.com/newsflow/newsflow/stage"
+)
+
+type metrics struct {
+	topics     *prometheus.CounterVec
+	links      *prometheus.CounterVec
+	badRecords prometheus.Counter
+}
+
+// topicsAssigned is the name of the topics counter, which TopicCounts reads.
+const topicsAssigned = "newsflow_tags_assigned_total"
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		topics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: topicsAssigned,
+			Help: "Topics assigned to articles, by IPTC Media Topic label (top-level topics only).",
+		}, []string{"topic"}),
+		links: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "story_links_total",
+			Help: "Articles grouped, by link: new_story, same_story, duplicate, derived.",
+		}, []string{"link"}),
+		badRecords: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "story_records_unreadable_total",
+			Help: "Records of the story stream that could not be decoded and were skipped.",
+		}),
+	}
+	if err := stage.Register(reg, m.topics, m.links, m.badRecords); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// TopicCount is how many articles a tagger assigned a top-level topic to.
+type TopicCount struct {
+	Label string
+	N     float64
+}
+
+// TopicCounts reads, from a process's registry, the topics its tagger
+// assigned, most first (ties by label); none without a tagger.
+func TopicCounts(g prometheus.Gatherer) []TopicCount {
+	families, err := g.Gather()
+	if err != nil {
+		return nil
+	}
+	counts := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() == topicsAssigned {
+			for _, m := range f.GetMetric() {
+				counts[label(m, "topic")] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	out := make([]TopicCount, 0, len(counts))
+	for _, l := range rank.Keys(counts) {
+		out = append(out, TopicCount{l, counts[l]})
+	}
+	return out
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
