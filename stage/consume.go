@@ -70,42 +70,18 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 
 // consume runs Consume's loop: cfg.Workers workers take messages from jobs,
 // gather them into batches as b says and run each batch down the message
-// path (handle); at most slots messages are pulled and not yet settled at
-// any time.
-func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, slots int, w work) error {
+// path (handle); at most n messages are pulled and not yet settled at any
+// time.
+func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n int, w work) error {
 	// A failed first start is a configuration problem: report it at once.
 	cons, err := r.ensureConsumer(ctx, input)
 	if err != nil {
 		return err
 	}
 	r.tel.consuming(r.name)
-	var consuming atomic.Bool
-	r.health.Add(r.name+"/consumer", func(context.Context) error {
-		if !consuming.Load() {
-			return errors.New("not consuming")
-		}
-		return r.avail.err()
-	})
-	ready := r.tel.ready.WithLabelValues(r.name)
-	setReady := func(ok bool) {
-		consuming.Store(ok)
-		if ok && r.avail.err() == nil {
-			ready.Set(1)
-		} else {
-			ready.Set(0)
-		}
-	}
-	r.avail.onChange = func() { setReady(consuming.Load()) }
+	setReady := r.readiness()
 
-	free := make(chan struct{}, slots)
-	for range slots {
-		free <- struct{}{}
-	}
-	done := func(n int) {
-		for range n {
-			free <- struct{}{}
-		}
-	}
+	free := newSlots(n)
 	jobs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
@@ -116,7 +92,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, sl
 					return
 				}
 				r.handle(ctx, batch, w)
-				done(len(batch))
+				free.put(len(batch))
 			}
 		})
 	}
@@ -126,30 +102,12 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, sl
 	lagWG.Go(func() { r.watchLag(lagCtx, input) })
 
 	setReady(true) // the consumer is there: ready until a pull fails
-	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", slots)
+	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", n)
 	failures := uint64(0)
-	for ctx.Err() == nil {
-		if !r.avail.wait(ctx) {
-			break
-		}
-		// Take every free slot, waiting for at least one.
-		n := 0
-		select {
-		case <-free:
-			n = 1
-		case <-ctx.Done():
-		}
+	for ctx.Err() == nil && r.avail.wait(ctx) {
+		n := free.take(ctx)
 		if n == 0 {
 			break
-		}
-	more:
-		for n < slots {
-			select {
-			case <-free:
-				n++
-			default:
-				break more
-			}
 		}
 		got, err := r.pull(ctx, cons, n, jobs, func() {
 			// The pull request is out on a live connection: ready, unless
@@ -158,7 +116,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, sl
 				setReady(true)
 			}
 		})
-		done(n - got)
+		free.put(n - got)
 		if err == nil || ctx.Err() != nil {
 			if failures > 0 {
 				r.log.Info("consuming again", "subject", input)
@@ -169,24 +127,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, sl
 		}
 		failures++
 		setReady(false)
-		delay := retryDelay(100*time.Millisecond, 2*time.Second, failures)
-		if failures == 1 || failures%10 == 0 {
-			r.log.Warn("pull failed; retrying", "subject", input, "error", err, "retry_in", delay)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(delay):
-		case <-r.reconnected.C():
-			failures = 0
-		}
-		if r.nc.IsConnected() && (errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrStreamNotFound) || failures%5 == 0) {
-			// Deleted, or lost with a server's storage: create it again.
-			if c, err := r.ensureConsumer(ctx, input); err == nil {
-				cons = c
-			} else if ctx.Err() == nil {
-				r.log.Error("recreate consumer", "subject", input, "error", err)
-			}
-		}
+		cons = r.recoverPull(ctx, input, cons, err, &failures)
 	}
 
 	r.log.Info("draining consumer")
@@ -202,6 +143,91 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, sl
 	stopLag()
 	lagWG.Wait()
 	return nil
+}
+
+// readiness registers the stage's consumer health check and returns the
+// function that sets it: ready means consuming, with every dependency
+// available.
+func (r *Runtime) readiness() (setReady func(consuming bool)) {
+	var consuming atomic.Bool
+	r.health.Add(r.name+"/consumer", func(context.Context) error {
+		if !consuming.Load() {
+			return errors.New("not consuming")
+		}
+		return r.avail.err()
+	})
+	ready := r.tel.ready.WithLabelValues(r.name)
+	setReady = func(ok bool) {
+		consuming.Store(ok)
+		if ok && r.avail.err() == nil {
+			ready.Set(1)
+		} else {
+			ready.Set(0)
+		}
+	}
+	r.avail.onChange = func() { setReady(consuming.Load()) }
+	return setReady
+}
+
+// slots counts the messages that may still be pulled: one is taken per
+// message pulled and put back once it is settled.
+type slots chan struct{}
+
+func newSlots(n int) slots {
+	s := make(slots, n)
+	s.put(n)
+	return s
+}
+
+func (s slots) put(n int) {
+	for range n {
+		s <- struct{}{}
+	}
+}
+
+// take waits for a free slot, then takes every free one; 0 when ctx ends.
+func (s slots) take(ctx context.Context) int {
+	select {
+	case <-s:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < cap(s) {
+		select {
+		case <-s:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// recoverPull waits after the failures-th failed pull in a row (less when
+// the connection comes back) and recreates the consumer when it is gone, or
+// every fifth failure; it returns the consumer to pull from next.
+func (r *Runtime) recoverPull(ctx context.Context, input string, cons jetstream.Consumer, err error, failures *uint64) jetstream.Consumer {
+	delay := retryDelay(100*time.Millisecond, 2*time.Second, *failures)
+	if *failures == 1 || *failures%10 == 0 {
+		r.log.Warn("pull failed; retrying", "subject", input, "error", err, "retry_in", delay)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(delay):
+	case <-r.reconnected.C():
+		*failures = 0
+	}
+	gone := errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrStreamNotFound)
+	if r.nc.IsConnected() && (gone || *failures%5 == 0) {
+		// Deleted, or lost with a server's storage: create it again.
+		if c, err := r.ensureConsumer(ctx, input); err == nil {
+			return c
+		} else if ctx.Err() == nil {
+			r.log.Error("recreate consumer", "subject", input, "error", err)
+		}
+	}
+	return cons
 }
 
 // pull asks the server for up to n messages in one short pull request and
