@@ -93,13 +93,22 @@ func (p *Publisher) Publish(ctx context.Context, a *newsflowv1.Article) error {
 }
 
 func (p *Publisher) publish(ctx context.Context, a *newsflowv1.Article) (duplicate bool, err error) {
+	msg, err := ArticleMsg(p.subject, a)
+	if err != nil {
+		return false, Permanent("encode", err)
+	}
+	return p.send(ctx, msg, MsgID(p.r.name, a))
+}
+
+// ArticleMsg encodes a as a message to subject, with its id in a header.
+func ArticleMsg(subject string, a *newsflowv1.Article) (*nats.Msg, error) {
 	data, err := proto.Marshal(a)
 	if err != nil {
-		return false, Permanent("encode", fmt.Errorf("encode article %s: %w", a.GetId(), err))
+		return nil, fmt.Errorf("encode article %s: %w", a.GetId(), err)
 	}
-	msg := &nats.Msg{Subject: p.subject, Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	msg.Header.Set(HeaderArticleID, a.GetId())
-	return p.send(ctx, msg, MsgID(p.r.name, a))
+	return msg, nil
 }
 
 // send publishes msg with a message id after checking its size.

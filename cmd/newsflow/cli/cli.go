@@ -49,6 +49,12 @@ var commands = []command{
 	{"tagger", []string{
 		"tagger train|eval\ttrain a topic model on a labelled corpus; evaluate the tagger",
 	}, taggerCmd},
+	{"dead", []string{
+		"dead [list|show|redrive|purge]\tthe dead letters: counts by stage, reason and source; one in full; back to their stage; deleted",
+	}, deadCmd},
+	{"replay", []string{
+		"replay -stage STAGE [filters]\trun a stage again over retained history (after a rule fix or a new model)",
+	}, replayCmd},
 	{"soak", []string{
 		"soak [flags]\tpoll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS",
 	}, soakCmd},

@@ -24,6 +24,7 @@ import (
 	"github.com/newsflow/newsflow/services/tagger/tagger"
 	"github.com/newsflow/newsflow/stage"
 	"github.com/newsflow/newsflow/stage/natsembed"
+	"github.com/newsflow/newsflow/stage/ops"
 )
 
 // Options configure the all-in-one pipeline.
@@ -215,15 +216,8 @@ func (p *Pipeline) WaitIdle(ctx context.Context) error {
 }
 
 func (p *Pipeline) idle(ctx context.Context) bool {
-	for _, c := range stage.Consumers() {
-		// Consumer fetches the consumer's info: no second request needed.
-		cons, err := p.js.Consumer(ctx, stage.StreamFor(c.Input), c.Name)
-		if err != nil {
-			return false
-		}
-		if info := cons.CachedInfo(); info.NumPending > 0 || info.NumAckPending > 0 {
-			return false
-		}
+	if idle, err := ops.Idle(ctx, p.js); err != nil || !idle {
+		return false
 	}
 	// Dead letters are delivered to our subscription asynchronously.
 	return p.nc.Flush() == nil

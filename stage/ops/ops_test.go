@@ -1,0 +1,219 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/natstest"
+)
+
+type env struct {
+	t  *testing.T
+	js jetstream.JetStream
+	rt *stage.Runtime
+}
+
+// newEnv starts a server with the pipeline's streams.
+func newEnv(t *testing.T) *env {
+	s := natstest.Run(t)
+	cfg := stage.DefaultConfig()
+	cfg.NATSURL = s.ClientURL()
+	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: "fetcher", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close() })
+	for _, subject := range []string{stage.SubjectFetched, stage.SubjectNormalized} {
+		_, err := rt.Publisher(t.Context(), subject)
+		require.NoError(t, err)
+	}
+	return &env{t: t, js: natstest.JetStream(t, s), rt: rt}
+}
+
+func art(id, source string) *newsflowv1.Article {
+	return &newsflowv1.Article{Id: id, Url: "https://" + source + "/" + id, Source: source, ContentHash: "h-" + id}
+}
+
+func (e *env) publish(subject string, a *newsflowv1.Article) uint64 {
+	msg, err := stage.ArticleMsg(subject, a)
+	require.NoError(e.t, err)
+	ack, err := e.js.PublishMsg(e.t.Context(), msg, jetstream.WithMsgID(stage.MsgID("fetcher", a)))
+	require.NoError(e.t, err)
+	return ack.Sequence
+}
+
+// dead writes a dead letter as the runtime does, with or without payload.
+func (e *env) dead(stageName, reason string, a *newsflowv1.Article, source string, omit bool) uint64 {
+	d := stage.DeadLetter{Stage: stageName, Reason: reason, Error: reason + " happened", Deliveries: 1, Source: source, ArticleID: a.GetId(), PayloadOmitted: omit}
+	msg, err := stage.ArticleMsg(stage.SubjectDeadPrefix+stageName, a)
+	require.NoError(e.t, err)
+	msg.Header = d.Header()
+	if omit {
+		msg.Data = nil
+	}
+	ack, err := e.js.PublishMsg(e.t.Context(), msg)
+	require.NoError(e.t, err)
+	return ack.Sequence
+}
+
+func (e *env) msgs(stream string) []Msg {
+	var out []Msg
+	require.NoError(e.t, Scan(e.t.Context(), e.js, stream, time.Time{}, func(m Msg) error { out = append(out, m); return nil }))
+	return out
+}
+
+func TestScanStopsAtTheEndItFound(t *testing.T) {
+	e := newEnv(t)
+	for i := range 600 {
+		e.publish(stage.SubjectFetched, art(fmt.Sprint("a", i), "x.example"))
+	}
+	n := 0
+	err := Scan(t.Context(), e.js, "ARTICLES_FETCHED", time.Time{}, func(m Msg) error {
+		n++
+		if n <= 10 {
+			// What is published during the scan is not read again.
+			e.publish(stage.SubjectFetched, art(fmt.Sprint("during", n), "x.example"))
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, 600, n)
+
+	stop := errors.New("enough")
+	n = 0
+	err = Scan(t.Context(), e.js, "ARTICLES_FETCHED", time.Time{}, func(Msg) error { n++; return stop })
+	require.ErrorIs(t, err, stop)
+	require.Equal(t, 1, n)
+}
+
+func TestDeadLettersFilterShowRedriveAndPurge(t *testing.T) {
+	e := newEnv(t)
+	orig := art("big", "b.example")
+	origSeq := e.publish(stage.SubjectFetched, orig)
+	s1 := e.dead("normalizer", "empty_extraction", art("n1", "a.example"), "ARTICLES_FETCHED:1", false)
+	s2 := e.dead("normalizer", "panic", art("n2", "b.example"), "ARTICLES_FETCHED:2", false)
+	s3 := e.dead("tagger", "panic", art("t1", "a.example"), "ARTICLES_NORMALIZED:1", false)
+	s4 := e.dead("normalizer", "oversize", orig, fmt.Sprintf("ARTICLES_FETCHED:%d", origSeq), true)
+	s5 := e.dead("fetcher", "oversize", art("f1", "a.example"), "", false)
+
+	selected := func(f Filter) []uint64 {
+		var seqs []uint64
+		require.NoError(t, EachDead(t.Context(), e.js, f, func(l Letter) error { seqs = append(seqs, l.Seq); return nil }))
+		return seqs
+	}
+	require.Equal(t, []uint64{s1, s2, s3, s4, s5}, selected(Filter{}))
+	require.Equal(t, []uint64{s2, s3}, selected(Filter{Reason: "panic"}))
+	require.Equal(t, []uint64{s1, s3, s5}, selected(Filter{Source: "A.example"}))
+	require.Equal(t, []uint64{s2}, selected(Filter{Stage: "normalizer", Reason: "panic"}))
+	require.Equal(t, []uint64{s3}, selected(Filter{Seqs: []uint64{s3}}))
+	require.Empty(t, selected(Filter{Since: time.Now().Add(time.Hour)}))
+
+	l, err := GetDead(t.Context(), e.js, s4)
+	require.NoError(t, err)
+	require.True(t, l.PayloadOmitted)
+	data, err := Original(t.Context(), e.js, l)
+	require.NoError(t, err, "an omitted payload is read from its source")
+	a, err := stage.DecodeArticle(data)
+	require.NoError(t, err)
+	require.Equal(t, "big", a.GetId())
+
+	// Redrive: back into the stage's input as a replay, the letter gone.
+	before := len(e.msgs("ARTICLES_FETCHED"))
+	for _, seq := range []uint64{s2, s4} {
+		l, err := GetDead(t.Context(), e.js, seq)
+		require.NoError(t, err)
+		gen, err := Redrive(t.Context(), e.js, l)
+		require.NoError(t, err)
+		require.Equal(t, RedriveGeneration(seq), gen)
+	}
+	fetched := e.msgs("ARTICLES_FETCHED")
+	require.Len(t, fetched, before+2)
+	redriven, err := stage.DecodeArticle(fetched[len(fetched)-2].Data)
+	require.NoError(t, err)
+	require.Equal(t, "n2", redriven.GetId())
+	require.Equal(t, RedriveGeneration(s2), redriven.GetReplay())
+	require.Equal(t, "n2:h-n2:redrive:"+RedriveGeneration(s2), fetched[len(fetched)-2].Header.Get(jetstream.MsgIDHeader))
+	require.Equal(t, []uint64{s1, s3, s5}, selected(Filter{}), "redriven letters are deleted")
+
+	l, err = GetDead(t.Context(), e.js, s5)
+	require.NoError(t, err)
+	_, err = Redrive(t.Context(), e.js, l)
+	require.ErrorIs(t, err, ErrCannotRedrive, "the fetcher has no input")
+	require.Equal(t, []uint64{s1, s3, s5}, selected(Filter{}), "a letter that cannot go back stays")
+
+	require.NoError(t, DeleteDead(t.Context(), e.js, s1))
+	require.Equal(t, []uint64{s3, s5}, selected(Filter{}))
+}
+
+func TestReplaySelectsThrottlesAndIsIdempotentPerGeneration(t *testing.T) {
+	e := newEnv(t)
+	for i := range 6 {
+		src := "a.example"
+		if i%2 == 1 {
+			src = "b.example"
+		}
+		e.publish(stage.SubjectFetched, art(fmt.Sprint("p", i), src))
+	}
+	o := ReplayOptions{Stage: "normalizer", Generation: "r1", Filter: ReplayFilter{Source: "a.example"}, DryRun: true}
+	st, err := Replay(t.Context(), e.js, o)
+	require.NoError(t, err)
+	require.Equal(t, ReplayStats{Scanned: 6, Selected: 3}, st)
+	require.Len(t, e.msgs("ARTICLES_FETCHED"), 6, "a dry run sends nothing")
+
+	o.DryRun = false
+	o.Rate = 20 // 3 messages: about 150 ms
+	began := time.Now()
+	st, err = Replay(t.Context(), e.js, o)
+	require.NoError(t, err)
+	require.Equal(t, ReplayStats{Scanned: 6, Selected: 3, Published: 3}, st)
+	require.GreaterOrEqual(t, time.Since(began), 100*time.Millisecond, "throttled")
+	all := e.msgs("ARTICLES_FETCHED")
+	require.Len(t, all, 9)
+	for _, m := range all[6:] {
+		a, err := stage.DecodeArticle(m.Data)
+		require.NoError(t, err)
+		require.Equal(t, "a.example", a.GetSource())
+		require.Equal(t, "r1", a.GetReplay())
+	}
+
+	// The same generation again: the stream holds its earlier copies too,
+	// and the duplicate window drops every one.
+	o.Rate = 0
+	st, err = Replay(t.Context(), e.js, o)
+	require.NoError(t, err)
+	require.Equal(t, ReplayStats{Scanned: 9, Selected: 6, Published: 0, Duplicates: 6}, st)
+
+	o.Generation, o.Filter = "r2", ReplayFilter{IDs: []string{"p1"}}
+	st, err = Replay(t.Context(), e.js, o)
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Published, "a new generation goes through")
+
+	_, err = Replay(t.Context(), e.js, ReplayOptions{Stage: "fetcher", Generation: "r3"})
+	require.ErrorContains(t, err, "no input")
+}
+
+func TestIdle(t *testing.T) {
+	e := newEnv(t)
+	_, err := Idle(t.Context(), e.js)
+	require.Error(t, err, "no consumers yet")
+	for _, c := range stage.Consumers() {
+		s, err := e.js.CreateOrUpdateStream(t.Context(), jetstream.StreamConfig{Name: stage.StreamFor(c.Input), Subjects: []string{c.Input}})
+		require.NoError(t, err)
+		_, err = s.CreateOrUpdateConsumer(t.Context(), jetstream.ConsumerConfig{Durable: c.Name, AckPolicy: jetstream.AckExplicitPolicy})
+		require.NoError(t, err)
+	}
+	idle, err := Idle(t.Context(), e.js)
+	require.NoError(t, err)
+	require.True(t, idle)
+	e.publish(stage.SubjectNormalized, art("x", "a.example"))
+	idle, err = Idle(t.Context(), e.js)
+	require.NoError(t, err)
+	require.False(t, idle, "the tagger has a message pending")
+}
