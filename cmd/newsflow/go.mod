@@ -3,13 +3,15 @@ module github.com/newsflow/newsflow/cmd/newsflow
 go 1.26.0
 
 require (
-	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
+	github.com/newsflow/newsflow/proto v0.0.0-00010101000000-000000000000
 	github.com/newsflow/newsflow/services/fetcher v0.0.0-00010101000000-000000000000
 	github.com/newsflow/newsflow/services/normalizer v0.0.0-00010101000000-000000000000
 	github.com/newsflow/newsflow/services/sink v0.0.0-00010101000000-000000000000
 	github.com/newsflow/newsflow/services/tagger v0.0.0-00010101000000-000000000000
 	github.com/newsflow/newsflow/stage v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_model v0.6.3
+	github.com/prometheus/common v0.72.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -38,13 +40,11 @@ require (
 	github.com/mmcdole/goxpp/v2 v2.0.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
+	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
-	github.com/newsflow/newsflow/proto v0.0.0-00010101000000-000000000000 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
-	github.com/prometheus/client_model v0.6.3 // indirect
-	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/temoto/robotstxt v1.1.2 // indirect

@@ -77,11 +77,13 @@ func Start(o Options) (*server.Server, error) {
 }
 
 // The all-in-one's data directory: JetStream's storage in DATA/nats and,
-// while it runs, its server's URL in DATA/nats.url, where commands such as
-// "newsflow feeds" find it.
+// while it runs, its server's URL in DATA/nats.url and its HTTP address
+// (API, /metrics) in DATA/http.addr, where commands such as "newsflow
+// feeds" and "newsflow status" find them.
 const (
 	StoreSubdir = "nats"
 	URLFile     = "nats.url"
+	HTTPFile    = "http.addr"
 )
 
 // MaxPayload is the all-in-one's message size limit. It is above the
@@ -94,20 +96,21 @@ func StartDir(dataDir string) (*server.Server, error) {
 	return Start(Options{Port: -1, StoreDir: filepath.Join(dataDir, StoreSubdir), MaxPayload: MaxPayload})
 }
 
-// RecordURL writes url to dataDir's URL file; remove deletes it again.
-func RecordURL(dataDir, url string) (remove func(), err error) {
-	path := filepath.Join(dataDir, URLFile)
-	if err := os.WriteFile(path, []byte(url+"\n"), 0o644); err != nil {
-		return nil, fmt.Errorf("record nats url: %w", err)
+// Record writes value to file (URLFile, HTTPFile) in dataDir; remove
+// deletes it again.
+func Record(dataDir, file, value string) (remove func(), err error) {
+	path := filepath.Join(dataDir, file)
+	if err := os.WriteFile(path, []byte(value+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("record %s: %w", file, err)
 	}
 	return func() { _ = os.Remove(path) }, nil
 }
 
-// RecordedURL is the URL a running all-in-one recorded under dataDir, ""
-// when there is none. The file may be stale, left by a run that did not
+// Recorded is what a running all-in-one recorded in file under dataDir, ""
+// when there is nothing. The file may be stale, left by a run that did not
 // stop cleanly: connecting to it then fails.
-func RecordedURL(dataDir string) string {
-	b, err := os.ReadFile(filepath.Join(dataDir, URLFile))
+func Recorded(dataDir, file string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, file))
 	if err != nil {
 		return ""
 	}

@@ -217,3 +217,25 @@ func TestIdle(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, idle, "the tagger has a message pending")
 }
+
+func TestSnapshotRatesAndOldest(t *testing.T) {
+	e := newEnv(t)
+	s, err := e.js.Stream(t.Context(), "ARTICLES_FETCHED")
+	require.NoError(t, err)
+	_, err = s.CreateOrUpdateConsumer(t.Context(), jetstream.ConsumerConfig{Durable: "normalizer", FilterSubject: stage.SubjectFetched, AckPolicy: jetstream.AckExplicitPolicy})
+	require.NoError(t, err)
+	a := TakeSnapshot(t.Context(), e.js)
+	for i := range 10 {
+		e.publish(stage.SubjectFetched, art(fmt.Sprint("s", i), "x.example"))
+	}
+	b := TakeSnapshot(t.Context(), e.js)
+	b.At = a.At.Add(2 * time.Second)
+	r := RatesBetween(a, b)
+	require.InDelta(t, 5.0, r["fetcher"].Out, 0.001, "10 published in 2 s")
+	norm := b.Stages[1]
+	require.Equal(t, "normalizer", norm.Name)
+	require.Empty(t, norm.Err)
+	require.Equal(t, uint64(10), norm.Pending)
+	require.WithinDuration(t, time.Now(), norm.Oldest, 10*time.Second, "the oldest waiting message's time")
+	require.NotEmpty(t, b.Stages[2].Err, "the tagger has no consumer here")
+}

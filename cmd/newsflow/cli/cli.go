@@ -55,6 +55,9 @@ var commands = []command{
 	{"replay", []string{
 		"replay -stage STAGE [filters]\trun a stage again over retained history (after a rule fix or a new model)",
 	}, replayCmd},
+	{"status", []string{
+		"status [-watch D] [-json]\tone screen: stages' rates, lag, oldest waiting, p99, dead letters; store; feeds",
+	}, statusCmd},
 	{"soak", []string{
 		"soak [flags]\tpoll a farm of feeds on loopback for a while; report coverage, freshness, politeness, RSS",
 	}, soakCmd},

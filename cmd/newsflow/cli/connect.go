@@ -90,7 +90,7 @@ func (t *target) connect(name string) (_ *bus, err error) {
 	opts := []nats.Option{nats.Name("newsflow-" + name)}
 	url := t.natsURL
 	if url == "" {
-		if rec := natsembed.RecordedURL(t.dataDir); rec != "" {
+		if rec := natsembed.Recorded(t.dataDir, natsembed.URLFile); rec != "" {
 			// A stale file, from a run that did not stop cleanly, fails
 			// to connect: then fall through to the storage.
 			b.nc, _ = nats.Connect(rec, append(opts, nats.Timeout(2*time.Second))...)

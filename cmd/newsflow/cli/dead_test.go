@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func startPipeline(t *testing.T, data string, minChars int) *pipeline.Pipeline {
 	nc := normalizer.DefaultConfig()
 	nc.MinChars = minChars
 	p, err := pipeline.Start(t.Context(), pipeline.Options{
-		DataDir: data, Stage: cfg, Fetcher: fetcher.DefaultConfig(), Normalizer: nc, Tagger: tagger.DefaultConfig(),
+		DataDir: data, HTTPAddr: "127.0.0.1:0", Stage: cfg, Fetcher: fetcher.DefaultConfig(), Normalizer: nc, Tagger: tagger.DefaultConfig(),
 		Sink:   sink.Config{Store: "sqlite:" + filepath.Join(data, "newsflow.db")},
 		Logger: slog.New(slog.DiscardHandler),
 	})
@@ -112,4 +113,36 @@ func TestDeadAndReplayCommands(t *testing.T) {
 	out = runCLI(t, "export", "-data", data)
 	require.Equal(t, 3, strings.Count(out, "\n"), "tram, ferry and the redriven short note are stored:\n%s", out)
 	require.Contains(t, out, "harbour reopened")
+}
+
+// TestStatusCommand: status against a running all-in-one reads the bus, its
+// metrics (found under -data), the store and the dead letters.
+func TestStatusCommand(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	long := strings.Repeat("The council met on Tuesday and approved the new tram line after a long debate. ", 6)
+	require.NoError(t, os.WriteFile(filepath.Join(in, "tram.html"), []byte("<html><body><article><p>"+long+"</p></article></body></html>"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(in, "empty.html"), []byte("<html><body><nav>Home</nav></body></html>"), 0o644))
+	runOnce(t, data, "-ingest", in)
+	p := startPipeline(t, data, 200)
+	defer p.Close()
+	code, out := cli("replay", "-stage", "normalizer", "-data", data, "-wait", "60s")
+	require.Equal(t, 1, code, out) // the empty page dies again
+
+	out = runCLI(t, "status", "-data", data, "-interval", "100ms")
+	for _, want := range []string{"STAGE", "fetcher", "normalizer", "tagger", "sink",
+		"dead letters  last hour: normalizer empty_extraction 2", "store         up, 1 articles"} {
+		require.Contains(t, out, want)
+	}
+	var rep statusReport
+	require.NoError(t, json.Unmarshal([]byte(runCLI(t, "status", "-data", data, "-interval", "100ms", "-json")), &rep))
+	require.Len(t, rep.Stages, 4)
+	require.True(t, rep.Store.Up)
+	require.Equal(t, 1, rep.Store.Articles)
+	require.Equal(t, 2, rep.Dead["normalizer empty_extraction"])
+	norm := rep.Stages[1]
+	require.Equal(t, "normalizer", norm.Name)
+	require.NotNil(t, norm.P99, "the running pipeline's metrics were read")
+	require.Zero(t, norm.Pending)
+	require.Equal(t, 1, norm.Waiting, "one replica pulling")
+	require.Equal(t, 2, norm.DeadHour)
 }

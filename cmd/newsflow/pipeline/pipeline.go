@@ -87,7 +87,7 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 		g.Defer("embedded nats", func() error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
 		p.NATSURL = ns.ClientURL()
 		// Commands such as "newsflow feeds" find the running server here.
-		unrecord, err := natsembed.RecordURL(o.DataDir, p.NATSURL)
+		unrecord, err := natsembed.Record(o.DataDir, natsembed.URLFile, p.NATSURL)
 		if err != nil {
 			return nil, err
 		}
@@ -102,6 +102,12 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 		if p.Addr, err = g.Serve(o.HTTPAddr, mux, o.Stage.ShutdownTimeout); err != nil {
 			return nil, err
 		}
+		// "newsflow status" reads the metrics here.
+		unrecord, err := natsembed.Record(o.DataDir, natsembed.HTTPFile, p.Addr)
+		if err != nil {
+			return nil, err
+		}
+		g.Defer("http addr", func() error { unrecord(); return nil })
 	}
 
 	// A connection of the runner's own, to watch consumers and dead letters.
