@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -124,4 +125,29 @@ func TestRunOnceIngestsSeeds(t *testing.T) {
 			return tp.Code == "medtop:11000000" || tp.Code == "medtop:16000000"
 		}), "%s: topics %v lack politics or conflict", a.URL, a.Topics)
 	}
+}
+
+// TestRunOnceRefetchRebuildsALostStore: the store is lost while the streams
+// and the seen-set survive. A plain second run stores nothing (the sample
+// site's articles are seen); -refetch fetches and stores them all again.
+func TestRunOnceRefetchRebuildsALostStore(t *testing.T) {
+	data, site := t.TempDir(), freeAddr(t)
+	runOnce(t, data, "-sample-addr", site)
+	n := len(exported(t, data))
+	require.Positive(t, n)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		require.NoError(t, os.RemoveAll(filepath.Join(data, "newsflow.db"+suffix)))
+	}
+
+	out := runOnce(t, data, "-sample-addr", site)
+	require.Contains(t, out, "done in")
+	require.Regexp(t, `\b0 new articles published`, out)
+	require.Empty(t, exported(t, data), "the seen-set keeps a plain run from fetching again")
+
+	out = runOnce(t, data, "-sample-addr", site, "-refetch")
+	require.Regexp(t, fmt.Sprintf(`\b%d new articles published`, n), out)
+	require.Len(t, exported(t, data), n, "every article stored again")
+
+	code, out := cli("run", "-refetch", "-data", data)
+	require.Equal(t, 2, code, "-refetch without -once is refused: %s", out)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/fetcher/page"
 	"github.com/newsflow/newsflow/services/fetcher/registry"
 	"github.com/newsflow/newsflow/services/fetcher/robots"
@@ -23,10 +24,15 @@ const Name = "fetcher"
 
 // Config is the fetcher service's configuration: its flags.
 type Config struct {
-	Feeds       []string
-	FeedsFile   string
-	Ingest      string
-	Once        bool
+	Feeds     []string
+	FeedsFile string
+	Ingest    string
+	Once      bool
+	// Refetch, with Once, fetches every listed article (or ingests every
+	// file) again, ignoring the seen-set, as a replay generation of its
+	// own so that nothing is dropped as a duplicate: to rebuild a lost
+	// store.
+	Refetch     bool
 	Interval    time.Duration
 	Concurrency int
 	UserAgent   string
@@ -88,6 +94,7 @@ func (o *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.FeedsFile, "feeds-file", o.FeedsFile, "`file` of feed URLs, one per line ('#' starts a comment)")
 	fs.StringVar(&o.Ingest, "ingest", o.Ingest, "ingest local `path`: a file or a directory of .html/.htm/.txt files, one article each")
 	fs.BoolVar(&o.Once, "once", o.Once, "poll the feeds (or ingest) once and exit when everything is published")
+	fs.BoolVar(&o.Refetch, "refetch", o.Refetch, "with -once: fetch every article the feeds list (or every file) again, ignoring the URLs already seen, and process it anew, e.g. to rebuild a lost store")
 	fs.DurationVar(&o.Interval, "interval", o.Interval, "polling interval of a feed whose publishing rate is not known yet; with a feed registry each feed's interval then follows its rate, between -min-interval and -max-interval (without one, the interval of every poll)")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "requests (feeds and pages, over all hosts) in flight at once; each waits in its host's queue until -host-rate and -host-concurrency allow it, so a slow host holds up no other")
 	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header sent with every request")
@@ -128,6 +135,9 @@ func (o Config) Validate() error {
 	}
 	if err := (PollerConfig{Feeds: o.Feeds, Interval: o.Interval, Concurrency: o.Concurrency}).Validate(); err != nil && len(o.Feeds) > 0 {
 		bad("feeds", "%v", err)
+	}
+	if o.Refetch && !o.Once {
+		bad("refetch", "needs -once (a continuous refetch would fetch every listed article at every poll)")
 	}
 	if o.Interval < time.Second {
 		bad("interval", "must be at least 1s, got %s", o.Interval)
@@ -178,7 +188,7 @@ func (o Config) Validate() error {
 type Stage struct {
 	opts     Config
 	poller   *Poller
-	pub      *stage.Publisher
+	pub      Publisher
 	rt       *stage.Runtime
 	registry *registry.Registry
 	// named are the feeds named by -feeds and -feeds-file.
@@ -202,8 +212,10 @@ func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 		return nil, err
 	}
 	// An outage of NATS delays publishing, it does not end the fetcher.
-	pub = pub.Waiting()
-	s := &Stage{opts: o, pub: pub, rt: rt, named: feeds}
+	s := &Stage{opts: o, pub: pub.Waiting(), rt: rt, named: feeds}
+	if o.Refetch {
+		s.pub = refetchPublisher{s.pub, "refetch-" + time.Now().UTC().Format("20060102T150405Z")}
+	}
 	if o.Ingest != "" && len(feeds) == 0 {
 		return s, nil // files only: no feeds, no registry
 	}
@@ -235,7 +247,12 @@ func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 		Robots:      rob,
 		Schedule:    Schedule{MinInterval: o.MinInterval, MaxInterval: o.MaxInterval, MaxBackoff: o.MaxBackoff},
 	}
-	s.poller = NewPoller(cfg, client, set, pub, rt.Logger())
+	var seenSet SeenSet = set
+	if o.Refetch {
+		seenSet = refetchSeen{set}
+		cfg.FeedStates = refetchStates{cfg.FeedStates}
+	}
+	s.poller = NewPoller(cfg, client, seenSet, s.pub, rt.Logger())
 	return s, nil
 }
 
@@ -342,4 +359,35 @@ func Run(ctx context.Context, rt *stage.Runtime, o Config) error {
 		return nil // stopped by a signal: what was published stays published
 	}
 	return err
+}
+
+// refetchSeen is a seen-set that reports nothing seen, and still records
+// what is published: a refetch fetches every listed article.
+type refetchSeen struct{ SeenSet }
+
+func (refetchSeen) Lookup(context.Context, string) (bool, time.Time, error) {
+	return false, time.Time{}, nil
+}
+
+// refetchStates forgets each feed's validators (ETag, Last-Modified), so a
+// refetch reads every feed in full instead of being told "not modified".
+type refetchStates struct{ FeedStates }
+
+func (s refetchStates) Get(ctx context.Context, feedURL string) (FeedState, error) {
+	st, err := s.FeedStates.Get(ctx, feedURL)
+	st.ETag, st.LastModified = "", ""
+	return st, err
+}
+
+// refetchPublisher gives every article a replay generation (see
+// stage.MsgID), so the duplicate window does not drop a page published
+// before, and the stages process it again.
+type refetchPublisher struct {
+	Publisher
+	generation string
+}
+
+func (p refetchPublisher) Publish(ctx context.Context, a *newsflowv1.Article) error {
+	a.Replay = p.generation
+	return p.Publisher.Publish(ctx, a)
 }
