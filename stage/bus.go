@@ -27,8 +27,9 @@ const (
 	HeaderDeadReason     = "Newsflow-Dead-Reason"
 	HeaderDeadError      = "Newsflow-Dead-Error"
 	HeaderDeadDeliveries = "Newsflow-Dead-Deliveries"
-	HeaderDeadSource     = "Newsflow-Dead-Source"  // "<stream>:<sequence>" of the original
-	HeaderDeadPayload    = "Newsflow-Dead-Payload" // set when the original payload is left out
+	HeaderDeadSource     = "Newsflow-Dead-Source"   // "<stream>:<sequence>" of the original
+	HeaderDeadPayload    = "Newsflow-Dead-Payload"  // set when the original payload is left out
+	HeaderDeadInputID    = "Newsflow-Dead-Input-Id" // the original's id, when the stage changed it
 	HeaderArticleID      = "Newsflow-Article-Id"
 )
 

@@ -384,3 +384,21 @@ func TestReplayIsANewMessage(t *testing.T) {
 	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 2 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, int32(2), calls.Load())
 }
+
+// TestDeadLetterKeepsBothIDs: a stage that re-keyed the article before it
+// failed (the normalizer, by the page's canonical URL) dead-letters it
+// under the new id, keeping the id the message carried.
+func TestDeadLetterKeepsBothIDs(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		a.Id = "canonical-" + a.GetId()
+		return nil, Permanentf("empty_extraction", "no text")
+	})
+	defer stop()
+	h.publish(SubjectFetched, article("k1"))
+	dead := h.get(SubjectDeadPrefix+"normalizer", 1)
+	d := ParseDeadLetter(dead.Header, dead.Data)
+	require.Equal(t, "canonical-k1", d.ArticleID)
+	require.Equal(t, "k1", d.InputID)
+	require.Equal(t, "k1", d.Article.GetId(), "the payload is the original")
+}

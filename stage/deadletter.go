@@ -19,6 +19,9 @@ type DeadLetter struct {
 	// Source is "<stream>:<sequence>" of the original message.
 	Source    string
 	ArticleID string
+	// InputID is the id the original message carried, when the stage had
+	// given the article another one (ArticleID) before it failed.
+	InputID string
 	// PayloadOmitted is set when the original was too large to carry; the
 	// original stays at Source while its stream keeps it.
 	PayloadOmitted bool
@@ -41,6 +44,9 @@ func (d DeadLetter) Header() nats.Header {
 	if d.ArticleID != "" {
 		h.Set(HeaderArticleID, d.ArticleID)
 	}
+	if d.InputID != "" {
+		h.Set(HeaderDeadInputID, d.InputID)
+	}
 	if d.PayloadOmitted {
 		h.Set(HeaderDeadPayload, "omitted: over the payload limit; see "+HeaderDeadSource)
 	}
@@ -57,6 +63,7 @@ func ParseDeadLetter(h nats.Header, data []byte) DeadLetter {
 		Error:          h.Get(HeaderDeadError),
 		Source:         h.Get(HeaderDeadSource),
 		ArticleID:      h.Get(HeaderArticleID),
+		InputID:        h.Get(HeaderDeadInputID),
 		PayloadOmitted: h.Get(HeaderDeadPayload) != "",
 	}
 	d.Deliveries, _ = strconv.ParseUint(h.Get(HeaderDeadDeliveries), 10, 64)

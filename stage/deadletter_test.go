@@ -18,7 +18,7 @@ func TestDeadLetterRoundTrip(t *testing.T) {
 	data, err := proto.Marshal(a)
 	require.NoError(t, err)
 	in := DeadLetter{Stage: "normalizer", Reason: "empty_extraction", Error: "no text", Deliveries: 3,
-		Source: "ARTICLES_FETCHED:42", ArticleID: "a1"}
+		Source: "ARTICLES_FETCHED:42", ArticleID: "a1", InputID: "a0"}
 	out := ParseDeadLetter(in.Header(), data)
 	require.Equal(t, "https://news.example/a", out.URL())
 	require.Equal(t, "news.example", out.SourceHost())

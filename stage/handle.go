@@ -234,7 +234,16 @@ func (r *Runtime) deadLetter(m jetstream.Msg, articleID, reason string, cause er
 	if meta, err := m.Metadata(); err == nil {
 		source = meta.Stream + ":" + strconv.FormatUint(meta.Sequence.Stream, 10)
 	}
+	in := m.Headers().Get(HeaderArticleID)
+	if articleID == "" {
+		articleID = in // not decoded: the id the message carries
+	}
 	d := DeadLetter{Stage: r.name, Reason: reason, Error: cause.Error(), Deliveries: delivered, Source: source, ArticleID: articleID}
+	if in != "" && in != articleID {
+		// The stage gave the article another id (the normalizer re-keys it
+		// by its declared canonical URL): keep both.
+		d.InputID = in
+	}
 	msg := &nats.Msg{Subject: r.dead.subject, Data: m.Data(), Header: d.Header()}
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()

@@ -255,6 +255,7 @@ func printLetter(ctx context.Context, b *bus, w io.Writer, l ops.Letter) {
 	row("deliveries", strconv.FormatUint(l.Deliveries, 10))
 	row("original", l.Source)
 	row("article id", l.ArticleID)
+	row("input id", l.InputID)
 	data, err := ops.Original(ctx, b.js, l)
 	switch {
 	case err != nil:

@@ -238,6 +238,7 @@ func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 	client := page.NewClient(o.clientConfig())
 	rob := robots.New(client, productToken(o.UserAgent), o.RobotsTTL)
 	rob.OnFetch = func(resp *page.Response, err error) { metrics.fetched(kindRobots, resp, err) }
+	rob.OnCrawlDelay = client.SetCrawlDelay
 	cfg := PollerConfig{
 		Feeds:       feeds,
 		Interval:    o.Interval,

@@ -204,6 +204,11 @@ type Turn struct {
 // Release gives the turn back; it may be called more than once.
 func (t *Turn) Release() { t.once.Do(t.release) }
 
+// SetCrawlDelay makes the client send at most one request per d to host (a
+// HostKey), when that is slower than its -host-rate: a site's robots.txt
+// Crawl-delay. d is capped at MaxCrawlDelay; 0 removes the delay.
+func (c *Client) SetCrawlDelay(host string, d time.Duration) { c.hosts.setDelay(host, d) }
+
 // TryTurn takes a turn to send a request to host (a HostKey) if politeness
 // allows one at now, without waiting. Otherwise it returns the time to try
 // again: when the host's rate allows a request, or shortly when every

@@ -11,28 +11,97 @@ import (
 )
 
 // hostLimits keeps the fetcher polite: at most n requests in flight per
-// host, and at most r requests a second per host (bursts of b). Limits are
-// per host name, so a site's feeds and pages share them.
+// host, and at most r requests a second per host (bursts of b), or fewer
+// when the site's robots.txt asks for a Crawl-delay. Limits are per host
+// name, so a site's feeds and pages share them. A host's slot unused for
+// idleAfter is dropped, so the map holds the hosts in use, not every host
+// ever fetched.
 type hostLimits struct {
 	n     int
 	r     rate.Limit
 	burst int
 
-	mu    sync.Mutex
-	hosts map[string]*hostSlot
+	mu        sync.Mutex
+	hosts     map[string]*hostSlot
+	delays    map[string]time.Duration // Crawl-delay by host
+	lastSweep time.Time
 }
 
 type hostSlot struct {
 	sem chan struct{}
 	lim *rate.Limiter
+	// used is when the slot was last handed out (under hostLimits.mu).
+	used time.Time
 }
+
+// idleAfter is how long a host's slot is kept unused; sweepEvery how often
+// idle slots are looked for.
+const (
+	idleAfter  = 10 * time.Minute
+	sweepEvery = time.Minute
+)
+
+// MaxCrawlDelay caps the Crawl-delay honoured: a longer one would let one
+// site's robots.txt hold its pages for hours.
+const MaxCrawlDelay = 60 * time.Second
 
 func newHostLimits(n int, perSecond float64, burst int) *hostLimits {
 	r := rate.Inf
 	if perSecond > 0 {
 		r = rate.Limit(perSecond)
 	}
-	return &hostLimits{n: n, r: r, burst: max(burst, 1), hosts: map[string]*hostSlot{}}
+	return &hostLimits{n: n, r: r, burst: max(burst, 1), hosts: map[string]*hostSlot{}, delays: map[string]time.Duration{}}
+}
+
+// limit is host's request rate: the configured one, or one request per
+// Crawl-delay when that is slower.
+func (h *hostLimits) limit(host string) (rate.Limit, int) {
+	if d, ok := h.delays[host]; ok && d > 0 {
+		if l := rate.Every(d); l < h.r {
+			return l, 1
+		}
+	}
+	return h.r, h.burst
+}
+
+// setDelay applies host's Crawl-delay (0: none), capped at MaxCrawlDelay.
+func (h *hostLimits) setDelay(host string, d time.Duration) {
+	host = strings.ToLower(host)
+	d = min(d, MaxCrawlDelay)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d <= 0 {
+		delete(h.delays, host)
+	} else {
+		h.delays[host] = d
+	}
+	if s, ok := h.hosts[host]; ok {
+		l, b := h.limit(host)
+		s.lim.SetLimit(l)
+		s.lim.SetBurst(b)
+	}
+}
+
+// sweep drops the slots not handed out for idleAfter; h.mu is held. A
+// slot's user got it less than idleAfter ago, and every request is bounded
+// well below that, so no slot in use is dropped.
+func (h *hostLimits) sweep(now time.Time) {
+	if now.Sub(h.lastSweep) < sweepEvery {
+		return
+	}
+	h.lastSweep = now
+	for host, s := range h.hosts {
+		if now.Sub(s.used) > idleAfter && (s.sem == nil || len(s.sem) == 0) {
+			delete(h.hosts, host)
+		}
+	}
+}
+
+// size is the number of hosts with a slot.
+func (h *hostLimits) size() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.hosts)
 }
 
 // HostKey is the key politeness is kept by: rawURL's host name, lowercased
@@ -47,16 +116,19 @@ func HostKey(rawURL string) string {
 
 func (h *hostLimits) slot(host string) *hostSlot {
 	host = strings.ToLower(host)
+	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.sweep(now)
 	s, ok := h.hosts[host]
 	if !ok {
-		s = &hostSlot{lim: rate.NewLimiter(h.r, h.burst)}
+		s = &hostSlot{lim: rate.NewLimiter(h.limit(host))}
 		if h.n > 0 {
 			s.sem = make(chan struct{}, h.n)
 		}
 		h.hosts[host] = s
 	}
+	s.used = now
 	return s
 }
 

@@ -72,3 +72,60 @@ func TestHostKey(t *testing.T) {
 	require.Equal(t, "127.0.1.2", HostKey("http://127.0.1.2:9000/feed.xml"))
 	require.Empty(t, HostKey("::bad"))
 }
+
+// TestCrawlDelaySlowsItsHostOnly: a site's Crawl-delay, slower than
+// -host-rate, spaces that host's requests (capped at MaxCrawlDelay); other
+// hosts keep the configured rate.
+func TestCrawlDelaySlowsItsHostOnly(t *testing.T) {
+	c := NewClient(ClientConfig{HostRate: 100, HostConcurrency: 4})
+	now := time.Now()
+	take := func(host string) (time.Time, bool) {
+		turn, next, ok := c.TryTurn(host, now)
+		if ok {
+			turn.Release()
+		}
+		return next, ok
+	}
+	c.SetCrawlDelay("slow.example", 5*time.Second)
+	_, ok := take("slow.example")
+	require.True(t, ok)
+	next, ok := take("slow.example")
+	require.False(t, ok)
+	require.InDelta(t, 5*time.Second, next.Sub(now), float64(50*time.Millisecond), "one request per Crawl-delay")
+	_, ok = take("fast.example")
+	require.True(t, ok)
+	next, _ = take("fast.example")
+	require.Less(t, next.Sub(now), 100*time.Millisecond, "another host is not slowed")
+	c.SetCrawlDelay("slower.example", 3*time.Hour)
+	take("slower.example")
+	next, _ = take("slower.example")
+	require.LessOrEqual(t, next.Sub(now), MaxCrawlDelay+time.Millisecond, "capped")
+	c.SetCrawlDelay("slow.example", 0)
+	next, ok = take("slow.example")
+	require.False(t, ok)
+	require.Less(t, next.Sub(now), time.Second, "the delay lifted: back to the host rate")
+}
+
+// TestIdleHostsAreDropped: the slots of hosts not used for a while go, so
+// the limiter map holds the hosts in use, not every host ever fetched; a
+// slot with a request in flight stays, and a Crawl-delay outlives its slot.
+func TestIdleHostsAreDropped(t *testing.T) {
+	h := newHostLimits(2, 1, 1)
+	h.setDelay("delayed.example", 10*time.Second)
+	for _, host := range []string{"a.example", "b.example", "delayed.example"} {
+		h.slot(host)
+	}
+	busy := h.slot("busy.example")
+	busy.sem <- struct{}{}
+	require.Equal(t, 4, h.size())
+	h.mu.Lock()
+	for _, s := range h.hosts {
+		s.used = time.Now().Add(-idleAfter - time.Minute)
+	}
+	h.lastSweep = time.Time{}
+	h.mu.Unlock()
+	h.slot("c.example")
+	require.Equal(t, 2, h.size(), "the idle ones went; busy and c stay")
+	s := h.slot("delayed.example")
+	require.InDelta(t, 0.1, float64(s.lim.Limit()), 1e-9, "a new slot keeps the host's Crawl-delay")
+}

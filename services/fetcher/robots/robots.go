@@ -41,6 +41,9 @@ type Cache struct {
 	ttl   time.Duration
 	// OnFetch, if set, is told about every robots.txt request (for metrics).
 	OnFetch func(resp *page.Response, err error)
+	// OnCrawlDelay, if set, is told each site's Crawl-delay for our agent
+	// (0: none) whenever its robots.txt is read.
+	OnCrawlDelay func(host string, d time.Duration)
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -142,6 +145,9 @@ func (c *Cache) fetch(ctx context.Context, origin string, s *site) {
 			data = &robotstxt.RobotsData{} // unparseable: as if absent
 		}
 		s.group = data.FindGroup(c.agent)
+		if c.OnCrawlDelay != nil {
+			c.OnCrawlDelay(page.HostKey(origin), s.group.CrawlDelay)
+		}
 	case errors.As(err, &se) && se.Code >= 400 && se.Code < 500 && se.Code != 429,
 		errors.Is(err, page.ErrPermanent):
 		// 4xx: no robots.txt, everything allowed (RFC 9309 §2.3.1.3).

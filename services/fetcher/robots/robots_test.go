@@ -54,3 +54,17 @@ func TestCheck(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 	require.ErrorIs(t, err, page.ErrTransient)
 }
+
+func TestCrawlDelayIsReported(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("User-agent: *\nCrawl-delay: 1\n\nUser-agent: newsflow-fetcher\nCrawl-delay: 7\nDisallow: /x/\n"))
+	}))
+	defer srv.Close()
+	client := page.NewClient(page.ClientConfig{HostRate: -1, Policy: page.NetPolicy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	c := New(client, "newsflow-fetcher", time.Hour)
+	got := map[string]time.Duration{}
+	c.OnCrawlDelay = func(host string, d time.Duration) { got[host] = d }
+	require.NoError(t, c.Check(t.Context(), srv.URL+"/a.html"))
+	require.Equal(t, map[string]time.Duration{"127.0.0.1": 7 * time.Second}, got, "our group's delay, by host")
+}
