@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,8 +45,11 @@ type Config struct {
 	// APIToken and APITokenFile give the bearer tokens the API asks for
 	// (none: open); RateLimit and RateBurst bound each client's requests.
 	APIToken, APITokenFile string
-	RateLimit              float64
-	RateBurst              int
+	// AdminToken and AdminTokenFile give the tokens of the admin API (the
+	// dead letters); none: the admin API is off.
+	AdminToken, AdminTokenFile string
+	RateLimit                  float64
+	RateBurst                  int
 }
 
 // DefaultConfig returns the defaults of the sink's flags.
@@ -68,6 +72,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.API.Timeout, "api-timeout", c.API.Timeout, "time limit of one API request's queries (503 past it)")
 	fs.StringVar(&c.APIToken, "api-token", c.APIToken, "bearer `token` the API asks for (empty, and no -api-token-file: the API is open)")
 	fs.StringVar(&c.APITokenFile, "api-token-file", c.APITokenFile, "`file` of bearer tokens the API accepts, one a line (a mounted Secret)")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer `token` of the admin API (/api/v1/admin/: dead letters); none, and no -admin-token-file: the admin API is off")
+	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile, "`file` of admin API tokens, one a line (a mounted Secret)")
 	fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "API requests a second allowed per client (token or address); 0: unlimited")
 	fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "API requests a client may send at once above -rate-limit")
 }
@@ -108,6 +114,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := stage.LoadTokens(c.APIToken, c.APITokenFile); err != nil {
 		bad("api-token-file", "%v", err)
+	}
+	if _, err := stage.LoadTokens(c.AdminToken, c.AdminTokenFile); err != nil {
+		bad("admin-token-file", "%v", err)
 	}
 	if c.RateLimit < 0 {
 		bad("rate-limit", "want 0 (unlimited) or a positive rate, got %g", c.RateLimit)
@@ -229,6 +238,11 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	access := stage.Access{Tokens: tokens, Rate: cfg.RateLimit, Burst: cfg.RateBurst}
 	rt.Handle("/api/", access.Guard(api.New(st, api.WithLogger(rt.Logger()), api.WithLimits(cfg.API))))
 	rt.Handle("GET /openapi.json", api.OpenAPI())
+	admin, err := stage.LoadTokens(cfg.AdminToken, cfg.AdminTokenFile)
+	if err != nil {
+		return err
+	}
+	rt.Handle("/api/v1/admin/", adminHandler(rt, admin, access))
 	s, err := New(st, rt.Telemetry().Registry)
 	if err != nil {
 		return err
@@ -436,4 +450,18 @@ func entities(es []*newsflowv1.Entity) []store.Entity {
 			Mentions: int(e.GetMentions()), Aliases: append([]string{}, e.GetAliases()...)})
 	}
 	return out
+}
+
+// adminHandler serves the admin API behind the admin tokens, with the API's
+// rate limit; without admin tokens it answers that the admin API is off.
+func adminHandler(rt *stage.Runtime, tokens []string, access stage.Access) http.Handler {
+	if len(tokens) == 0 {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			reply(w, http.StatusNotFound, map[string]string{"error": "the admin API is off: start the sink with -admin-token-file"})
+		})
+	}
+	mux := http.NewServeMux()
+	deadLetterAPI{js: rt.JetStream()}.routes(mux)
+	access.Tokens = tokens
+	return access.Guard(mux)
 }
