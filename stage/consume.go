@@ -105,18 +105,18 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", n)
 	failures := uint64(0)
 	for ctx.Err() == nil && r.avail.wait(ctx) {
-		n := free.take(ctx)
-		if n == 0 {
+		want := free.take(ctx)
+		if want == 0 {
 			break
 		}
-		got, err := r.pull(ctx, cons, n, jobs, func() {
+		got, err := r.pull(ctx, cons, want, jobs, func() {
 			// The pull request is out on a live connection: ready, unless
 			// the last pull failed (this one has to prove it works).
 			if failures == 0 && r.nc.IsConnected() {
 				setReady(true)
 			}
 		})
-		free.put(n - got)
+		free.put(want - got)
 		if err == nil || ctx.Err() != nil {
 			if failures > 0 {
 				r.log.Info("consuming again", "subject", input)
