@@ -59,31 +59,7 @@ func replayCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	var errs []error
-	if fs.NArg() > 0 {
-		errs = append(errs, fmt.Errorf("unexpected arguments: %v", fs.Args()))
-	}
-	var names []string
-	for _, c := range stage.Consumers() {
-		names = append(names, c.Name)
-	}
-	if !slices.Contains(names, o.Stage) {
-		errs = append(errs, fmt.Errorf("-stage must be one of %s", strings.Join(names, ", ")))
-	}
-	var err error
-	if o.Filter.Since, err = parseWhen(since, false); err != nil {
-		errs = append(errs, fmt.Errorf("-since: %w", err))
-	}
-	if o.Filter.Until, err = parseWhen(until, true); err != nil {
-		errs = append(errs, fmt.Errorf("-until: %w", err))
-	}
-	if ids != "" {
-		o.Filter.IDs = strings.Split(ids, ",")
-	}
-	if o.Rate < 0 {
-		errs = append(errs, errors.New("-rate must not be negative"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := finishReplay(&o, fs.Args(), since, until, ids); err != nil {
 		return usageError{err}
 	}
 	if o.Generation == "" {
@@ -134,4 +110,33 @@ func replayCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d replayed articles died (see newsflow dead -since %s)", n, started.UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+// finishReplay checks replay's flags and reads its filters into o.
+func finishReplay(o *ops.ReplayOptions, args []string, since, until, ids string) error {
+	var errs []error
+	if len(args) > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %v", args))
+	}
+	var names []string
+	for _, c := range stage.Consumers() {
+		names = append(names, c.Name)
+	}
+	if !slices.Contains(names, o.Stage) {
+		errs = append(errs, fmt.Errorf("-stage must be one of %s", strings.Join(names, ", ")))
+	}
+	var err error
+	if o.Filter.Since, err = parseWhen(since, false); err != nil {
+		errs = append(errs, fmt.Errorf("-since: %w", err))
+	}
+	if o.Filter.Until, err = parseWhen(until, true); err != nil {
+		errs = append(errs, fmt.Errorf("-until: %w", err))
+	}
+	if ids != "" {
+		o.Filter.IDs = strings.Split(ids, ",")
+	}
+	if o.Rate < 0 {
+		errs = append(errs, errors.New("-rate must not be negative"))
+	}
+	return errors.Join(errs...)
 }
