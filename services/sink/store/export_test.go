@@ -89,3 +89,9 @@ func Analyze(s *Store) error {
 	_, err := s.w.ExecContext(context.Background(), `ANALYZE`)
 	return err
 }
+
+// Exec runs a statement on the store's writer, as an operator's SQL would.
+func Exec(s *Store, query string, args ...any) error {
+	_, err := s.w.ExecContext(context.Background(), s.bind(query), args...)
+	return err
+}

@@ -112,17 +112,28 @@ func (s *Store) storiesQuery(ctx context.Context, q StoryQuery) (listPlan, error
 	}
 	var b strings.Builder
 	var args []any
-	b.WriteString(`SELECT st.story_id, COUNT(*), MIN(o.sort_at), MAX(o.sort_at)
-		FROM article_stories st JOIN articles o ON o.id = st.article_id`)
 	where, fargs, err := s.filters(ctx, Query{Topic: q.Topic, Entity: q.Entity, Source: q.Source, Since: q.Since, Until: q.Until}, false, 0)
 	if err != nil {
 		return listPlan{}, err
 	}
-	if len(where) > 0 {
-		b.WriteString(` WHERE st.story_id IN (SELECT m.story_id FROM article_stories m
-			JOIN articles a ON a.id = m.article_id WHERE ` + strings.Join(where, " AND ") + `)`)
-		args = append(args, fargs...)
+	if len(where) == 0 {
+		// Every story: read the summaries the triggers keep, in index
+		// order, instead of grouping every story link.
+		b.WriteString(`SELECT story_id, article_count, first_at, last_at FROM story_summaries WHERE article_count >= ?`)
+		args = append(args, max(q.MinArticles, 1))
+		if after != nil {
+			b.WriteString(` AND (last_at < ? OR (last_at = ? AND story_id < ?))`)
+			args = append(args, after.At, after.At, after.ID)
+		}
+		b.WriteString(` ORDER BY last_at DESC, story_id DESC LIMIT ?`)
+		args = append(args, limit+1)
+		return listPlan{sql: s.bind(b.String()), args: args, mode: modeStory, limit: limit}, nil
 	}
+	b.WriteString(`SELECT st.story_id, COUNT(*), MIN(o.sort_at), MAX(o.sort_at)
+		FROM article_stories st JOIN articles o ON o.id = st.article_id`)
+	b.WriteString(` WHERE st.story_id IN (SELECT m.story_id FROM article_stories m
+		JOIN articles a ON a.id = m.article_id WHERE ` + strings.Join(where, " AND ") + `)`)
+	args = append(args, fargs...)
 	b.WriteString(` GROUP BY st.story_id HAVING COUNT(*) >= ?`)
 	args = append(args, max(q.MinArticles, 1))
 	if after != nil {

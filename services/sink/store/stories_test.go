@@ -116,6 +116,67 @@ func TestStoriesSummaries(t *testing.T) {
 	})
 }
 
+// TestStorySummariesFollowEveryWrite: the summaries the unfiltered listing
+// reads stay equal to what grouping the links gives (a filter that selects
+// every article takes that path) through inserts, an article moved to
+// another story, a changed publication time, a story emptied, and
+// retention deleting old articles.
+func TestStorySummariesFollowEveryWrite(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		arts := storiesCorpus()
+		s := open(t, arts...)
+		same := func(what string) {
+			t.Helper()
+			all, err := s.Stories(ctx, store.StoryQuery{Limit: 100})
+			require.NoError(t, err)
+			grouped, err := s.Stories(ctx, store.StoryQuery{Limit: 100, Since: time.Unix(0, 0)})
+			require.NoError(t, err)
+			require.Equal(t, grouped.Stories, all.Stories, what)
+			for _, min := range []int{2, 3} {
+				all, err := s.Stories(ctx, store.StoryQuery{Limit: 2, MinArticles: min})
+				require.NoError(t, err)
+				grouped, err := s.Stories(ctx, store.StoryQuery{Limit: 2, MinArticles: min, Since: time.Unix(0, 0)})
+				require.NoError(t, err)
+				require.Equal(t, grouped, all, "%s, at least %d, first page and its cursor", what, min)
+			}
+		}
+		same("loaded")
+
+		moved := *arts[3] // story-a → story-b, newer, another version
+		moved.Story = &store.Story{ID: "story-b"}
+		moved.ContentHash += "-2"
+		moved.FetchedAt = moved.FetchedAt.Add(time.Hour)
+		p := storetest.Base.Add(2 * time.Hour)
+		moved.Published = &p
+		_, err := s.Upsert(ctx, &moved)
+		require.NoError(t, err)
+		same("an article moved to another story, its time changed")
+
+		lone := *arts[4] // story-c's only article leaves every story
+		lone.Story = nil
+		lone.ContentHash += "-2"
+		lone.FetchedAt = lone.FetchedAt.Add(time.Hour)
+		_, err = s.Upsert(ctx, &lone)
+		require.NoError(t, err)
+		page, err := s.Stories(ctx, store.StoryQuery{Limit: 100})
+		require.NoError(t, err)
+		for _, st := range page.Stories {
+			require.NotEqual(t, "story-c", st.ID, "an emptied story is gone")
+		}
+		same("a story emptied")
+
+		// A time changed by hand, links untouched (upserts re-link).
+		require.NoError(t, store.Exec(s, `UPDATE articles SET sort_at = ? WHERE id = ?`, storetest.Base.Add(3*time.Hour).UnixMicro(), arts[5].ID))
+		same("a time changed in place")
+
+		n, err := s.DeleteOlderThan(ctx, storetest.Base.Add(-5*time.Hour), 2)
+		require.NoError(t, err)
+		require.Positive(t, n)
+		same("retention deleted old articles")
+	})
+}
+
 func normalizeSummary(st store.StorySummary) store.StorySummary {
 	st.FirstPublished, st.LastPublished = st.FirstPublished.UTC(), st.LastPublished.UTC()
 	return st
@@ -187,7 +248,7 @@ func TestStoriesPlanUsesIndexes(t *testing.T) {
 		q    store.StoryQuery
 		want []string // indexes the plan must use, on both engines
 	}{
-		{"all", store.StoryQuery{}, []string{`article_stories_story|article_stories_pkey`}},
+		{"all", store.StoryQuery{}, []string{`story_summaries_recent`}},
 		{"entity", store.StoryQuery{Entity: "mara lenz"}, []string{`article_entities_name`, `article_stories_story`}},
 		{"topic", store.StoryQuery{Topic: "medtop:11000000"}, []string{`article_topics_code|article_topics_label`, `article_stories_story`}},
 		{"source", store.StoryQuery{Source: "news1.example", MinArticles: 2}, []string{`articles_source_sort`, `article_stories_story`}},
