@@ -154,11 +154,20 @@ func (s *Store) bind(q string) string {
 	return b.String()
 }
 
-// Ping checks that both the writer and the readers can reach the database.
+// pingTimeout bounds Ping. On SQLite the writer is one connection, which
+// the sink's workers hold for the busy timeout each while another process
+// keeps the database locked: a ping waiting its turn behind them could wait
+// for tens of seconds (measured: over 30 s with two workers).
+const pingTimeout = 2 * time.Second
+
+// Ping checks that both the writer and the readers can reach the database,
+// within pingTimeout.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.checkFile(); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
 	var one int
 	if err := s.w.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return classify("ping store", err)
