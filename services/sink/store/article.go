@@ -110,3 +110,11 @@ func (a *Article) sortTime() time.Time {
 // fromMicros turns a stored time back into a UTC time.Time; the store keeps
 // microseconds, the precision PostgreSQL timestamps have too.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// storyID is the story a is linked to, "" none.
+func (a *Article) storyID() string {
+	if a.Story == nil {
+		return ""
+	}
+	return a.Story.ID
+}
