@@ -31,9 +31,12 @@ const scanBatch = 256
 // from the first), in order, up to the last message the stream held when
 // the scan began: what is published during the scan (a replay into the
 // stream it reads) is not read again. fn returning an error stops the scan
-// with that error.
+// with that error. A stream never created holds nothing.
 func Scan(ctx context.Context, js jetstream.JetStream, stream string, since time.Time, fn func(Msg) error) error {
 	s, err := js.Stream(ctx, stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil // never created: nothing was ever stored in it
+	}
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", stream, err)
 	}

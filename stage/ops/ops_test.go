@@ -239,3 +239,10 @@ func TestSnapshotRatesAndOldest(t *testing.T) {
 	require.WithinDuration(t, time.Now(), norm.Oldest, 10*time.Second, "the oldest waiting message's time")
 	require.NotEmpty(t, b.Stages[2].Err, "the tagger has no consumer here")
 }
+
+func TestScanOfAMissingStreamIsEmpty(t *testing.T) {
+	e := newEnv(t)
+	n := 0
+	require.NoError(t, Scan(t.Context(), e.js, "NO_SUCH_STREAM", time.Time{}, func(Msg) error { n++; return nil }))
+	require.Zero(t, n)
+}
