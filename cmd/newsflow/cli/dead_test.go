@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,7 +143,21 @@ func TestStatusCommand(t *testing.T) {
 	norm := rep.Stages[1]
 	require.Equal(t, "normalizer", norm.Name)
 	require.NotNil(t, norm.P99, "the running pipeline's metrics were read")
+	require.Equal(t, "lifetime", norm.P99Over, "nothing was processed between the two looks")
 	require.Zero(t, norm.Pending)
 	require.Equal(t, 1, norm.Waiting, "one replica pulling")
 	require.Equal(t, 2, norm.DeadHour)
+}
+
+func TestHistogramWindow(t *testing.T) {
+	// 100 slow messages, then 100 fast ones between the two looks.
+	before := &histogram{bounds: []float64{0.01, 0.1, 1, math.Inf(1)}, counts: []float64{0, 0, 0, 100}, total: 100}
+	after := &histogram{bounds: before.bounds, counts: []float64{100, 100, 100, 200}, total: 200}
+	require.True(t, math.IsInf(after.p99(), 1), "over the life, the slow ones decide")
+	d := after.minus(before)
+	require.Equal(t, 100.0, d.total)
+	require.Equal(t, 0.01, d.p99(), "the interval was fast")
+	restarted := &histogram{bounds: before.bounds, counts: []float64{5, 5, 5, 5}, total: 5}
+	require.Equal(t, 5.0, restarted.minus(before).total, "a restarted process's counters begin again")
+	require.Equal(t, 100.0, before.minus(nil).total)
 }

@@ -35,8 +35,9 @@ processing time and dead letters in the last hour; then the dead letters by
 reason, the store and the feeds by health.
 
 p99 comes from the stages' /metrics: the running all-in-one's (found under
--data), or the URLs in -metrics (e.g. each stage's service); it covers each
-process's life, not the last minutes (Grafana has those).
+-data), or the URLs in -metrics (e.g. each stage's service), read at both
+looks; it covers what was processed between them, or, marked *, each
+process's life when nothing was.
 
 Examples:
   newsflow status
@@ -57,10 +58,14 @@ type statusReport struct {
 
 type stageStatus struct {
 	ops.StageState
-	InRate   float64  `json:"in_per_second"`
-	OutRate  float64  `json:"out_per_second"`
-	P99      *float64 `json:"p99_seconds,omitempty"`
-	DeadHour int      `json:"dead_last_hour"`
+	InRate  float64  `json:"in_per_second"`
+	OutRate float64  `json:"out_per_second"`
+	P99     *float64 `json:"p99_seconds,omitempty"`
+	// P99Over says what P99 covers: "interval" (the messages processed
+	// between the two looks) or "lifetime" (each process's life, when none
+	// was processed in the interval).
+	P99Over  string `json:"p99_over,omitempty"`
+	DeadHour int    `json:"dead_last_hour"`
 }
 
 type storeStatus struct {
@@ -107,7 +112,7 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer b.Close()
 
-	prev := ops.TakeSnapshot(ctx, b.js)
+	prev, prevHists := ops.TakeSnapshot(ctx, b.js), scrapeHistograms(ctx, urls)
 	if watch > 0 {
 		interval = watch
 	}
@@ -118,8 +123,9 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		case <-time.After(interval):
 		}
 		snap := ops.TakeSnapshot(ctx, b.js)
-		rep := gatherStatus(ctx, b, &t, urls, prev, snap)
-		prev = snap
+		hists := scrapeHistograms(ctx, urls)
+		rep := gatherStatus(ctx, b, &t, prev, snap, prevHists, hists)
+		prev, prevHists = snap, hists
 		if asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -138,7 +144,7 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 }
 
-func gatherStatus(ctx context.Context, b *bus, t *target, urls []string, prev, snap ops.Snapshot) statusReport {
+func gatherStatus(ctx context.Context, b *bus, t *target, prev, snap ops.Snapshot, prevHists, hists map[string]*histogram) statusReport {
 	rep := statusReport{At: snap.At, Dead: map[string]int{}}
 	deadBy := map[string]int{}
 	_ = ops.EachDead(ctx, b.js, ops.Filter{Since: snap.At.Add(-time.Hour)}, func(l ops.Letter) error {
@@ -147,11 +153,17 @@ func gatherStatus(ctx context.Context, b *bus, t *target, urls []string, prev, s
 		return nil
 	})
 	rates := ops.RatesBetween(prev, snap)
-	p99 := scrapeP99(ctx, urls)
+
 	for _, s := range snap.Stages {
 		ss := stageStatus{StageState: s, InRate: rates[s.Name].In, OutRate: rates[s.Name].Out, DeadHour: deadBy[s.Name]}
-		if v, ok := p99[s.Name]; ok {
-			ss.P99 = &v
+		if h := hists[s.Name]; h != nil {
+			if d := h.minus(prevHists[s.Name]); d.total > 0 {
+				v := d.p99()
+				ss.P99, ss.P99Over = &v, "interval"
+			} else if h.total > 0 {
+				v := h.p99()
+				ss.P99, ss.P99Over = &v, "lifetime"
+			}
 		}
 		rep.Stages = append(rep.Stages, ss)
 	}
@@ -198,15 +210,42 @@ func storeState(ctx context.Context, t *target) storeStatus {
 	return st
 }
 
-// scrapeP99 reads newsflow_processing_duration_seconds from each URL and
-// returns each stage's 99th percentile over every process scraped.
-func scrapeP99(ctx context.Context, urls []string) map[string]float64 {
-	type hist struct {
-		bounds []float64
-		counts []float64 // cumulative, per bound
-		total  float64
+// histogram is a stage's processing-time histogram, summed over every
+// process scraped: cumulative counts per upper bound.
+type histogram struct {
+	bounds []float64
+	counts []float64
+	total  float64
+}
+
+// minus is h less an earlier scrape of the same processes (nil: nothing).
+func (h *histogram) minus(prev *histogram) histogram {
+	d := histogram{bounds: h.bounds, counts: slices.Clone(h.counts), total: h.total}
+	if prev == nil || len(prev.counts) != len(d.counts) || prev.total > d.total {
+		return d // a process restarted: its counters began again
 	}
-	byStage := map[string]*hist{}
+	for i := range d.counts {
+		d.counts[i] -= prev.counts[i]
+	}
+	d.total -= prev.total
+	return d
+}
+
+// p99 is the upper bound of the bucket holding the 99th percentile.
+func (h histogram) p99() float64 {
+	want := 0.99 * h.total
+	for i, c := range h.counts {
+		if c >= want {
+			return h.bounds[i]
+		}
+	}
+	return math.Inf(1)
+}
+
+// scrapeHistograms reads newsflow_processing_duration_seconds from each
+// URL, by stage.
+func scrapeHistograms(ctx context.Context, urls []string) map[string]*histogram {
+	byStage := map[string]*histogram{}
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, u := range urls {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSpace(u), nil)
@@ -229,40 +268,25 @@ func scrapeP99(ctx context.Context, urls []string) map[string]float64 {
 		}
 		for _, m := range f.GetMetric() {
 			name := labelValue(m, "stage")
-			h := m.GetHistogram()
+			hm := m.GetHistogram()
 			cur := byStage[name]
 			if cur == nil {
-				cur = &hist{}
-				for _, bk := range h.GetBucket() {
+				cur = &histogram{}
+				for _, bk := range hm.GetBucket() {
 					cur.bounds = append(cur.bounds, bk.GetUpperBound())
 				}
 				cur.counts = make([]float64, len(cur.bounds))
 				byStage[name] = cur
 			}
-			for i, bk := range h.GetBucket() {
+			for i, bk := range hm.GetBucket() {
 				if i < len(cur.counts) {
 					cur.counts[i] += float64(bk.GetCumulativeCount())
 				}
 			}
-			cur.total += float64(h.GetSampleCount())
+			cur.total += float64(hm.GetSampleCount())
 		}
 	}
-	out := map[string]float64{}
-	for name, h := range byStage {
-		if h.total == 0 {
-			continue
-		}
-		want := 0.99 * h.total
-		v := math.Inf(1)
-		for i, c := range h.counts {
-			if c >= want {
-				v = h.bounds[i]
-				break
-			}
-		}
-		out[name] = v
-	}
-	return out
+	return byStage
 }
 
 func labelValue(m *dto.Metric, name string) string {
@@ -296,8 +320,17 @@ func printStatus(w io.Writer, rep statusReport) {
 		p99 := "-"
 		if s.P99 != nil {
 			p99 = seconds(*s.P99)
+			if s.P99Over == "lifetime" {
+				p99 += "*"
+			}
 		}
 		fmt.Fprintf(w, row, s.Name, pulling, in, fmt.Sprintf("%.1f", s.OutRate), lag, flight, oldest, p99, fmt.Sprint(s.DeadHour))
+	}
+	for _, st := range rep.Stages {
+		if st.P99Over == "lifetime" {
+			fmt.Fprintln(w, "* p99 over each process's life: nothing was processed between the two looks")
+			break
+		}
 	}
 	fmt.Fprintln(w)
 	if len(rep.Dead) == 0 {
