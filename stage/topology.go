@@ -40,3 +40,23 @@ func Consumers() []Topology {
 	}
 	return out
 }
+
+// InputOf is the input subject of the named stage, "" for a stage without
+// one (the fetcher) or a name not in the pipeline.
+func InputOf(name string) string {
+	for _, t := range Pipeline {
+		if t.Name == name {
+			return t.Input
+		}
+	}
+	return ""
+}
+
+// ConsumerNames are the names of the stages that consume, in order.
+func ConsumerNames() []string {
+	var names []string
+	for _, t := range Consumers() {
+		names = append(names, t.Name)
+	}
+	return names
+}

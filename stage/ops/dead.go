@@ -129,12 +129,7 @@ func RedriveGeneration(seq uint64) string { return "d" + strconv.FormatUint(seq,
 // should it fail again, the stage dead-letters it anew. It returns the
 // replay generation the article carries.
 func Redrive(ctx context.Context, js jetstream.JetStream, l Letter) (string, error) {
-	var input string
-	for _, t := range stage.Pipeline {
-		if t.Name == l.Stage {
-			input = t.Input
-		}
-	}
+	input := stage.InputOf(l.Stage)
 	if input == "" {
 		return "", fmt.Errorf("dead letter %d of stage %q: %w: the stage has no input (fetch the page again instead)", l.Seq, l.Stage, ErrCannotRedrive)
 	}

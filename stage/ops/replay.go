@@ -2,11 +2,13 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -70,14 +72,9 @@ func NewGeneration(now time.Time) string { return "r" + now.UTC().Format("200601
 // when the replay began.
 func Replay(ctx context.Context, js jetstream.JetStream, o ReplayOptions) (ReplayStats, error) {
 	var st ReplayStats
-	var input string
-	for _, t := range stage.Pipeline {
-		if t.Name == o.Stage {
-			input = t.Input
-		}
-	}
+	input := stage.InputOf(o.Stage)
 	if input == "" {
-		return st, fmt.Errorf("stage %q has no input to replay (one of %s)", o.Stage, strings.Join(consumerNames(), ", "))
+		return st, fmt.Errorf("stage %q has no input to replay (one of %s)", o.Stage, strings.Join(stage.ConsumerNames(), ", "))
 	}
 	if o.Generation == "" {
 		return st, fmt.Errorf("replay: no generation")
@@ -131,27 +128,15 @@ func Replay(ctx context.Context, js jetstream.JetStream, o ReplayOptions) (Repla
 		}
 		return nil
 	})
-	if err == errStop {
+	if errors.Is(err, errStop) {
 		err = nil
 	}
 	report()
 	return st, err
 }
 
-type stopError struct{}
-
-func (stopError) Error() string { return "stop" }
-
 // errStop ends a scan early without an error.
-var errStop error = stopError{}
-
-func consumerNames() []string {
-	var names []string
-	for _, t := range stage.Consumers() {
-		names = append(names, t.Name)
-	}
-	return names
-}
+var errStop = errors.New("stop")
 
 // Idle reports whether every consuming stage has caught up: nothing pending
 // and nothing awaiting an ack (retries included).
@@ -167,4 +152,31 @@ func Idle(ctx context.Context, js jetstream.JetStream) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// WaitIdle polls every `every` until Idle holds at two looks in a row and
+// nc, flushed, has been handed what the server sent it (dead letters reach
+// a subscription asynchronously). It returns ctx's error if ctx ends first,
+// or check's if check, called at every look, fails.
+func WaitIdle(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, every time.Duration, check func() error) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for idleLooks := 0; idleLooks < 2; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		if idle, err := Idle(ctx, js); err == nil && idle && nc.Flush() == nil {
+			idleLooks++
+		} else {
+			idleLooks = 0
+		}
+	}
+	return nil
 }

@@ -346,23 +346,11 @@ func deadRedrive(ctx context.Context, b *bus, d *deadFlags, w io.Writer) error {
 // calling drain at each poll and once more at the end; it reports whether
 // the stages were idle.
 func waitSettled(ctx context.Context, b *bus, wait time.Duration, drain func()) bool {
-	deadline := time.Now().Add(wait)
-	idleTicks := 0
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(200 * time.Millisecond)
-		drain()
-		if idle, err := ops.Idle(ctx, b.js); err == nil && idle {
-			idleTicks++
-			if idleTicks == 2 && b.nc.Flush() == nil {
-				drain()
-				return true
-			}
-		} else {
-			idleTicks = 0
-		}
-	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := ops.WaitIdle(wctx, b.nc, b.js, 200*time.Millisecond, func() error { drain(); return nil })
 	drain()
-	return false
+	return err == nil
 }
 
 // deaths counts the dead letters of articles a command sent again, by the

@@ -118,11 +118,7 @@ func finishReplay(o *ops.ReplayOptions, args []string, since, until, ids string)
 	if len(args) > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %v", args))
 	}
-	var names []string
-	for _, c := range stage.Consumers() {
-		names = append(names, c.Name)
-	}
-	if !slices.Contains(names, o.Stage) {
+	if names := stage.ConsumerNames(); !slices.Contains(names, o.Stage) {
 		errs = append(errs, fmt.Errorf("-stage must be one of %s", strings.Join(names, ", ")))
 	}
 	var err error

@@ -198,35 +198,17 @@ func (p *Pipeline) DeadLetters() []stage.DeadLetter {
 // nothing awaiting an ack (retries included), seen twice in a row. Every
 // article published before the call is then stored or dead-lettered.
 func (p *Pipeline) WaitIdle(ctx context.Context) error {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	idleTicks := 0
-	for idleTicks < 2 {
+	return ops.WaitIdle(ctx, p.nc, p.js, 100*time.Millisecond, func() error {
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-p.group.Done():
 			if err := p.group.Err(); err != nil {
 				return err
 			}
 			return errors.New("pipeline stopped")
-		case <-t.C:
+		default:
+			return nil
 		}
-		if p.idle(ctx) {
-			idleTicks++
-		} else {
-			idleTicks = 0
-		}
-	}
-	return nil
-}
-
-func (p *Pipeline) idle(ctx context.Context) bool {
-	if idle, err := ops.Idle(ctx, p.js); err != nil || !idle {
-		return false
-	}
-	// Dead letters are delivered to our subscription asynchronously.
-	return p.nc.Flush() == nil
+	})
 }
 
 // Close stops the stages gracefully (finishing in-flight work), then the
