@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -103,6 +104,7 @@ func article(id string) *newsflowv1.Article {
 
 func TestConsumePublishesOutputAndAcks(t *testing.T) {
 	h := newHarness(t, "normalizer")
+	h.rt.SetVersion("v9+rules")
 	stop := h.run(SubjectFetched, SubjectNormalized, func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
 		a.Normalized = &newsflowv1.Normalized{Title: strings.ToUpper(a.GetId())}
 		return a, nil
@@ -116,6 +118,8 @@ func TestConsumePublishesOutputAndAcks(t *testing.T) {
 	require.Equal(t, "A1", out.GetNormalized().GetTitle())
 	require.Len(t, out.GetTrace(), 1)
 	require.Equal(t, "normalizer", out.GetTrace()[0].GetStage())
+	require.Equal(t, "v9+rules", out.GetTrace()[0].GetVersion())
+	require.Equal(t, 1.0, testutil.ToFloat64(h.tel.versionInfo.WithLabelValues("normalizer", "v9+rules")))
 	require.Equal(t, "a1:h-a1:normalizer", raw.Header.Get(jetstream.MsgIDHeader))
 	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 1 }, 10*time.Second, 10*time.Millisecond)
 }

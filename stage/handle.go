@@ -119,6 +119,7 @@ func (r *Runtime) process(ctx context.Context, h Handler, pub *Publisher, a *new
 		Stage:      r.name,
 		ReceivedAt: timestamppb.New(start),
 		FinishedAt: timestamppb.Now(),
+		Version:    r.version,
 	})
 	duplicate, err := pub.publish(ctx, out)
 	if err != nil {

@@ -1,6 +1,8 @@
 package stage
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -34,6 +36,7 @@ type Telemetry struct {
 	publishErrors *prometheus.CounterVec
 	ready         *prometheus.GaugeVec
 	held          *prometheus.CounterVec
+	versionInfo   *prometheus.GaugeVec
 }
 
 // Version is the version newsflow_build_info reports; release builds set it
@@ -41,6 +44,22 @@ type Telemetry struct {
 // is left at "dev", the main module's version from the build info is used
 // if there is one.
 var Version = "dev"
+
+// Stamp names what makes a stage's output: the build (its version, and its
+// VCS revision, which tells development builds apart) and a digest of parts,
+// the rules, model and settings that change what the stage makes. It reads
+// like "v1.4.0+3fa2c1d0". Processes with one build and the same parts have
+// one stamp; the stage puts it on its trace spans (SetVersion) and the sink
+// stores it with the article, so a replay can pick what older rules made.
+func Stamp(parts ...[]byte) string {
+	version, revision, _ := buildInfo()
+	h := sha256.New()
+	for _, p := range append([][]byte{[]byte(version), []byte(revision)}, parts...) {
+		fmt.Fprintf(h, "%d:", len(p)) // length-prefixed: no two lists share a digest
+		h.Write(p)
+	}
+	return version + "+" + hex.EncodeToString(h.Sum(nil))[:8]
+}
 
 // buildInfo returns the version, the VCS revision ("unknown" when the
 // binary was built without VCS stamping) and the Go version.
@@ -142,6 +161,11 @@ func NewTelemetry() *Telemetry {
 	f(t.publishErrors)
 	f(t.ready)
 	f(t.held)
+	t.versionInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "newsflow", Name: "stage_version_info",
+		Help: "Always 1; version is the stamp of what makes the stage's output (build, rules, model), stored with every article it makes.",
+	}, []string{"stage", "version"})
+	f(t.versionInfo)
 	version, revision, goVersion := buildInfo()
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "newsflow", Name: "build_info",

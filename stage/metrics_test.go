@@ -2,6 +2,7 @@ package stage
 
 import (
 	"context"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
@@ -61,4 +62,16 @@ func TestBuildInfo(t *testing.T) {
 		return
 	}
 	t.Fatal("no newsflow_build_info")
+}
+
+// TestStamp: one build and the same parts give one stamp; a changed part,
+// or parts split differently, another.
+func TestStamp(t *testing.T) {
+	version, _, _ := buildInfo()
+	a := Stamp([]byte("rules"), []byte("min=200"))
+	require.Regexp(t, `^`+regexp.QuoteMeta(version)+`\+[0-9a-f]{8}$`, a)
+	require.Equal(t, a, Stamp([]byte("rules"), []byte("min=200")))
+	require.NotEqual(t, a, Stamp([]byte("rules"), []byte("min=40")))
+	require.NotEqual(t, a, Stamp([]byte("rulesmin=200")))
+	require.NotEqual(t, a, Stamp())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options are what a process gives each stage it runs.
@@ -41,6 +42,8 @@ type Runtime struct {
 	avail  *availability
 	// reconnected fires when the NATS connection is back after a loss.
 	reconnected *broadcast
+	// version is the stamp put on the stage's trace spans (SetVersion).
+	version string
 }
 
 // New connects the stage to NATS (waiting for the server until ctx ends, so
@@ -127,6 +130,16 @@ func waitConnected(ctx context.Context, nc *nats.Conn) error {
 
 // Name is the stage's name.
 func (r *Runtime) Name() string { return r.name }
+
+// SetVersion sets the stamp (see Stamp) of what makes the stage's output:
+// it goes on the trace span of every article the stage publishes, and into
+// newsflow_stage_version_info. Call it before Consume.
+func (r *Runtime) SetVersion(v string) {
+	r.version = v
+	r.tel.versionInfo.DeletePartialMatch(prometheus.Labels{"stage": r.name})
+	r.tel.versionInfo.WithLabelValues(r.name, v).Set(1)
+	r.log.Info("stage version", "version", v)
+}
 
 // Config is the runtime configuration the stage was started with.
 func (r *Runtime) Config() Config { return r.cfg }

@@ -190,7 +190,7 @@ func TestReplaySelectsThrottlesAndIsIdempotentPerGeneration(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ReplayStats{Scanned: 9, Selected: 6, Published: 0, Duplicates: 6}, st)
 
-	o.Generation, o.Filter = "r2", ReplayFilter{IDs: []string{"p1"}}
+	o.Generation, o.Filter = "r2", ReplayFilter{IDs: map[string]bool{"p1": true}}
 	st, err = Replay(t.Context(), e.js, o)
 	require.NoError(t, err)
 	require.Equal(t, 1, st.Published, "a new generation goes through")

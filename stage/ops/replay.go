@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -22,8 +21,8 @@ type ReplayFilter struct {
 	Since, Until time.Time
 	// Source is a site's host name, Feed a feed URL.
 	Source, Feed string
-	// IDs, when set, selects those articles only.
-	IDs []string
+	// IDs, when not nil, selects the articles it holds only (empty: none).
+	IDs map[string]bool
 }
 
 // Match reports whether f selects a, stored at t.
@@ -32,7 +31,7 @@ func (f ReplayFilter) Match(a *newsflowv1.Article, t time.Time) bool {
 		(f.Until.IsZero() || t.Before(f.Until)) &&
 		(f.Source == "" || strings.EqualFold(a.GetSource(), f.Source)) &&
 		(f.Feed == "" || a.GetFeed() == f.Feed) &&
-		(len(f.IDs) == 0 || slices.Contains(f.IDs, a.GetId()))
+		(f.IDs == nil || f.IDs[a.GetId()])
 }
 
 // ReplayStats counts a replay's work.

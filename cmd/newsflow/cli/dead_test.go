@@ -101,12 +101,40 @@ func TestDeadAndReplayCommands(t *testing.T) {
 	// the two redriven copies): each article version once.
 	out = runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-dry-run")
 	require.Regexp(t, `scanned 6 messages in .*: 6 selected, 0 sent`, out)
+
+	// The fix is a new normalizer version: what did the old one make?
+	versions := func() [][]string {
+		out := runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-versions")
+		return regexp.MustCompile(`(?m)^\S+ \S+ +(\d+)  (\S+)$`).FindAllStringSubmatch(out, -1)
+	}
+	vs := versions()
+	require.Len(t, vs, 2, "the first run's version, then the fix's")
+	require.Equal(t, []string{"2", "1"}, []string{vs[0][1], vs[1][1]}, "tram and ferry by the old rules, the redriven note by the new")
+	fixed := normalizer.DefaultConfig()
+	fixed.MinChars = 40
+	newer, err := fixed.Stamp()
+	require.NoError(t, err)
+	require.Equal(t, newer, vs[1][2])
+	require.NotEqual(t, newer, vs[0][2])
+	out = runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-older-than", newer, "-dry-run")
+	require.Contains(t, out, "2 stored articles were made by normalizer versions older than "+newer)
+	require.Regexp(t, `scanned 6 messages in .*: 2 selected, 0 sent`, out)
+	out = runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-older-than", newer, "-rate", "0", "-wait", "60s")
+	require.Regexp(t, `: 2 selected, 2 sent`, out)
+	require.Contains(t, out, "went through 2, died 0")
+	vs = versions()
+	require.Equal(t, "0", vs[0][1], "nothing is left of the old version's work")
+	require.Equal(t, []string{"3", newer}, vs[1][1:])
+	require.Contains(t, runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-older-than", newer, "-dry-run"), ": 0 selected")
+	code, out = cli("replay", "-stage", "sink", "-data", data, "-older-than", newer)
+	require.Equal(t, 2, code, "the store keeps no version of the sink: %s", out)
+
 	code, out = cli("replay", "-stage", "normalizer", "-data", data, "-source", "file", "-generation", "r-test", "-rate", "0", "-wait", "60s")
 	require.Equal(t, 1, code, "the empty page died again: exit 1\n%s", out)
-	require.Regexp(t, `scanned 6 messages in .*: 6 selected, 4 sent, 2 already sent in this generation, 0 unreadable`, out)
+	require.Regexp(t, `scanned 8 messages in .*: 8 selected, 4 sent, 4 already sent in this generation, 0 unreadable`, out)
 	require.Contains(t, out, "went through 3, died 1")
 	out = runCLI(t, "replay", "-stage", "normalizer", "-data", data, "-generation", "r-test")
-	require.Contains(t, out, "10 selected, 0 sent, 10 already sent in this generation", "a generation replayed twice sends nothing new")
+	require.Contains(t, out, "12 selected, 0 sent, 12 already sent in this generation", "a generation replayed twice sends nothing new")
 	code, out = cli("replay", "-stage", "fetcher", "-data", data)
 	require.Equal(t, 2, code, out)
 	require.NoError(t, p.Close())
@@ -147,6 +175,11 @@ func TestStatusCommand(t *testing.T) {
 	require.Zero(t, norm.Pending)
 	require.Equal(t, 1, norm.Waiting, "one replica pulling")
 	require.Equal(t, 2, norm.DeadHour)
+	v, err := normalizer.DefaultConfig().Stamp()
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{v: 1}, norm.Versions, "the running normalizer's version")
+	require.Len(t, rep.Stages[2].Versions, 1, "the tagger's")
+	require.Contains(t, out, "versions      normalizer "+v+", tagger ")
 }
 
 func TestHistogramWindow(t *testing.T) {

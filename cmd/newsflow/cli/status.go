@@ -31,8 +31,9 @@ const statusUsage = `Usage:
 
 One screen of the pipeline: per stage, the replicas pulling, messages a second
 in and out, lag, in flight, the age of the oldest unprocessed message, p99
-processing time and dead letters in the last hour; then the dead letters by
-reason, the store and the feeds by health.
+processing time and dead letters in the last hour; then the version stamps the
+stages run (see newsflow replay -older-than), the dead letters by reason, the
+store and the feeds by health.
 
 p99 comes from the stages' /metrics: the running all-in-one's (found under
 -data), or the URLs in -metrics (e.g. each stage's service), read at both
@@ -66,6 +67,10 @@ type stageStatus struct {
 	// was processed in the interval).
 	P99Over  string `json:"p99_over,omitempty"`
 	DeadHour int    `json:"dead_last_hour"`
+	// Versions are the stamps of what makes the stage's output (build,
+	// rules, model; see newsflow replay -older-than) the processes scraped
+	// run, with how many run each: two during a rollout.
+	Versions map[string]int `json:"versions,omitempty"`
 }
 
 type storeStatus struct {
@@ -112,7 +117,7 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer b.Close()
 
-	prev, prevHists := ops.TakeSnapshot(ctx, b.js), scrapeHistograms(ctx, urls)
+	prev, prevScrape := ops.TakeSnapshot(ctx, b.js), scrapeMetrics(ctx, urls)
 	if watch > 0 {
 		interval = watch
 	}
@@ -123,9 +128,9 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		case <-time.After(interval):
 		}
 		snap := ops.TakeSnapshot(ctx, b.js)
-		hists := scrapeHistograms(ctx, urls)
-		rep := gatherStatus(ctx, b, &t, prev, snap, prevHists, hists)
-		prev, prevHists = snap, hists
+		cur := scrapeMetrics(ctx, urls)
+		rep := gatherStatus(ctx, b, &t, prev, snap, prevScrape, cur)
+		prev, prevScrape = snap, cur
 		if asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -144,7 +149,7 @@ func statusCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 }
 
-func gatherStatus(ctx context.Context, b *bus, t *target, prev, snap ops.Snapshot, prevHists, hists map[string]*histogram) statusReport {
+func gatherStatus(ctx context.Context, b *bus, t *target, prev, snap ops.Snapshot, prevScrape, cur scraped) statusReport {
 	rep := statusReport{At: snap.At, Dead: map[string]int{}}
 	deadBy := map[string]int{}
 	_ = ops.EachDead(ctx, b.js, ops.Filter{Since: snap.At.Add(-time.Hour)}, func(l ops.Letter) error {
@@ -155,9 +160,9 @@ func gatherStatus(ctx context.Context, b *bus, t *target, prev, snap ops.Snapsho
 	rates := ops.RatesBetween(prev, snap)
 
 	for _, s := range snap.Stages {
-		ss := stageStatus{StageState: s, InRate: rates[s.Name].In, OutRate: rates[s.Name].Out, DeadHour: deadBy[s.Name]}
-		if h := hists[s.Name]; h != nil {
-			if d := h.minus(prevHists[s.Name]); d.total > 0 {
+		ss := stageStatus{StageState: s, InRate: rates[s.Name].In, OutRate: rates[s.Name].Out, DeadHour: deadBy[s.Name], Versions: cur.versions[s.Name]}
+		if h := cur.hists[s.Name]; h != nil {
+			if d := h.minus(prevScrape.hists[s.Name]); d.total > 0 {
 				v := d.p99()
 				ss.P99, ss.P99Over = &v, "interval"
 			} else if h.total > 0 {
@@ -242,10 +247,17 @@ func (h histogram) p99() float64 {
 	return math.Inf(1)
 }
 
-// scrapeHistograms reads newsflow_processing_duration_seconds from each
-// URL, by stage.
-func scrapeHistograms(ctx context.Context, urls []string) map[string]*histogram {
-	byStage := map[string]*histogram{}
+// scraped is what status reads from the stages' /metrics, by stage.
+type scraped struct {
+	hists    map[string]*histogram
+	versions map[string]map[string]int // version → processes running it
+}
+
+// scrapeMetrics reads newsflow_processing_duration_seconds and
+// newsflow_stage_version_info from each URL, by stage.
+func scrapeMetrics(ctx context.Context, urls []string) scraped {
+	out := scraped{hists: map[string]*histogram{}, versions: map[string]map[string]int{}}
+	byStage := out.hists
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, u := range urls {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSpace(u), nil)
@@ -262,11 +274,14 @@ func scrapeHistograms(ctx context.Context, urls []string) map[string]*histogram 
 		if err != nil {
 			continue
 		}
-		f := families["newsflow_processing_duration_seconds"]
-		if f == nil {
-			continue
+		for _, m := range families["newsflow_stage_version_info"].GetMetric() {
+			name := labelValue(m, "stage")
+			if out.versions[name] == nil {
+				out.versions[name] = map[string]int{}
+			}
+			out.versions[name][labelValue(m, "version")]++
 		}
-		for _, m := range f.GetMetric() {
+		for _, m := range families["newsflow_processing_duration_seconds"].GetMetric() {
 			name := labelValue(m, "stage")
 			hm := m.GetHistogram()
 			cur := byStage[name]
@@ -286,7 +301,7 @@ func scrapeHistograms(ctx context.Context, urls []string) map[string]*histogram 
 			cur.total += float64(hm.GetSampleCount())
 		}
 	}
-	return byStage
+	return out
 }
 
 func labelValue(m *dto.Metric, name string) string {
@@ -333,6 +348,19 @@ func printStatus(w io.Writer, rep statusReport) {
 		}
 	}
 	fmt.Fprintln(w)
+	var versions []string
+	for _, s := range rep.Stages {
+		for _, v := range slices.Sorted(maps.Keys(s.Versions)) {
+			one := s.Name + " " + v
+			if len(s.Versions) > 1 {
+				one += fmt.Sprintf(" (%d)", s.Versions[v])
+			}
+			versions = append(versions, one)
+		}
+	}
+	if len(versions) > 0 {
+		fmt.Fprintf(w, "versions      %s\n", strings.Join(versions, ", "))
+	}
 	if len(rep.Dead) == 0 {
 		fmt.Fprintln(w, "dead letters  none in the last hour")
 	} else {

@@ -869,10 +869,15 @@ func (x *Keyword) GetScore() float32 {
 }
 
 type Span struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
-	ReceivedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Stage      string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// What made the stage's output: the build and the rules or model it ran
+	// with (e.g. "v1.4.0+3fa2c1d0"; see stage.Stamp). The sink stores the
+	// normalizer's and the tagger's, so a replay can select what older rules
+	// or an older model made.
+	Version       string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -926,6 +931,13 @@ func (x *Span) GetFinishedAt() *timestamppb.Timestamp {
 		return x.FinishedAt
 	}
 	return nil
+}
+
+func (x *Span) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
 }
 
 var File_newsflow_v1_article_proto protoreflect.FileDescriptor
@@ -1005,13 +1017,14 @@ const file_newsflow_v1_article_proto_rawDesc = "" +
 	"\x05level\x18\x04 \x01(\x05R\x05level\"3\n" +
 	"\aKeyword\x12\x12\n" +
 	"\x04term\x18\x01 \x01(\tR\x04term\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x02R\x05score\"\x96\x01\n" +
+	"\x05score\x18\x02 \x01(\x02R\x05score\"\xb0\x01\n" +
 	"\x04Span\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12;\n" +
 	"\vfinished_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAtB;Z9github.com/newsflow/newsflow/proto/newsflow/v1;newsflowv1b\x06proto3"
+	"finishedAt\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversionB;Z9github.com/newsflow/newsflow/proto/newsflow/v1;newsflowv1b\x06proto3"
 
 var (
 	file_newsflow_v1_article_proto_rawDescOnce sync.Once

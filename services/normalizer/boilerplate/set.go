@@ -41,6 +41,9 @@ func Default() (*Set, error) {
 	return s, nil
 }
 
+// DefaultText returns the text of the embedded default rules.
+func DefaultText() []byte { return slices.Clone(defaultRules) }
+
 // LoadFile parses a rules file, typically per-site overrides.
 func LoadFile(path string) (*Set, error) {
 	b, err := os.ReadFile(path)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/newsflow/newsflow/proto/canon"
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/normalizer/boilerplate"
 	"github.com/newsflow/newsflow/services/normalizer/extract"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -82,6 +83,21 @@ func (c Config) Extractor() (*extract.Extractor, error) {
 	return extract.New(opts...)
 }
 
+// Stamp names what makes the normalizer's output under c (see stage.Stamp):
+// the build, the built-in boilerplate rules, the rules file's content and
+// the minimum text length. A changed rule or threshold gives a new stamp.
+func (c Config) Stamp() (string, error) {
+	parts := [][]byte{boilerplate.DefaultText(), fmt.Appendf(nil, "min-chars=%d", c.MinChars)}
+	if c.RulesFile != "" {
+		b, err := os.ReadFile(c.RulesFile)
+		if err != nil {
+			return "", fmt.Errorf("read rules: %w", err)
+		}
+		parts = append(parts, b)
+	}
+	return stage.Stamp(parts...), nil
+}
+
 // Normalizer is the stage's handler.
 type Normalizer struct {
 	ex *extract.Extractor
@@ -107,6 +123,11 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	v, err := cfg.Stamp()
+	if err != nil {
+		return err
+	}
+	rt.SetVersion(v)
 	top := stage.StageTopology(Name)
 	return rt.Consume(ctx, top.Input, top.Output, n.Handle)
 }

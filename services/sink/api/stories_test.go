@@ -3,7 +3,9 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -189,4 +191,25 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 		code := fmt.Sprint(r.status)
 		require.Contains(t, doc.Paths[p]["get"].Responses, code, "%s answered %s, undocumented", target, code)
 	}
+}
+
+// TestOpenAPIArticleFields: the Article schema names every field the API
+// writes for an article, so a field added to the store is documented.
+func TestOpenAPIArticleFields(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(do(t, OpenAPI(), http.MethodGet, "/openapi.json").body, &doc))
+	var fields []string
+	at := reflect.TypeFor[store.Article]()
+	for i := range at.NumField() {
+		if name, _, _ := strings.Cut(at.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			fields = append(fields, name)
+		}
+	}
+	require.ElementsMatch(t, fields, slices.Collect(maps.Keys(doc.Components.Schemas["Article"].Properties)))
 }

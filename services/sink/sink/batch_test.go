@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/sink/store"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -70,6 +71,10 @@ func TestRecordEntitiesAndStory(t *testing.T) {
 
 	a.Tagged.Story = &newsflowv1.Story{}
 	require.Nil(t, Record(a).Story, "an empty story is no story")
+
+	require.Equal(t, store.MadeBy{}, rec.MadeBy, "no spans: not known")
+	a.Trace = []*newsflowv1.Span{{Stage: "fetcher", Version: "f"}, {Stage: "normalizer", Version: "n1"}, {Stage: "tagger", Version: "t1"}, {Stage: "tagger", Version: "t2"}}
+	require.Equal(t, store.MadeBy{Normalizer: "n1", Tagger: "t2"}, Record(a).MadeBy, "each stage's last span")
 }
 
 func counter(t *testing.T, c prometheus.Counter) float64 {

@@ -403,6 +403,15 @@ func Record(a *newsflowv1.Article) *store.Article {
 		rec.Keywords = append(rec.Keywords, k.GetTerm())
 	}
 	rec.Entities = entities(t.GetEntities())
+	for _, sp := range a.GetTrace() {
+		// Each stage's last span names what made its part.
+		switch sp.GetStage() {
+		case "normalizer":
+			rec.MadeBy.Normalizer = sp.GetVersion()
+		case "tagger":
+			rec.MadeBy.Tagger = sp.GetVersion()
+		}
+	}
 	if st := t.GetStory(); st != nil {
 		story := store.Story{ID: st.GetId(), DuplicateOf: st.GetDuplicateOf(), DerivedFrom: st.GetDerivedFrom(), Overlap: float64(st.GetOverlap())}
 		if story != (store.Story{}) {

@@ -37,6 +37,13 @@ type Version struct {
 	StoredAt    time.Time `json:"stored_at"`
 }
 
+// MadeBy holds the version stamps (build, rules, model) of the stages that
+// made a stored article; "" when not known (stored before stamps were kept).
+type MadeBy struct {
+	Normalizer string `json:"normalizer,omitempty"`
+	Tagger     string `json:"tagger,omitempty"`
+}
+
 // Article is one stored version of an article: the latest content seen for
 // its id. The JSON names are those of the query API and of exports.
 type Article struct {
@@ -59,6 +66,8 @@ type Article struct {
 	// Story is where the article stands among others: nil when the tagger
 	// set no story and no link.
 	Story *Story `json:"story,omitempty"`
+	// MadeBy is what made the stored version: the stages' version stamps.
+	MadeBy MadeBy `json:"made_by"`
 	// Versions is set by Get only: every version stored, oldest first.
 	Versions []Version `json:"versions,omitempty"`
 

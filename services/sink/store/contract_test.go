@@ -88,6 +88,75 @@ func TestVersionsKeepHistory(t *testing.T) {
 	})
 }
 
+// TestMadeBefore: the store keeps what made each article and orders a
+// stage's stamps by when they were first stored, so a replay can select
+// what older rules made; a replay's new stamp alone updates the row.
+func TestMadeBefore(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		arts := storetest.Articles(6, 43)
+		ids := func(as ...*store.Article) []string {
+			var out []string
+			for _, a := range as {
+				out = append(out, a.ID)
+			}
+			slices.Sort(out)
+			return out
+		}
+		made := func(stage, version string) []string {
+			got, err := s.MadeBefore(ctx, stage, version)
+			require.NoError(t, err)
+			slices.Sort(got)
+			return got
+		}
+		// arts[0] before stamps were kept; then rules v1, then v2; the
+		// tagger's model stays m1 throughout.
+		_, err := s.Upsert(ctx, arts[0])
+		require.NoError(t, err)
+		for _, a := range arts[1:3] {
+			a.MadeBy = store.MadeBy{Normalizer: "v1", Tagger: "m1"}
+		}
+		_, err = s.UpsertBatch(ctx, arts[1:3])
+		require.NoError(t, err)
+		time.Sleep(2 * time.Millisecond) // first-seen times a microsecond clock tells apart
+		for _, a := range arts[3:] {
+			a.MadeBy = store.MadeBy{Normalizer: "v2", Tagger: "m1"}
+		}
+		_, err = s.UpsertBatch(ctx, arts[3:])
+		require.NoError(t, err)
+
+		require.Equal(t, ids(arts[0], arts[1], arts[2]), made("normalizer", "v2"))
+		require.Equal(t, ids(arts[0]), made("normalizer", "v1"))
+		require.Equal(t, ids(arts[0], arts[1], arts[2], arts[3], arts[4], arts[5]), made("normalizer", "v3"),
+			"a stamp not stored yet is newer than all")
+		require.Equal(t, ids(arts[0]), made("tagger", "m1"))
+		_, err = s.MadeBefore(ctx, "fetcher", "x")
+		require.Error(t, err)
+
+		// A replay of arts[1] under v2 makes the same content: the row
+		// is updated for the new stamp, and it is no longer older.
+		replayed := *arts[1]
+		replayed.MadeBy.Normalizer = "v2"
+		o, err := s.Upsert(ctx, &replayed)
+		require.NoError(t, err)
+		require.Equal(t, store.Updated, o)
+		require.Equal(t, ids(arts[0], arts[2]), made("normalizer", "v2"))
+		got, err := s.Get(ctx, arts[1].ID)
+		require.NoError(t, err)
+		require.Equal(t, store.MadeBy{Normalizer: "v2", Tagger: "m1"}, got.MadeBy)
+
+		vs, err := s.StageVersions(ctx, "normalizer")
+		require.NoError(t, err)
+		require.Len(t, vs, 3)
+		require.Equal(t, []string{"", "v1", "v2"}, []string{vs[0].Version, vs[1].Version, vs[2].Version})
+		require.Equal(t, []int{1, 1, 4}, []int{vs[0].Articles, vs[1].Articles, vs[2].Articles})
+		require.True(t, vs[0].FirstSeen.IsZero())
+		require.True(t, vs[1].FirstSeen.Before(vs[2].FirstSeen))
+
+	})
+}
+
 // tagged returns articles with entities and story links set, as the tagger
 // fills them: a story of three (an original, a syndicated copy of it and a
 // copy of that copy, an article derived from it) and one article alone.

@@ -55,7 +55,8 @@ const rankExpr = `bm25(articles_fts, 5.0, 1.0)`
 
 const articleColumns = `a.id, a.url, a.canonical_url, a.feed, a.source, a.content_hash,
 	a.title, a.byline, a.language, a.body,
-	a.published_at, a.fetched_at, a.stored_at, a.sort_at, a.keywords`
+	a.published_at, a.fetched_at, a.stored_at, a.sort_at, a.keywords,
+	a.normalizer_version, a.tagger_version`
 
 // Get returns the article with id, or an error matching ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (*Article, error) {
@@ -391,7 +392,8 @@ func (s *Store) collect(ctx context.Context, rows *sql.Rows, ranks *[]float64) (
 		var keywords string
 		dest := []any{&r.ID, &r.URL, &r.CanonicalURL, &r.Feed, &r.Source, &r.ContentHash,
 			&r.Title, &r.Byline, &r.Language, &r.Text,
-			&published, &fetched, &stored, &r.sortAt, &keywords}
+			&published, &fetched, &stored, &r.sortAt, &keywords,
+			&r.MadeBy.Normalizer, &r.MadeBy.Tagger}
 		var rank float64
 		if ranks != nil {
 			dest = append(dest, &rank)

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -41,6 +42,8 @@ type Store struct {
 	// checked before and after every write and by Ping.
 	path  string
 	ident fileIdent
+	// stamps are the stage version stamps known to be in stage_versions.
+	stamps sync.Map
 }
 
 const busyTimeout = 5 * time.Second

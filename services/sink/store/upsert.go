@@ -77,6 +77,7 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 				touched[before], touched[a.storyID()] = true, true
 			}
 		}
+		all = append(all, s.recordStamps(arts, res, now)...)
 		delete(touched, "")
 		if s.pg && len(touched) > 0 {
 			// SQLite's triggers keep the summaries; on PostgreSQL, where a
@@ -104,6 +105,9 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	for i, a := range arts {
 		if o := res[i].Outcome; o == Inserted || o == Updated {
 			a.StoredAt = now
+			for _, k := range stampKeys(a) {
+				s.stamps.Store(k, true)
+			}
 		}
 	}
 	return res, nil
@@ -214,7 +218,7 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 		a.URL, a.CanonicalURL, a.Feed, a.Source, a.ContentHash,
 		a.Title, a.Byline, strings.ToLower(a.Language), a.Text,
 		publishedMicros(a), a.FetchedAt.UnixMicro(), now.UnixMicro(), a.sortTime().UnixMicro(),
-		string(keywords), record, a.ID,
+		string(keywords), record, a.MadeBy.Normalizer, a.MadeBy.Tagger, a.ID,
 	}
 	var out []stmt
 	add := func(what, q string, args ...any) {
@@ -225,14 +229,14 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 			url, canonical_url, feed, source, content_hash,
 			title, byline, language, body,
 			published_at, fetched_at, stored_at, sort_at,
-			keywords, record_hash, id
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			keywords, record_hash, normalizer_version, tagger_version, id
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 	} else {
 		add("", `UPDATE articles SET
 			url = ?, canonical_url = ?, feed = ?, source = ?, content_hash = ?,
 			title = ?, byline = ?, language = ?, body = ?,
 			published_at = ?, fetched_at = ?, stored_at = ?, sort_at = ?,
-			keywords = ?, record_hash = ?
+			keywords = ?, record_hash = ?, normalizer_version = ?, tagger_version = ?
 		WHERE id = ?`, args...)
 		for _, table := range []string{"article_topics", "article_entities", "article_stories"} {
 			add(": clear "+table, `DELETE FROM `+table+` WHERE article_id = ?`, a.ID)
@@ -314,6 +318,11 @@ func recordHash(a *Article) string {
 	}
 	if st := a.Story; st != nil {
 		field(fmt.Sprintf("story|%s|%s|%s|%g", st.ID, st.DuplicateOf, st.DerivedFrom, st.Overlap))
+	}
+	if a.MadeBy != (MadeBy{}) {
+		// Only when known, so what was stored before stamps were kept
+		// keeps its digest.
+		field("made by|" + a.MadeBy.Normalizer + "|" + a.MadeBy.Tagger)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

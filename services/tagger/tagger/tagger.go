@@ -102,6 +102,19 @@ func (c Config) Model() (*topic.Model, error) {
 	return m, nil
 }
 
+// Stamp names what makes the tagger's output under c (see stage.Stamp): the
+// build and the topic model's content. A retrained model gives a new stamp.
+func (c Config) Stamp() (string, error) {
+	model := topic.DefaultText()
+	if c.ModelFile != "" {
+		var err error
+		if model, err = os.ReadFile(c.ModelFile); err != nil {
+			return "", fmt.Errorf("read topic model: %w", err)
+		}
+	}
+	return stage.Stamp(model), nil
+}
+
 // Stage is the tagger's handler.
 type Stage struct {
 	t       *tag.Tagger
@@ -130,6 +143,11 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	v, err := cfg.Stamp()
+	if err != nil {
+		return err
+	}
+	rt.SetVersion(v)
 	rc := rt.Config()
 	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc)
 	if err != nil {

@@ -109,6 +109,9 @@ func (m *Model) prior(i int) float64 {
 //go:embed model.tsv
 var defaultModel string
 
+// DefaultText returns the text of the built-in model, as Load reads it.
+func DefaultText() []byte { return []byte(defaultModel) }
+
 var loadDefault = sync.OnceValues(func() (*Model, error) {
 	m, err := Load(strings.NewReader(defaultModel))
 	if err != nil {
