@@ -441,6 +441,10 @@ func checkStageConfig(t *testing.T, r rendered, overlay string) {
 	require.Contains(t, dockerfile, "./services/${SERVICE}/cmd/${SERVICE}")
 	user := regexp.MustCompile(`(?m)^USER (\d+)`).FindStringSubmatch(dockerfile)
 	require.NotNil(t, user, "Dockerfile sets no numeric USER")
+	store := regexp.MustCompile(`(?m)^\s*max_file_store:\s*(\S+)`).FindStringSubmatch(readFile(t, "k8s/nats/nats.conf"))
+	require.NotNil(t, store, "nats.conf sets no max_file_store")
+	var maxStore stage.ByteSize
+	require.NoError(t, maxStore.Set(store[1]))
 	for _, name := range stages {
 		o, _ := r.find("Deployment", name)
 		d := o.obj.(*appsv1.Deployment)
@@ -471,6 +475,11 @@ func checkStageConfig(t *testing.T, r rendered, overlay string) {
 		if overlay == "prod" {
 			require.Equal(t, 3, cfg.StreamReplicas, "%s: streams are R3 on the cluster", name)
 		}
+		// The three article streams' bounds fit in NATS's storage with
+		// room for the rest (dead letters, key-value buckets, stories):
+		// a full store would refuse every publish, history or not.
+		require.Positive(t, cfg.StreamMaxBytes, "%s: article streams unbounded", name)
+		require.LessOrEqual(t, 3*float64(cfg.StreamMaxBytes), 0.95*float64(maxStore), "%s: 3 × -stream-max-bytes over max_file_store %s", name, store[1])
 	}
 }
 

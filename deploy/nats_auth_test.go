@@ -114,7 +114,10 @@ func TestNATSPermissions(t *testing.T) {
 	t.Cleanup(func() { site.Close() })
 
 	feeds := []string{samplesite.FeedURL(site.URL), poisonFeed(t)}
-	st := startStages(t, func(name string) string { return userURL(s, name, pw[name]) }, feeds)
+	// Streams of 80 KiB, less than the sample site's pages at every stage:
+	// each stage trims its input's settled history (and the fetcher waits
+	// for room) under its permissions.
+	st := startStages(t, func(name string) string { return userURL(s, name, pw[name]) }, feeds, 80<<10)
 	published := st.ingest(t)
 	require.Equal(t, float64(1), st.tel.MessageCount(normalizer.Name, stage.OutcomeDeadLettered))
 	require.Equal(t, float64(published-1), st.tel.MessageCount("sink", stage.OutcomeOK))
@@ -177,6 +180,9 @@ func TestNATSPermissions(t *testing.T) {
 	require.NoError(t, rt2.Close())
 	require.NoError(t, rt.Close())
 	require.Empty(t, v.list(), "the stages needed a permission they lack")
+	for _, in := range stageInputs {
+		require.Positive(t, st.tel.CounterValues("newsflow_stream_history_trimmed_total", "stream")[stage.StreamFor(in)], "%s: history not trimmed", in)
+	}
 
 	// What no stage may do: publish to another stage's subjects, read a
 	// subject directly, touch another stage's consumer, delete a stream.
@@ -184,7 +190,6 @@ func TestNATSPermissions(t *testing.T) {
 		subjects := []string{
 			"$JS.API.STREAM.DELETE.ARTICLES_FETCHED",
 			"$JS.API.STREAM.PURGE.ARTICLES_DEAD",
-			"$JS.API.STREAM.UPDATE.ARTICLES_TAGGED",
 			"$JS.API.CONSUMER.DELETE.ARTICLES_NORMALIZED.tagger",
 			"$JS.API.STREAM.CREATE.OTHER",
 			"$KV.other_bucket.key",
@@ -231,7 +236,10 @@ func TestNATSPermissions(t *testing.T) {
 			}
 			subjects = append(subjects, stage.SubjectDeadPrefix+other)
 			if in, ok := stageInputs[other]; ok {
+				// A stage bounds and trims its own input stream only.
 				subjects = append(subjects,
+					"$JS.API.STREAM.UPDATE."+stage.StreamFor(in),
+					"$JS.API.STREAM.PURGE."+stage.StreamFor(in),
 					fmt.Sprintf("$JS.API.CONSUMER.CREATE.%s.%s.%s", stage.StreamFor(in), other, in),
 					fmt.Sprintf("$JS.API.CONSUMER.MSG.NEXT.%s.%s", stage.StreamFor(in), other),
 					fmt.Sprintf("$JS.ACK.%s.%s.1.1.1.1.0", stage.StreamFor(in), other))

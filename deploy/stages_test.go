@@ -71,7 +71,7 @@ type inProcess struct {
 	fetcher *fetcher.Stage
 }
 
-func startStages(t *testing.T, url func(name string) string, feeds []string) *inProcess {
+func startStages(t *testing.T, url func(name string) string, feeds []string, streamMaxBytes stage.ByteSize) *inProcess {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tel, health := stage.NewTelemetry(), stage.NewHealth()
@@ -89,6 +89,7 @@ func startStages(t *testing.T, url func(name string) string, feeds []string) *in
 		cfg := stage.DefaultConfig()
 		cfg.NATSURL = url(name)
 		cfg.RetryBase, cfg.RetryMax = 100*time.Millisecond, time.Second
+		cfg.StreamMaxBytes = streamMaxBytes
 		startCtx, stop := context.WithTimeout(ctx, 20*time.Second)
 		defer stop()
 		rt, err := stage.New(startCtx, cfg, stage.Options{Name: name, Telemetry: tel, Health: health, Logger: log})

@@ -64,7 +64,14 @@ func (c Config) streamConfig(subject string) (jetstream.StreamConfig, error) {
 		Duplicates: c.DuplicateWindow,
 		Discard:    jetstream.DiscardOld,
 	}
+	if c.StreamMaxBytes > 0 {
+		// Full: refuse new messages (their publishers wait) rather than
+		// discard the oldest, which may not be processed yet.
+		sc.MaxBytes, sc.Discard = int64(c.StreamMaxBytes), jetstream.DiscardNew
+	}
 	if name == "ARTICLES_DEAD" {
+		// Dead letters are few and kept for their own age.
+		sc.MaxBytes, sc.Discard = 0, jetstream.DiscardOld
 		sc.Subjects = []string{SubjectDeadPrefix + ">"}
 		sc.MaxAge = c.DeadRetention
 		if sc.Duplicates > sc.MaxAge {
@@ -76,7 +83,9 @@ func (c Config) streamConfig(subject string) (jetstream.StreamConfig, error) {
 
 // ensureStream creates the stream for subject when it is missing. An existing
 // stream is left as it is, so replicas started with other retention flags do
-// not fight over it; operators change a live stream with the nats CLI.
+// not fight over it; operators change a live stream with the nats CLI. (The
+// one exception is -stream-max-bytes, which the stage consuming a stream
+// applies to it: see keepRoom.)
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg Config, subject string) (jetstream.Stream, error) {
 	sc, err := cfg.streamConfig(subject)
 	if err != nil {

@@ -30,6 +30,9 @@ type Config struct {
 	Retention time.Duration
 	// DeadRetention is the maximum age of dead letters.
 	DeadRetention time.Duration
+	// StreamMaxBytes bounds each article stream's bytes (0: no bound); see
+	// keepRoom for what happens when one fills.
+	StreamMaxBytes ByteSize
 	// DuplicateWindow is the streams' Nats-Msg-Id deduplication window.
 	DuplicateWindow time.Duration
 	// ShutdownTimeout bounds graceful shutdown.
@@ -74,6 +77,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HandlerTimeout, "handler-timeout", c.HandlerTimeout, "time limit for handling one message")
 	fs.IntVar(&c.StreamReplicas, "stream-replicas", c.StreamReplicas, "replicas of the streams this stage creates (3 on a cluster)")
 	fs.DurationVar(&c.Retention, "retention", c.Retention, "maximum age of messages in the article streams (raw pages are kept this long for replay)")
+	fs.Var(&c.StreamMaxBytes, "stream-max-bytes", "bytes each article stream may hold, e.g. 6G or 6GiB, as nats.conf reads sizes (0: no bound but -retention and the server's storage); a full stream refuses new articles, which wait upstream, and the stage reading it trims replay history it has processed, never work not yet done")
 	fs.DurationVar(&c.DeadRetention, "dead-retention", c.DeadRetention, "maximum age of dead letters")
 	fs.DurationVar(&c.DuplicateWindow, "duplicate-window", c.DuplicateWindow, "window in which a re-published message (same Nats-Msg-Id) is dropped")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "time allowed for graceful shutdown")
@@ -116,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retention <= 0 {
 		bad("retention", "must be positive, got %s", c.Retention)
+	}
+	if c.StreamMaxBytes != 0 && c.StreamMaxBytes < 1e6 {
+		bad("stream-max-bytes", "must be 0 (no bound) or at least 1M, got %d", c.StreamMaxBytes)
 	}
 	if c.DeadRetention <= 0 {
 		bad("dead-retention", "must be positive, got %s", c.DeadRetention)

@@ -1,6 +1,7 @@
 package stage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -302,13 +303,13 @@ func (r *Runtime) ensureConsumer(ctx context.Context, input string) (jetstream.C
 	return cons, nil
 }
 
-// watchLag exports the consumer's pending and ack-pending counts. Every
+// watchLag exports the consumer's pending and ack-pending counts and the
+// input stream's size, and keeps room in it (keepRoom). Every
 // replica exports the same consumer-wide values: aggregate with max, not sum.
 // It asks the server by stream and consumer name, so it keeps working after
 // the consumer is recreated.
 func (r *Runtime) watchLag(ctx context.Context, input string) {
-	t := time.NewTicker(lagInterval)
-	defer t.Stop()
+	every := cmp.Or(r.watchEvery, lagInterval)
 	for {
 		ictx, cancel := context.WithTimeout(ctx, lagInterval)
 		cons, err := r.js.Consumer(ictx, StreamFor(input), r.name)
@@ -319,11 +320,19 @@ func (r *Runtime) watchLag(ctx context.Context, input string) {
 				r.tel.ackPending.WithLabelValues(r.name).Set(float64(info.NumAckPending))
 			}
 		}
+		pressed, err := r.keepRoom(ictx, StreamFor(input))
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("could not check the room in the input stream", "stream", StreamFor(input), "error", err)
+		}
 		cancel()
+		wait := every
+		if pressed {
+			wait /= 10 // publishers may be waiting for room: look again soon
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }

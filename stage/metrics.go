@@ -37,6 +37,10 @@ type Telemetry struct {
 	ready         *prometheus.GaugeVec
 	held          *prometheus.CounterVec
 	versionInfo   *prometheus.GaugeVec
+
+	streamBytes    *prometheus.GaugeVec
+	streamMaxBytes *prometheus.GaugeVec
+	trimmed        *prometheus.CounterVec
 }
 
 // Version is the version newsflow_build_info reports; release builds set it
@@ -166,6 +170,21 @@ func NewTelemetry() *Telemetry {
 		Help: "Always 1; version is the stamp of what makes the stage's output (build, rules, model), stored with every article it makes.",
 	}, []string{"stage", "version"})
 	f(t.versionInfo)
+	t.streamBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "newsflow", Name: "stream_bytes",
+		Help: "Bytes a stage's input stream holds, read from JetStream by the stage consuming it (aggregate with max).",
+	}, []string{"stream"})
+	t.streamMaxBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "newsflow", Name: "stream_max_bytes",
+		Help: "Byte limit of a stage's input stream (-stream-max-bytes; 0: none). A full stream refuses new messages and its publishers wait.",
+	}, []string{"stream"})
+	t.trimmed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "newsflow", Name: "stream_history_trimmed_total",
+		Help: "Settled messages removed from a byte-bounded stream's replay history, oldest first, to keep room for new work.",
+	}, []string{"stream"})
+	f(t.streamBytes)
+	f(t.streamMaxBytes)
+	f(t.trimmed)
 	version, revision, goVersion := buildInfo()
 	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "newsflow", Name: "build_info",

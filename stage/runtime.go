@@ -44,6 +44,9 @@ type Runtime struct {
 	reconnected *broadcast
 	// version is the stamp put on the stage's trace spans (SetVersion).
 	version string
+	// watchEvery is how often watchLag looks (0: lagInterval); tests
+	// shorten it.
+	watchEvery time.Duration
 }
 
 // New connects the stage to NATS (waiting for the server until ctx ends, so
