@@ -189,13 +189,7 @@ func TestOverlays(t *testing.T) {
 // TestHPAComponent builds the overlay for clusters without KEDA: the base
 // with the HPA component instead of the KEDA one.
 func TestHPAComponent(t *testing.T) {
-	abs, err := filepath.Abs("k8s")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	// kustomize takes no absolute paths: name the repository's relatively.
-	k8s, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
-	kust := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+	r := buildOverlay(t, `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: newsflow
 resources: [%[1]s/base, %[1]s/nats]
@@ -213,9 +207,7 @@ images:
   - {name: newsflow/normalizer, newTag: "1.0"}
   - {name: newsflow/tagger, newTag: "1.0"}
   - {name: newsflow/sink, newTag: "1.0"}
-`, k8s)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kust), 0o644))
-	r := build(t, dir)
+`)
 	checkWorkloads(t, r)
 	checkSelectors(t, r)
 	checkReferences(t, r, nil)
@@ -230,6 +222,20 @@ images:
 			"Deployment %s: the HPA owns its replicas", h.Spec.ScaleTargetRef.Name)
 		require.Contains(t, stageInputs, h.Spec.ScaleTargetRef.Name)
 	}
+}
+
+// buildOverlay builds an overlay of the test's own, kust, in which %[1]s
+// names the repository's k8s directory.
+func buildOverlay(t *testing.T, kust string) rendered {
+	t.Helper()
+	abs, err := filepath.Abs("k8s")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	// kustomize takes no absolute paths: name the repository's relatively.
+	k8s, err := filepath.Rel(dir, abs)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(fmt.Sprintf(kust, k8s)), 0o644))
+	return build(t, dir)
 }
 
 // podTemplate returns the pod template of a workload.

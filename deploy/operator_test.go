@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,19 +63,12 @@ func TestPrometheusRuleIsTheRules(t *testing.T) {
 // have, with the job labels the rules select by (as under the plain
 // prometheus.yml); the rules and the dashboards come along.
 func TestPrometheusOperatorComponent(t *testing.T) {
-	abs, err := filepath.Abs("k8s")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	k8s, err := filepath.Rel(dir, abs)
-	require.NoError(t, err)
-	kust := fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+	r := buildOverlay(t, `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: newsflow
 resources: [%[1]s/overlays/dev]
 components: [%[1]s/components/prometheus-operator]
-`, k8s)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(kust), 0o644))
-	r := build(t, dir)
+`)
 	checkWorkloads(t, r)
 	checkReferences(t, r, nil)
 
