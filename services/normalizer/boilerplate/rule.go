@@ -121,16 +121,23 @@ func (r *Rule) Apply(lines []string) ([]string, bool) {
 }
 
 func (r *Rule) applyDrop(lines []string) ([]string, bool) {
-	from := r.from(len(lines))
-	out := make([]string, from, len(lines))
-	copy(out, lines[:from])
-	for _, l := range lines[from:] {
+	var out []string // nil until a line is dropped
+	for i := r.from(len(lines)); i < len(lines); i++ {
+		l := lines[i]
 		if r.fits(l) && r.anyMatch(r.match, l) {
+			if out == nil {
+				out = append(make([]string, 0, len(lines)-1), lines[:i]...)
+			}
 			continue
 		}
-		out = append(out, l)
+		if out != nil {
+			out = append(out, l)
+		}
 	}
-	return out, len(out) != len(lines)
+	if out == nil {
+		return lines, false
+	}
+	return out, true
 }
 
 func (r *Rule) applyCut(lines []string) ([]string, bool) {

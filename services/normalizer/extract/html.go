@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bytes"
+	"log/slog"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -32,7 +33,7 @@ const enoughChars = DefaultMinChars
 // It stops early, with what it has, once b is spent.
 func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	src := body
-	root, err := html.Parse(bytes.NewReader(body))
+	root, err := parsePage(body)
 	if err != nil {
 		// Reading a byte slice cannot fail, so the page is nested too deeply
 		// for the parser: parse it again with the deepest wrappers left out,
@@ -41,7 +42,7 @@ func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 		if !ok {
 			return &Document{}, nil
 		}
-		if root, err = html.Parse(bytes.NewReader(flat)); err != nil {
+		if root, err = parsePage(flat); err != nil {
 			doc, lines := extractFlat(body, base, b)
 			doc.Method = MethodFlat
 			return doc, lines
@@ -77,7 +78,7 @@ func extractHTML(body []byte, base *url.URL, b *budget) (*Document, []string) {
 	// The fallbacks, in order; each is computed only if the ones before it
 	// fell short.
 	parse := func(prunes bool) *html.Node {
-		r, err := html.Parse(bytes.NewReader(src))
+		r, err := parsePage(src)
 		if err != nil {
 			return nil
 		}
@@ -212,11 +213,17 @@ func isAncestor(a, n *html.Node) bool {
 	return false
 }
 
+// quiet is the logger readability gets.
+var quiet = slog.New(slog.DiscardHandler)
+
 // readable lets readability pick the content node of root, which it
 // mutates; the body if it picks none.
 func readable(root *html.Node, base *url.URL) *html.Node {
 	p := readability.NewParser()
 	p.DisableJSONLD = true // readPage has read it already
+	// Its default logger formats every Info record into io.Discard: a
+	// handler that is never enabled formats nothing.
+	p.Logger = quiet
 	if art, err := p.ParseAndMutate(root, base); err == nil && art.Node != nil {
 		return art.Node
 	}

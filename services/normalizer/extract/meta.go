@@ -239,7 +239,7 @@ func attr(n *html.Node, key string) string {
 }
 
 func hasToken(list, tok string) bool {
-	for _, f := range strings.Fields(list) {
+	for f := range strings.FieldsSeq(list) {
 		if strings.EqualFold(f, tok) {
 			return true
 		}

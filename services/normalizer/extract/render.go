@@ -2,6 +2,7 @@ package extract
 
 import (
 	"strings"
+	"unicode"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -144,12 +145,37 @@ func (r *renderer) flush() {
 	r.linked, r.plain = 0, 0
 }
 
-// collapse trims s and turns each run of white space into one space.
+// collapse trims s and turns each run of white space (as unicode.IsSpace
+// has it) into one space. It returns s itself when there is nothing to do,
+// and otherwise allocates once.
 func collapse(s string) string {
-	if s == "" {
-		return ""
+	clean, space := true, true // space: the last rune was white space (or none yet)
+	for _, c := range s {
+		isSpace := unicode.IsSpace(c)
+		if isSpace && (space || c != ' ') {
+			clean = false
+			break
+		}
+		space = isSpace
 	}
-	return strings.Join(strings.Fields(s), " ")
+	if clean && !space {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	pending := false
+	for _, c := range s {
+		if unicode.IsSpace(c) {
+			pending = b.Len() > 0
+			continue
+		}
+		if pending {
+			b.WriteByte(' ')
+			pending = false
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // nonSpace counts the bytes of s that are not ASCII white space.

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -37,4 +38,21 @@ func TestRenderBlocks(t *testing.T) {
 			require.Equal(t, tt.want, renderBlocks(root, newBudget(time.Time{})))
 		})
 	}
+}
+
+// TestCollapseIsFieldsJoined: collapse, written to allocate at most once,
+// gives what joining strings.Fields gives.
+func TestCollapseIsFieldsJoined(t *testing.T) {
+	parts := []string{"a", "Bé", " ", "  ", "\t", "\n", "\u00a0", "\u2009", "x y", "", "\r\n", "ünï"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		var sb strings.Builder
+		for range rng.IntN(8) {
+			sb.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := sb.String()
+		require.Equal(t, strings.Join(strings.Fields(s), " "), collapse(s), "%q", s)
+	}
+	clean := "already clean text"
+	require.Equal(t, 0.0, testing.AllocsPerRun(10, func() { _ = collapse(clean) }))
 }
