@@ -59,6 +59,40 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteBigStories writes articles in batches of 100 into a few
+// stories that grow to thousands of articles each, as a long-running event
+// (or the soak run's farm, whose 33 stories reach 1,600 articles) does: the
+// story summaries must not cost a write in proportion to its story's size.
+// It reports the rate of the whole run and of its last tenth.
+//
+//	go test -run '^$' -bench WriteBigStories -benchtime 20000x ./store/
+func BenchmarkWriteBigStories(b *testing.B) {
+	ctx := context.Background()
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			s := openBench(b, engine)
+			arts := storetest.Articles(b.N, 61)
+			for i, a := range arts {
+				a.Story = &store.Story{ID: fmt.Sprintf("story-%d", i%10)}
+			}
+			b.ResetTimer()
+			start, tenth := time.Now(), time.Time{}
+			for i := 0; i < len(arts); i += 100 {
+				if i >= len(arts)*9/10 && tenth.IsZero() {
+					tenth = time.Now()
+				}
+				if _, err := s.UpsertBatch(ctx, arts[i:min(i+100, len(arts))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(arts))/time.Since(start).Seconds(), "rows/s")
+			if !tenth.IsZero() {
+				b.ReportMetric(float64(len(arts)-len(arts)*9/10)/time.Since(tenth).Seconds(), "last-tenth-rows/s")
+			}
+		})
+	}
+}
+
 // BenchmarkQueries100k loads 100,000 generated articles into each engine
 // and reports the p50 and p99 latency of the API's main queries, and the
 // database's size per 10,000 articles.

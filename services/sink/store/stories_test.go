@@ -3,6 +3,8 @@ package store_test
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
@@ -267,6 +269,47 @@ func TestStoriesPlanUsesIndexes(t *testing.T) {
 					require.NotRegexp(t, `(?m)SCAN (a|o)$`, plan, "a full scan of articles")
 				}
 			})
+		}
+	})
+}
+
+// TestStorySummariesUnderRandomWrites: through random links, moves, unlinks,
+// time changes and retention, the summaries (kept incrementally on SQLite,
+// refreshed a batch on PostgreSQL) stay equal to grouping the links.
+func TestStorySummariesUnderRandomWrites(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		rng := rand.New(rand.NewPCG(7, 8))
+		arts := storetest.Articles(40, 62)
+		version := map[string]int{}
+		for step := range 120 {
+			var batch []*store.Article
+			for range 1 + rng.IntN(5) {
+				a := *arts[rng.IntN(len(arts))]
+				version[a.ID]++
+				a.ContentHash = fmt.Sprintf("%s-%d", a.ContentHash, version[a.ID])
+				a.FetchedAt = a.FetchedAt.Add(time.Duration(version[a.ID]) * time.Minute)
+				if rng.IntN(3) > 0 {
+					p := storetest.Base.Add(-time.Duration(rng.IntN(60)) * time.Hour)
+					a.Published = &p
+				}
+				if k := rng.IntN(5); k < 4 {
+					a.Story = &store.Story{ID: fmt.Sprintf("story-%d", k)}
+				}
+				batch = append(batch, &a)
+			}
+			_, err := s.UpsertBatch(ctx, batch)
+			require.NoError(t, err)
+			if step%40 == 39 {
+				_, err := s.DeleteOlderThan(ctx, storetest.Base.Add(-time.Duration(50-step/10)*time.Hour), 3)
+				require.NoError(t, err)
+			}
+			all, err := s.Stories(ctx, store.StoryQuery{Limit: 100})
+			require.NoError(t, err)
+			grouped, err := s.Stories(ctx, store.StoryQuery{Limit: 100, Since: time.Unix(0, 0)})
+			require.NoError(t, err)
+			require.Equal(t, grouped.Stories, all.Stories, "step %d", step)
 		}
 	})
 }
