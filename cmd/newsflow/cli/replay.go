@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/newsflow/newsflow/services/sink/store"
 	"github.com/newsflow/newsflow/stage"
 	"github.com/newsflow/newsflow/stage/ops"
 )
@@ -133,9 +134,6 @@ func replayCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// stampedStages are the stages whose version the store keeps.
-var stampedStages = []string{"normalizer", "tagger"}
-
 // finishReplay checks replay's flags and reads its filters into o.
 func finishReplay(o *ops.ReplayOptions, args []string, since, until, ids, olderThan string, versions bool) error {
 	var errs []error
@@ -144,8 +142,8 @@ func finishReplay(o *ops.ReplayOptions, args []string, since, until, ids, olderT
 	}
 	if names := stage.ConsumerNames(); !slices.Contains(names, o.Stage) {
 		errs = append(errs, fmt.Errorf("-stage must be one of %s", strings.Join(names, ", ")))
-	} else if (olderThan != "" || versions) && !slices.Contains(stampedStages, o.Stage) {
-		errs = append(errs, fmt.Errorf("-older-than and -versions need -stage %s: the store keeps no version of the %s", strings.Join(stampedStages, " or "), o.Stage))
+	} else if (olderThan != "" || versions) && !slices.Contains(store.StampedStages, o.Stage) {
+		errs = append(errs, fmt.Errorf("-older-than and -versions need -stage %s: the store keeps no version of the %s", strings.Join(store.StampedStages, " or "), o.Stage))
 	}
 	var err error
 	if o.Filter.Since, err = parseWhen(since, false); err != nil {

@@ -10,24 +10,27 @@ import (
 	"time"
 )
 
+// StampedStages are the stages whose version stamps the store keeps; stage
+// S's is in the articles column S_version.
+var StampedStages = []string{"normalizer", "tagger"}
+
 // madeByColumn is the articles column holding a stage's version stamp.
 func madeByColumn(stage string) (string, error) {
-	switch stage {
-	case "normalizer":
-		return "normalizer_version", nil
-	case "tagger":
-		return "tagger_version", nil
+	if !slices.Contains(StampedStages, stage) {
+		return "", fmt.Errorf("no version stamps are kept for stage %q (%s)", stage, strings.Join(StampedStages, ", "))
 	}
-	return "", fmt.Errorf("no version stamps are kept for stage %q (normalizer, tagger)", stage)
+	return stage + "_version", nil
 }
 
-// stampKeys are the (stage, stamp) pairs a's MadeBy names, as keys of
-// Store.stamps.
-func stampKeys(a *Article) []string {
-	var out []string
-	for _, p := range [][2]string{{"normalizer", a.MadeBy.Normalizer}, {"tagger", a.MadeBy.Tagger}} {
-		if p[1] != "" {
-			out = append(out, p[0]+"\x00"+p[1])
+// stamp is one stage's version stamp, as Store.stamps keys it.
+type stamp struct{ stage, version string }
+
+// stampsOf is the stamps a's MadeBy names.
+func stampsOf(a *Article) []stamp {
+	var out []stamp
+	for _, st := range []stamp{{"normalizer", a.MadeBy.Normalizer}, {"tagger", a.MadeBy.Tagger}} {
+		if st.version != "" {
+			out = append(out, st)
 		}
 	}
 	return out
@@ -38,21 +41,20 @@ func stampKeys(a *Article) []string {
 // are held is remembered once a batch commits, so a batch usually has none.
 func (s *Store) recordStamps(arts []*Article, res []Result, now time.Time) []stmt {
 	var out []stmt
-	planned := map[string]bool{}
+	planned := map[stamp]bool{}
 	for i, a := range arts {
 		if o := res[i].Outcome; o != Inserted && o != Updated {
 			continue
 		}
-		for _, k := range stampKeys(a) {
+		for _, k := range stampsOf(a) {
 			if _, known := s.stamps.Load(k); known || planned[k] {
 				continue
 			}
 			planned[k] = true
-			stage, version, _ := strings.Cut(k, "\x00")
-			out = append(out, stmt{op: "record version " + version + " of " + stage,
+			out = append(out, stmt{op: "record version " + k.version + " of " + k.stage,
 				sql: s.bind(`INSERT INTO stage_versions (stage, version, first_seen) VALUES (?, ?, ?)
 					ON CONFLICT (stage, version) DO NOTHING`),
-				args: []any{stage, version, now.UnixMicro()}})
+				args: []any{k.stage, k.version, now.UnixMicro()}})
 		}
 	}
 	return out

@@ -105,7 +105,7 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	for i, a := range arts {
 		if o := res[i].Outcome; o == Inserted || o == Updated {
 			a.StoredAt = now
-			for _, k := range stampKeys(a) {
+			for _, k := range stampsOf(a) {
 				s.stamps.Store(k, true)
 			}
 		}
