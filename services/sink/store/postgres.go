@@ -131,17 +131,7 @@ const pgLanguages = "{ar,da,de,el,en,es,fi,fr,hu,id,it,lt,ne,nl,no,pt,ro,ru,sv,t
 // two replicas writing overlapping batches cannot deadlock), and all the
 // writes go in one pipelined round trip (pgx.Batch) instead of one each.
 func (s *Store) writeBatchPg(ctx context.Context, ids []string, plan func(map[string]*storedState) ([]stmt, error)) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return classify("upsert articles: connect", err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
-		if err != nil {
-			return classify("upsert articles: begin", err)
-		}
-		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	return s.txPg(ctx, "upsert articles", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, stateQuery+`= ANY($1) ORDER BY id FOR UPDATE`, ids)
 		if err != nil {
 			return classify("upsert articles: read stored state", err)
@@ -165,16 +155,32 @@ func (s *Store) writeBatchPg(ctx context.Context, ids []string, plan func(map[st
 				return classify(st.op, err)
 			}
 		}
-		if err := br.Close(); err != nil {
-			return classify("upsert articles", err)
+		return classify("upsert articles", br.Close())
+	})
+}
+
+// txPg runs fn in one transaction on PostgreSQL over pgx directly (on a
+// connection of the writer pool) and commits it. Errors are classified and
+// named by op; fn classifies its own.
+func (s *Store) txPg(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return classify(op+": connect", err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
+		if err != nil {
+			return classify(op+": begin", err)
 		}
-		if err := tx.Commit(ctx); err != nil {
-			return classify("upsert articles: commit", err)
+		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+		if err := fn(tx); err != nil {
+			return err
 		}
-		return nil
+		return classify(op+": commit", tx.Commit(ctx))
 	})
 	if err != nil && !errors.Is(err, ErrTransient) && !errors.Is(err, ErrPermanent) {
-		return classify("upsert articles", err) // from database/sql: a lost connection
+		return classify(op, err) // from database/sql: a lost connection
 	}
 	return err
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 )
 
 // DeleteOlderThan deletes the articles published before cutoff (fetched
@@ -41,48 +41,30 @@ func (s *Store) DeleteOlderThan(ctx context.Context, cutoff time.Time, batch int
 func (s *Store) deleteOlderThanPg(ctx context.Context, cutoff time.Time, batch int) (int, error) {
 	total := 0
 	for {
-		n, err := s.deleteBatchPg(ctx, cutoff, batch)
-		total += n
+		n := 0
+		err := s.txPg(ctx, "delete old articles", func(tx pgx.Tx) error {
+			var stories []string
+			err := tx.QueryRow(ctx, `WITH doomed AS (
+					SELECT seq, id FROM articles WHERE sort_at < $1 ORDER BY sort_at LIMIT $2 FOR UPDATE),
+				touched AS (SELECT DISTINCT story_id FROM article_stories WHERE article_id IN (SELECT id FROM doomed)),
+				gone AS (DELETE FROM articles WHERE seq IN (SELECT seq FROM doomed) RETURNING 1)
+				SELECT (SELECT COUNT(*) FROM gone), ARRAY(SELECT story_id FROM touched)`, cutoff.UnixMicro(), batch).Scan(&n, &stories)
+			if err != nil {
+				return classify("delete old articles", err)
+			}
+			if len(stories) > 0 {
+				if _, err := tx.Exec(ctx, `SELECT story_summaries_refresh($1)`, stories); err != nil {
+					return classify("delete old articles: story summaries", err)
+				}
+			}
+			return nil
+		})
 		if err != nil {
-			return total, classify("delete old articles", err)
+			return total, err
 		}
+		total += n
 		if n < batch {
 			return total, nil
 		}
 	}
-}
-
-func (s *Store) deleteBatchPg(ctx context.Context, cutoff time.Time, batch int) (int, error) {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	n := 0
-	err = conn.Raw(func(dc any) error {
-		tx, err := dc.(*stdlib.Conn).Conn().Begin(ctx)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		var stories []string
-		err = tx.QueryRow(ctx, `WITH doomed AS (
-				SELECT seq, id FROM articles WHERE sort_at < $1 ORDER BY sort_at LIMIT $2 FOR UPDATE),
-			touched AS (SELECT DISTINCT story_id FROM article_stories WHERE article_id IN (SELECT id FROM doomed)),
-			gone AS (DELETE FROM articles WHERE seq IN (SELECT seq FROM doomed) RETURNING 1)
-			SELECT (SELECT COUNT(*) FROM gone), ARRAY(SELECT story_id FROM touched)`, cutoff.UnixMicro(), batch).Scan(&n, &stories)
-		if err != nil {
-			return err
-		}
-		if len(stories) > 0 {
-			if _, err := tx.Exec(ctx, `SELECT story_summaries_refresh($1)`, stories); err != nil {
-				return err
-			}
-		}
-		return tx.Commit(ctx)
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, nil
 }
