@@ -247,7 +247,9 @@ func TestNATSPermissions(t *testing.T) {
 		}
 		outputs := map[string]string{"fetcher": stage.SubjectFetched, "normalizer": stage.SubjectNormalized, "tagger": stage.SubjectTagged}
 		for other, out := range outputs {
-			if other != user {
+			// The tagger sends articles whose story link went stale
+			// through itself again, on its input subject.
+			if other != user && (user != "tagger" || out != stage.SubjectNormalized) {
 				subjects = append(subjects, out)
 			}
 		}

@@ -63,7 +63,7 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 	return r.consume(ctx, input, output, Batch{Size: 1}, r.cfg.Workers, func(ctx context.Context, start time.Time, as []*newsflowv1.Article) []error {
 		errs := make([]error, len(as))
 		for i, a := range as {
-			errs[i] = r.process(ctx, h, pub, a, start)
+			errs[i] = r.process(withInputSeq(ctx, i), h, pub, a, start)
 		}
 		return errs
 	})

@@ -124,6 +124,36 @@ func TestConsumePublishesOutputAndAcks(t *testing.T) {
 	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 1 }, 10*time.Second, 10*time.Millisecond)
 }
 
+// TestInputSeq: a handler learns the stream sequence of the message it
+// handles, and fetching that sequence gives the message back.
+func TestInputSeq(t *testing.T) {
+	h := newHarness(t, "tagger")
+	var mu sync.Mutex
+	seqs := map[string]uint64{}
+	stop := h.run(SubjectNormalized, SubjectTagged, func(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		seqs[a.GetId()] = InputSeq(ctx)
+		return a, nil
+	})
+	defer stop()
+	for _, id := range []string{"s1", "s2", "s3"} {
+		h.publish(SubjectNormalized, article(id))
+	}
+	h.get(SubjectTagged, 3)
+	require.Zero(t, InputSeq(t.Context()))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seqs, 3)
+	for id, seq := range seqs {
+		require.NotZero(t, seq, id)
+		raw := h.get(SubjectNormalized, seq)
+		a, err := DecodeArticle(raw.Data)
+		require.NoError(t, err)
+		require.Equal(t, id, a.GetId())
+	}
+}
+
 func TestTransientErrorsAreRetriedThenSucceed(t *testing.T) {
 	h := newHarness(t, "tagger")
 	var calls atomic.Int32

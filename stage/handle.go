@@ -53,7 +53,13 @@ func (r *Runtime) handle(ctx context.Context, ms []jetstream.Msg, w work) {
 	}
 	defer r.keepInProgress(ms...)()
 	for attempt := uint64(1); ; attempt++ {
-		errs := r.call(w, start, arts)
+		seqs := make([]uint64, len(got))
+		for i, g := range got {
+			if meta, err := g.m.Metadata(); err == nil {
+				seqs[i] = meta.Sequence.Stream
+			}
+		}
+		errs := r.call(w, start, arts, seqs)
 		var heldGot []received
 		var cause error
 		for i, g := range got {
@@ -83,10 +89,11 @@ func (r *Runtime) handle(ctx context.Context, ms []jetstream.Msg, w work) {
 	}
 }
 
-// call runs w over as within the handler timeout. It is the runtime's one
+// call runs w over as within the handler timeout, telling it the stream
+// sequences of their messages (seqs; see InputSeq). It is the runtime's one
 // panic recovery: a panic is a permanent error for every article of the
 // batch, and a wrong number of results a transient one.
-func (r *Runtime) call(w work, start time.Time, as []*newsflowv1.Article) (errs []error) {
+func (r *Runtime) call(w work, start time.Time, as []*newsflowv1.Article, seqs []uint64) (errs []error) {
 	all := func(err error) []error {
 		out := make([]error, len(as))
 		for i := range out {
@@ -101,7 +108,7 @@ func (r *Runtime) call(w work, start time.Time, as []*newsflowv1.Article) (errs 
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.HandlerTimeout)
 	defer cancel()
-	errs = w(ctx, start, as)
+	errs = w(context.WithValue(ctx, inputSeqsKey{}, seqs), start, as)
 	if len(errs) != len(as) {
 		return all(fmt.Errorf("handler returned %d results for %d articles", len(errs), len(as)))
 	}
@@ -299,4 +306,27 @@ func (r *Runtime) keepInProgress(ms ...jetstream.Msg) (stop func()) {
 		}
 	})
 	return func() { close(quit); wg.Wait() }
+}
+
+type (
+	inputSeqsKey struct{} // a batch's input sequences, []uint64
+	inputSeqKey  struct{} // one article's, uint64
+)
+
+// InputSeq is the stream sequence of the input message a Handler was called
+// for: a stage may fetch that message again (jetstream.Stream.GetMsg) while
+// the stream keeps it, to send it through the stage once more. It is 0
+// outside a Handler the runtime called, and in a BatchHandler.
+func InputSeq(ctx context.Context) uint64 {
+	seq, _ := ctx.Value(inputSeqKey{}).(uint64)
+	return seq
+}
+
+// withInputSeq is the context a Handler is called with for the i-th
+// article of the batch ctx carries.
+func withInputSeq(ctx context.Context, i int) context.Context {
+	if seqs, _ := ctx.Value(inputSeqsKey{}).([]uint64); i < len(seqs) {
+		return context.WithValue(ctx, inputSeqKey{}, seqs[i])
+	}
+	return ctx
 }

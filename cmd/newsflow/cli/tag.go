@@ -83,7 +83,8 @@ func tagCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	// Lines are grouped against each other as the tagger groups a stream;
-	// the input order stands for time.
+	// the input order stands for time, so no line is earlier than one
+	// before it and none makes an earlier line's link stale.
 	stories := story.New(cfg.StoryConfig())
 	start := time.Now().UTC()
 	line, failed := 0, 0
@@ -119,7 +120,7 @@ func tagCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if id == "" {
 				id = fmt.Sprintf("line-%d", line)
 			}
-			r := stories.Assign(story.Record{ID: id, Time: start.Add(time.Duration(line) * time.Second), Sig: res.Signature, Features: res.Features()})
+			r, _ := stories.Assign(story.Record{ID: id, Time: start.Add(time.Duration(line) * time.Second), Sig: res.Signature, Features: res.Features()})
 			out.Story = &tagStory{ID: r.Link.Story, DuplicateOf: r.Link.DuplicateOf, DerivedFrom: r.Link.DerivedFrom, Overlap: r.Link.Overlap}
 		}
 		for _, t := range res.Topics {

@@ -677,9 +677,11 @@ type Story struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id of the story (an event across outlets); shared by every article in it.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Article id of the first-seen copy when this one is a syndicated copy.
+	// Article id of the first-published copy when this one is a syndicated
+	// copy (an earlier article: see overlap).
 	DuplicateOf string `protobuf:"bytes,2,opt,name=duplicate_of,json=duplicateOf,proto3" json:"duplicate_of,omitempty"`
-	// Article id of the article this one reuses a large part of.
+	// Article id of the earlier article this one shares a large part of its
+	// text with: it reuses that article's text, or quotes it at length.
 	DerivedFrom string `protobuf:"bytes,3,opt,name=derived_from,json=derivedFrom,proto3" json:"derived_from,omitempty"`
 	// Share of this article's shingles found in the one it is a copy of or
 	// derived from.

@@ -2,9 +2,11 @@ package evaluate
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/newsflow/newsflow/services/tagger/internal/sharedtest"
 	"github.com/newsflow/newsflow/services/tagger/story"
@@ -75,6 +77,13 @@ func TestSeedStory(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, docs, 5)
 	gs := Group(docs, tag.New(nil), story.DefaultConfig())
+	checkSeeds(t, gs)
+}
+
+// checkSeeds checks the seeds' grouping: one story, 002 derived from 000,
+// no other relation.
+func checkSeeds(t *testing.T, gs []Grouped) {
+	t.Helper()
 	byFile := map[string]Grouped{}
 	for _, g := range gs {
 		require.Equal(t, gs[0].Link.Story, g.Link.Story, "%s is in another story", g.Path)
@@ -82,8 +91,74 @@ func TestSeedStory(t *testing.T) {
 	}
 	require.True(t, strings.HasPrefix(byFile["002"].Link.DerivedFrom, "000_"), "%+v", byFile["002"].Link)
 	require.Empty(t, byFile["002"].Link.DuplicateOf)
-	for _, n := range []string{"001", "003", "004"} {
+	for _, n := range []string{"000", "001", "003", "004"} {
 		require.Empty(t, byFile[n].Link.DerivedFrom, n)
 		require.Empty(t, byFile[n].Link.DuplicateOf, n)
 	}
+}
+
+// controls are 20 articles of the sample site (the repository's own
+// corpus): local news of other events, each its own story.
+func controls(t *testing.T) []Doc {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "cmd", "newsflow", "samplesite", "corpus", "articles")
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 20, "the sample corpus at %s", dir)
+	var docs []Doc
+	for _, f := range files[:20] {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		head, body, ok := strings.Cut(string(b), "\n\n")
+		require.True(t, ok, f)
+		d := Doc{Path: f}
+		for line := range strings.Lines(head) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "title: "); ok {
+				d.Title = v
+			}
+		}
+		d.Text = body
+		d.detect()
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// TestSeedStoryInAnyOrder ingests the five seeds and 20 controls in 20
+// arrival orders, every article keeping its publication time (the seeds in
+// file order, 20 minutes apart; the controls among them): every order
+// links them alike, the seeds form one story with 002 derived from 000,
+// and no control joins it.
+func TestSeedStoryInAnyOrder(t *testing.T) {
+	if raceDetector {
+		t.Skip("skipped under -race (20 groupings); test.sh runs it without -race")
+	}
+	seeds, err := ReadSeeds(sharedtest.Dir(t, "seeds"))
+	require.NoError(t, err)
+	docs := append(seeds, controls(t)...)
+	start := time.Date(2025, 8, 18, 12, 0, 0, 0, time.UTC)
+	times := make([]time.Time, len(docs))
+	for i := range times {
+		if i < len(seeds) {
+			times[i] = start.Add(time.Duration(i) * 20 * time.Minute)
+		} else {
+			times[i] = start.Add(time.Duration(i-len(seeds))*7*time.Minute - 30*time.Minute)
+		}
+	}
+	runs := GroupOrders(docs, times, tag.New(nil), story.DefaultConfig(), 20, 7)
+	for k, gs := range runs {
+		require.True(t, SameRelations(runs[0], gs), "order %d linked the articles otherwise:\n%s\nfirst order:\n%s", k+1, grouping(gs), grouping(runs[0]))
+	}
+	gs := runs[0]
+	checkSeeds(t, gs[:len(seeds)])
+	for _, g := range gs[len(seeds):] {
+		require.NotEqual(t, gs[0].Link.Story, g.Link.Story, "control %s joined the seeds' story", g.Path)
+	}
+	t.Logf("%d articles in %d stories in every one of %d orders", len(gs), Stories(gs), len(runs))
+}
+
+func grouping(gs []Grouped) string {
+	var b bytes.Buffer
+	PrintGrouping(&b, gs, 0)
+	return b.String()
 }

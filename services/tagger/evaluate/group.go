@@ -25,14 +25,44 @@ type Grouped struct {
 // order, a second apart: the whole corpus falls in one window, the hardest
 // case for false merges.
 func Group(docs []Doc, tg *tag.Tagger, cfg story.Config) []Grouped {
-	x := story.New(cfg)
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	times := make([]time.Time, len(docs))
+	order := make([]int, len(docs))
+	for i := range docs {
+		times[i] = start.Add(time.Duration(i) * time.Second)
+		order[i] = i
+	}
+	return GroupTagged(docs, TagAll(docs, tg), times, order, cfg)
+}
+
+// TagAll tags docs on every CPU.
+func TagAll(docs []Doc, tg *tag.Tagger) []tag.Result {
 	res := make([]tag.Result, len(docs))
 	parallel(len(docs), func(i int) { res[i] = tg.TagIn(lang.Result{Code: docs[i].Lang}, docs[i].Title, docs[i].Text) })
+	return res
+}
+
+// GroupTagged runs tagged docs (res), published at times, through one story
+// index in the arrival order given (indexes into docs), linking again what
+// each arrival makes stale, as the tagger does; the result is in docs'
+// order.
+func GroupTagged(docs []Doc, res []tag.Result, times []time.Time, order []int, cfg story.Config) []Grouped {
+	x := story.New(cfg)
+	records := make(map[string]story.Record, len(docs))
+	for i, d := range docs {
+		records[id(d)] = story.Record{ID: id(d), Time: times[i], Sig: res[i].Signature, Features: res[i].Features()}
+	}
+	input := func(id string) (story.Record, bool) {
+		r, ok := records[id]
+		return r, ok
+	}
+	for _, i := range order {
+		x.Settle(records[id(docs[i])], input, 0)
+	}
 	out := make([]Grouped, len(docs))
 	for i, d := range docs {
-		r := x.Assign(story.Record{ID: id(d), Time: start.Add(time.Duration(i) * time.Second), Sig: res[i].Signature, Features: res[i].Features()})
-		out[i] = Grouped{Doc: d, Link: r.Link, Entities: res[i].Entities}
+		l, _ := x.Link(id(d))
+		out[i] = Grouped{Doc: d, Link: l, Entities: res[i].Entities}
 	}
 	return out
 }

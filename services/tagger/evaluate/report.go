@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/newsflow/newsflow/services/tagger/internal/shared"
 	"github.com/newsflow/newsflow/services/tagger/story"
@@ -39,8 +40,14 @@ type Summary struct {
 	Merged    int   // bench articles in a story with another class's article
 	Articles  int   // bench articles grouped
 	HeldOut   []Table
-	SeedLinks []Grouped
+	SeedLinks []Grouped // in file order
+	// SeedOrders is the arrival orders the seeds were grouped in,
+	// SeedOrdersSame those that linked them as file order did.
+	SeedOrders, SeedOrdersSame int
 }
+
+// seedOrders is how many arrival orders Report groups the seeds in.
+const seedOrders = 20
 
 // Report measures what opts asks and writes the tables to w.
 func Report(w io.Writer, opts Options) (Summary, error) {
@@ -102,8 +109,23 @@ func Report(w io.Writer, opts Options) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		fmt.Fprintf(w, "\n== story grouping of %s, in file order\n", opts.Seeds)
-		sum.SeedLinks = Group(docs, tg, opts.Story)
+		// Published in file order, 20 minutes apart; arriving in file
+		// order first, then in random orders.
+		start := time.Date(2025, 8, 18, 12, 0, 0, 0, time.UTC)
+		times := make([]time.Time, len(docs))
+		for i := range times {
+			times[i] = start.Add(time.Duration(i) * 20 * time.Minute)
+		}
+		runs := GroupOrders(docs, times, tg, opts.Story, seedOrders, 1)
+		same := 0
+		for _, r := range runs {
+			if SameRelations(runs[0], r) {
+				same++
+			}
+		}
+		sum.SeedLinks, sum.SeedOrders, sum.SeedOrdersSame = runs[0], len(runs), same
+		fmt.Fprintf(w, "\n== story grouping of %s (published in file order, 20 minutes apart)\n", opts.Seeds)
+		fmt.Fprintf(w, "arrival orders with the same relations as file order: %d of %d\n", same, len(runs))
 		PrintGrouping(w, sum.SeedLinks, 1000)
 	}
 	return sum, nil

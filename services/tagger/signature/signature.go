@@ -150,12 +150,20 @@ func Jaccard(a, b []uint32) float64 {
 // Containment estimates the share of a's shingles that b holds, from the
 // Jaccard estimate and both set sizes: |A∩B| = J(|A|+|B|)/(1+J).
 func Containment(a, b Signature) float64 {
-	if a.Size == 0 || b.Size == 0 {
-		return 0
-	}
+	_, aInB, _ := Overlap(a, b)
+	return aInB
+}
+
+// Overlap compares a and b in one pass over their sketches: the Jaccard
+// estimate, the share of a's shingles that b holds and the share of b's
+// that a holds (see Containment).
+func Overlap(a, b Signature) (jaccard, aInB, bInA float64) {
 	j := Jaccard(a.MinHash, b.MinHash)
+	if a.Size == 0 || b.Size == 0 {
+		return j, 0, 0
+	}
 	inter := j * float64(a.Size+b.Size) / (1 + j)
-	return min(1, inter/float64(a.Size))
+	return j, min(1, inter/float64(a.Size)), min(1, inter/float64(b.Size))
 }
 
 // Distance is the Hamming distance of two SimHashes.

@@ -1,17 +1,22 @@
 // Package story groups articles: it marks a syndicated copy as a duplicate
-// of the first seen, an article that reuses a large part of another's text
-// as derived from it, and puts different outlets' reports of one event into
-// one story.
+// of the first published, an article that reuses a large part of another's
+// text (or is largely reused by it) as derived from it, and puts different
+// outlets' reports of one event into one story.
 //
 // An Index holds the recent articles (a time window) in memory as compact
 // Records: id, time, content signature and weighted features (canonical
-// entity names and keywords). Link decides where a new article stands:
+// entity names and keywords). Articles are ordered by time (publication,
+// else fetch) and then id, and every relation points from the later
+// article to an earlier one, its parent:
 //
-//   - duplicate: its MinHash Jaccard similarity to a recent article reaches
-//     Config.Duplicate (a copy with small edits); it points at that
-//     article's own original, so every copy names the first seen;
-//   - derived: the share of its shingles found in a recent article
-//     (containment) reaches Config.Derived;
+//   - duplicate: its MinHash Jaccard similarity to an earlier article
+//     reaches Config.Duplicate (a copy with small edits); it names the
+//     earliest such article, or that article's own original;
+//   - derived: the share of one text's shingles found in the other
+//     (containment, the larger of the two directions: a shortened copy
+//     and an article quoting another whole both count) reaches
+//     Config.Derived; it names the earlier article that holds the largest
+//     share of the later one's text;
 //   - same story: the IDF-weighted cosine similarity of the features
 //     reaches Config.Similarity with at least Config.MinShared features in
 //     common, so outlets that wrote their own text still meet on the people,
@@ -20,7 +25,22 @@
 //     which nothing occurs, so a small index weighs all features alike and
 //     a large one learns that "United States" says little.
 //
-// An article that matches nothing founds a story whose id is its own id.
+// The parent is the best of these among the earlier articles (a duplicate
+// before a derived article before a report of the same event), and an
+// article's story is its parent's story; an article with no parent founds
+// a story whose id is its own id. Every link is thus a function of the set
+// of articles, not of the order they arrive in: when an article arrives
+// after a later one it is a better parent for, or changes the story of its
+// children, Assign returns those later articles as stale, and the caller
+// links them again (Assign them anew: the tagger sends their input message
+// through the stage once more, Settle does it in memory). Parents are
+// always earlier, so relinking ends.
+//
+// Within that rule the result depends on order in two bounded ways: the
+// candidates compared are those sharing an article's rarest features (at
+// most Config.Candidates), and feature weights follow the index's content
+// at the time of comparison.
+//
 // The package is pure (no I/O): the tagger feeds it from a stream that
 // every replica publishes to (see package tagger), and the evaluation runs
 // it over a corpus in memory.
@@ -49,6 +69,9 @@ type Record struct {
 	Sig      signature.Signature `json:"sig"`
 	Features []Feature           `json:"f,omitempty"`
 	Link     Link                `json:"link"`
+	// Ref tells the caller where to find the article again to link it
+	// anew (the tagger: its input message's stream sequence); 0 unknown.
+	Ref uint64 `json:"ref,omitempty"`
 }
 
 // Link is where an article stands among the recent ones.
@@ -58,6 +81,37 @@ type Link struct {
 	DerivedFrom string  `json:"der,omitempty"`
 	Overlap     float64 `json:"ov,omitempty"` // Jaccard for a duplicate, containment for a derived article
 	Similarity  float64 `json:"sim,omitempty"`
+	// Parent is the earlier article the link was made through (for a
+	// duplicate, the copy matched, whose original DuplicateOf names).
+	Parent string `json:"p,omitempty"`
+}
+
+// kind ranks a link: a duplicate above a derived article above a report of
+// the same story above none.
+func (l Link) kind() int {
+	switch {
+	case l.DuplicateOf != "":
+		return kindDuplicate
+	case l.DerivedFrom != "":
+		return kindDerived
+	case l.Parent != "":
+		return kindSimilar
+	}
+	return kindNone
+}
+
+const (
+	kindNone = iota
+	kindSimilar
+	kindDerived
+	kindDuplicate
+)
+
+// Stale names an article whose link an assignment changed: the caller
+// links it again (see Index.Assign).
+type Stale struct {
+	ID  string
+	Ref uint64
 }
 
 // Config holds the grouping thresholds.
@@ -143,6 +197,7 @@ func (x *Index) compact(r Record) *Record {
 	r.Link.Story = x.intern(r.Link.Story)
 	r.Link.DuplicateOf = x.intern(r.Link.DuplicateOf)
 	r.Link.DerivedFrom = x.intern(r.Link.DerivedFrom)
+	r.Link.Parent = x.intern(r.Link.Parent)
 	return &r
 }
 
@@ -163,34 +218,81 @@ func (x *Index) Len() int {
 
 // Assign links r against the index and adds it, in one step, so two
 // articles handled at once by this process see each other. It returns r
-// with its Link set.
-func (x *Index) Assign(r Record) Record {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if prev, ok := x.records[r.ID]; ok {
-		// A redelivery or a new version of an article already grouped
-		// keeps its place unless its text changed into something else.
-		r.Link = prev.Link
-		if signature.Jaccard(prev.Sig.MinHash, r.Sig.MinHash) < x.cfg.Duplicate {
-			x.remove(prev)
-			r.Link = x.link(r)
-		}
-	} else {
-		r.Link = x.link(r)
-	}
-	x.add(x.compact(r))
-	return r
-}
-
-// Add stores a record linked elsewhere (by another replica); a record with
-// the same id replaces the one held.
-func (x *Index) Add(r Record) {
+// with its Link set, and the later articles r's arrival makes stale: those
+// r is a better parent for than the one they have, and r's children when
+// r's own link changed. An article assigned again (a redelivery, a new
+// version, or a stale one linked anew) is linked from scratch, so a
+// redelivery gets the link it had.
+func (x *Index) Assign(r Record) (Record, []Stale) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if prev, ok := x.records[r.ID]; ok {
 		x.remove(prev)
 	}
+	var stale []Stale
+	r.Link, stale = x.link(r, true)
 	x.add(x.compact(r))
+	return r, stale
+}
+
+// Add stores a record linked elsewhere (by another replica); a record with
+// the same id replaces the one held. It returns the later articles the
+// record makes stale, as Assign does: a replica that did not link r itself
+// learns through Add what r changed. (Both replicas may report the same
+// article; relinking it twice gives the same link.)
+func (x *Index) Add(r Record) []Stale {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	prev, ok := x.records[r.ID]
+	if ok {
+		if prev.Link == r.Link && prev.Ref == r.Ref && prev.Time.Equal(r.Time) {
+			// The record this replica assigned, back from the stream: its
+			// consequences were reported then.
+			return nil
+		}
+		x.remove(prev)
+	}
+	_, stale := x.link(r, false)
+	x.add(x.compact(r))
+	return stale
+}
+
+// Settle assigns r and links anew, in memory, every article that makes
+// stale, and so on until nothing is: what the tagger does through its
+// input stream. input returns an article's record as it was first given
+// (false: gone). It returns r as linked and how many relinks it took; at
+// most limit are done (0: 100 times the index size), a bound that a sound
+// index never reaches.
+func (x *Index) Settle(r Record, input func(id string) (Record, bool), limit int) (Record, int) {
+	out, queue := x.Assign(r)
+	if limit <= 0 {
+		limit = 100 * (x.Len() + 1)
+	}
+	n := 0
+	for ; len(queue) > 0 && n < limit; n++ {
+		s := queue[0]
+		queue = queue[1:]
+		in, ok := input(s.ID)
+		if !ok {
+			continue
+		}
+		got, more := x.Assign(in)
+		if got.ID == out.ID {
+			out = got
+		}
+		queue = append(queue, more...)
+	}
+	return out, n
+}
+
+// Link returns the link the index holds for id.
+func (x *Index) Link(id string) (Link, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if r := x.records[id]; r != nil {
+		return r.Link, true
+	}
+	return Link{}, false
 }
 
 func (x *Index) add(r *Record) {
@@ -260,39 +362,139 @@ func (x *Index) idf(key string) float64 {
 	return math.Log(n / (1 + float64(len(x.postings(key)))))
 }
 
-// link decides r's place; x.mu is held.
-func (x *Index) link(r Record) Link {
+// before orders articles: by time, then id.
+func before(a, b *Record) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.Before(b.Time)
+	}
+	return a.ID < b.ID
+}
+
+// relation is how two articles relate, whichever came first.
+type relation struct {
+	kind  int
+	score float64 // Jaccard, containment or cosine, as kind says
+}
+
+// relate compares r (with its weighted features w) and c. Its score is
+// the Jaccard estimate for a duplicate, the share of the later article's
+// shingles found in the earlier for a derived article (the pair counts as
+// derived when either text holds enough of the other), and the feature
+// cosine for a report of the same story.
+func (x *Index) relate(r *Record, w map[string]float64, c *Record) relation {
+	j, rInC, cInR := signature.Overlap(r.Sig, c.Sig)
+	if j >= x.cfg.Duplicate {
+		return relation{kindDuplicate, j}
+	}
+	if max(rInC, cInR) >= x.cfg.Derived {
+		// Scored by the share of the later text found in the earlier,
+		// which for one later article ranks its sources by how much of
+		// them it reuses.
+		later := rInC
+		if before(r, c) {
+			later = cInR
+		}
+		return relation{kindDerived, later}
+	}
+	if s, shared := x.cosine(w, c); s >= x.cfg.Similarity && shared >= x.cfg.MinShared {
+		return relation{kindSimilar, s}
+	}
+	return relation{}
+}
+
+// better reports whether parent p with relation rel is a better parent than
+// q with relation cur: a stronger kind; within duplicates the earlier (a
+// copy names the first published); otherwise the higher score, then the
+// earlier.
+func better(rel relation, p *Record, cur relation, q *Record) bool {
+	if rel.kind != cur.kind {
+		return rel.kind > cur.kind
+	}
+	if q == nil {
+		return true
+	}
+	if rel.kind != kindDuplicate && rel.score != cur.score {
+		return rel.score > cur.score
+	}
+	return before(p, q)
+}
+
+// linkTo is the link of an article whose parent is p, related by rel.
+func linkTo(p *Record, rel relation) Link {
+	switch rel.kind {
+	case kindDuplicate:
+		orig := p.ID
+		if p.Link.DuplicateOf != "" {
+			orig = p.Link.DuplicateOf
+		}
+		return Link{Story: p.Link.Story, DuplicateOf: orig, Overlap: rel.score, Parent: p.ID}
+	case kindDerived:
+		return Link{Story: p.Link.Story, DerivedFrom: p.ID, Overlap: rel.score, Parent: p.ID}
+	case kindSimilar:
+		return Link{Story: p.Link.Story, Similarity: rel.score, Parent: p.ID}
+	}
+	return Link{}
+}
+
+// current is the relation behind a record's link.
+func current(l Link) relation {
+	switch k := l.kind(); k {
+	case kindDuplicate, kindDerived:
+		return relation{k, l.Overlap}
+	case kindSimilar:
+		return relation{k, l.Similarity}
+	}
+	return relation{}
+}
+
+// link decides r's place among the candidates (with assign; otherwise r
+// keeps the link it brings) and finds the later ones r makes stale; x.mu is
+// held and r is not in the index.
+func (x *Index) link(r Record, assign bool) (Link, []Stale) {
 	cands := x.candidates(r)
 	weights := x.weigh(r.Features)
-	var dup, der, sim *Record
-	bestJ, bestC, bestS := 0.0, 0.0, 0.0
+	var parent *Record
+	var best relation
+	type later struct {
+		c   *Record
+		rel relation
+	}
+	var laters []later
 	for _, c := range cands {
 		if !within(r.Time, c.Time, x.cfg.Window) {
 			continue
 		}
-		if j := signature.Jaccard(r.Sig.MinHash, c.Sig.MinHash); j >= x.cfg.Duplicate && j > bestJ {
-			dup, bestJ = c, j
+		rel := x.relate(&r, weights, c)
+		if !before(c, &r) {
+			laters = append(laters, later{c, rel})
+			continue
 		}
-		if ct := signature.Containment(r.Sig, c.Sig); ct >= x.cfg.Derived && ct > bestC {
-			der, bestC = c, ct
-		}
-		if s, shared := x.cosine(weights, c); s >= x.cfg.Similarity && shared >= x.cfg.MinShared && s > bestS {
-			sim, bestS = c, s
+		if rel.kind != kindNone && better(rel, c, best, parent) {
+			parent, best = c, rel
 		}
 	}
-	switch {
-	case dup != nil:
-		orig := dup.ID
-		if dup.Link.DuplicateOf != "" {
-			orig = dup.Link.DuplicateOf
+	if assign {
+		r.Link = Link{Story: r.ID}
+		if parent != nil {
+			r.Link = linkTo(parent, best)
 		}
-		return Link{Story: dup.Link.Story, DuplicateOf: orig, Overlap: bestJ}
-	case der != nil:
-		return Link{Story: der.Link.Story, DerivedFrom: der.ID, Overlap: bestC}
-	case sim != nil:
-		return Link{Story: sim.Link.Story, Similarity: bestS}
 	}
-	return Link{Story: r.ID}
+	var stale []Stale
+	for _, l := range laters {
+		c := l.c
+		if c.Link.Parent == r.ID {
+			// A child of r: stale when r's story or original changed, or
+			// r no longer relates to it as it did.
+			if want := linkTo(&r, l.rel); want.Story != c.Link.Story || want.DuplicateOf != c.Link.DuplicateOf || l.rel.kind != c.Link.kind() {
+				stale = append(stale, Stale{ID: c.ID, Ref: c.Ref})
+			}
+			continue
+		}
+		if l.rel.kind != kindNone && better(l.rel, &r, current(c.Link), x.records[c.Link.Parent]) {
+			stale = append(stale, Stale{ID: c.ID, Ref: c.Ref})
+		}
+	}
+	return r.Link, stale
 }
 
 // candidates are the records sharing one of r's rarest features (until

@@ -12,6 +12,7 @@ type metrics struct {
 	topics     *prometheus.CounterVec
 	links      *prometheus.CounterVec
 	badRecords prometheus.Counter
+	relinks    *prometheus.CounterVec
 }
 
 // topicsAssigned is the name of the topics counter, which TopicCounts reads.
@@ -31,8 +32,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "newsflow", Name: "story_records_unreadable_total",
 			Help: "Records of the story stream that could not be decoded and were skipped.",
 		}),
+		relinks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "newsflow", Name: "story_relinks_total",
+			Help: "Articles sent through the tagger again because an article that arrived after them changed their story links, by outcome: sent, duplicate (another replica sent it already), gone (the input stream no longer holds it: its link stays as it was), failed.",
+		}, []string{"outcome"}),
 	}
-	if err := stage.Register(reg, m.topics, m.links, m.badRecords); err != nil {
+	for _, o := range []string{relinkSent, relinkDuplicate, relinkGone, relinkFailed} {
+		m.relinks.WithLabelValues(o)
+	}
+	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks); err != nil {
 		return nil, err
 	}
 	return m, nil

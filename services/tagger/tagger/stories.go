@@ -44,6 +44,7 @@ type wireRecord struct {
 	Size     int             `json:"n"`
 	Features []story.Feature `json:"f,omitempty"`
 	Link     story.Link      `json:"l"`
+	Ref      uint64          `json:"q,omitempty"` // the article's input message, for a relink
 }
 
 func encodeRecord(r story.Record) ([]byte, error) {
@@ -52,7 +53,7 @@ func encodeRecord(r story.Record) ([]byte, error) {
 	for i, v := range kept {
 		binary.LittleEndian.PutUint32(mh[4*i:], v)
 	}
-	return json.Marshal(wireRecord{ID: r.ID, Time: r.Time, SimHash: r.Sig.SimHash, MinHash: mh, Size: r.Sig.Size, Features: r.Features, Link: r.Link})
+	return json.Marshal(wireRecord{ID: r.ID, Time: r.Time, SimHash: r.Sig.SimHash, MinHash: mh, Size: r.Sig.Size, Features: r.Features, Link: r.Link, Ref: r.Ref})
 }
 
 func decodeRecord(b []byte) (story.Record, error) {
@@ -67,7 +68,7 @@ func decodeRecord(b []byte) (story.Record, error) {
 	for i := range mh {
 		mh[i] = binary.LittleEndian.Uint32(w.MinHash[4*i:])
 	}
-	return story.Record{ID: w.ID, Time: w.Time, Sig: signature.Signature{SimHash: w.SimHash, MinHash: mh, Size: w.Size}, Features: w.Features, Link: w.Link}, nil
+	return story.Record{ID: w.ID, Time: w.Time, Sig: signature.Signature{SimHash: w.SimHash, MinHash: mh, Size: w.Size}, Features: w.Features, Link: w.Link, Ref: w.Ref}, nil
 }
 
 // storyStream publishes records and follows the stream into the index.
@@ -80,8 +81,10 @@ type storyStream struct {
 }
 
 // openStories creates the stream if missing, replays it into index and
-// keeps following it until ctx ends.
-func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index, window time.Duration, replicas int, dupWindow time.Duration, log *slog.Logger, bad func()) (*storyStream, error) {
+// keeps following it until ctx ends. Once it has caught up, it calls
+// stale with each record that makes the links of later articles stale
+// (see story.Index.Add); stale may be nil.
+func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index, window time.Duration, replicas int, dupWindow time.Duration, log *slog.Logger, bad func(), stale func(story.Record, []story.Stale)) (*storyStream, error) {
 	cfg := jetstream.StreamConfig{
 		Name:       StoriesStream,
 		Subjects:   []string{StoriesSubject},
@@ -115,8 +118,14 @@ func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index
 		if err != nil {
 			s.errors()
 			log.Warn("skipping unreadable story record", "error", err)
-		} else {
-			index.Add(r)
+		} else if st := index.Add(r); len(st) > 0 && stale != nil {
+			select {
+			case <-caughtUp:
+				stale(r, st)
+			default:
+				// Replaying the window: a later record of the stream
+				// shows the relink that was done then.
+			}
 		}
 		if md, err := m.Metadata(); err == nil && md.Sequence.Stream >= last && last > 0 {
 			select {

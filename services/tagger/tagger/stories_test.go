@@ -72,7 +72,7 @@ func TestReplicasShareTheIndex(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	open := func() *Stage {
 		s := newTestStage(t)
-		st, err := openStories(ctx, natstest.JetStream(t, srv), s.index, time.Hour, 1, time.Minute, log, func() {})
+		st, err := openStories(ctx, natstest.JetStream(t, srv), s.index, time.Hour, 1, time.Minute, log, func() {}, nil)
 		require.NoError(t, err)
 		t.Cleanup(st.stop)
 		s.stories = st

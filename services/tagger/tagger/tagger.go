@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/services/tagger/tag"
@@ -121,6 +123,7 @@ type Stage struct {
 	m       *metrics
 	index   *story.Index
 	stories *storyStream // nil: records are not shared (tests)
+	relinks *relinker    // nil: stale links are not sent again (tests)
 }
 
 // New builds the handler, registering its metrics on rt's registry.
@@ -149,12 +152,13 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	}
 	rt.SetVersion(v)
 	rc := rt.Config()
-	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc)
+	top := stage.StageTopology(Name)
+	s.relinks = newRelinker(rt.JetStream(), top.Input, uuid.NewString(), func(o string) { s.m.relinks.WithLabelValues(o).Inc() }, rt.Logger())
+	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc, s.relinkLater)
 	if err != nil {
 		return err
 	}
 	defer s.stories.stop()
-	top := stage.StageTopology(Name)
 	return rt.Consume(ctx, top.Input, top.Output, s.Handle)
 }
 
@@ -167,11 +171,16 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 	res := s.t.Tag(n.GetTitle(), n.GetText())
 	a.Tagged = Tagged(res)
 	if a.GetId() != "" && res.Signature.Size > 0 {
-		r := s.index.Assign(story.Record{ID: a.GetId(), Time: articleTime(a), Sig: res.Signature, Features: res.Features()})
+		r, stale := s.index.Assign(story.Record{ID: a.GetId(), Time: articleTime(a), Sig: res.Signature, Features: res.Features(), Ref: stage.InputSeq(ctx)})
 		if s.stories != nil {
 			if err := s.stories.publish(ctx, r, a.GetContentHash()); err != nil {
 				return nil, err // transient: retried, and the index keeps the link
 			}
+		}
+		if s.relinks != nil {
+			// After the record is out, so that the replica handling a
+			// relinked article is likely to hold it.
+			s.relinks.relink(ctx, r, stale)
 		}
 		l := r.Link
 		a.Tagged.Story = &newsflowv1.Story{Id: l.Story, DuplicateOf: l.DuplicateOf, DerivedFrom: l.DerivedFrom, Overlap: float32(l.Overlap)}
@@ -187,6 +196,18 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 		}
 	}
 	return a, nil
+}
+
+// relinkLater relinks what a record from the story stream (another
+// replica's, or this one's linked anew) makes stale. It runs in the
+// stream's delivery, so records are taken one at a time.
+func (s *Stage) relinkLater(cause story.Record, stale []story.Stale) {
+	if s.relinks == nil || len(stale) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.relinks.relink(ctx, cause, stale)
 }
 
 // articleTime is when the article appeared: its publication time, else

@@ -1,0 +1,150 @@
+package tagger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsflow/newsflow/services/tagger/story"
+	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/ops"
+)
+
+// Relinking: an article that arrives after a later one it relates to (the
+// earlier original after its copy, a replica's article after another
+// replica linked a later one without it) makes that later article's link
+// stale (see package story). The tagger then sends the later article
+// through itself again: it fetches the article's input message from the
+// input stream by the sequence its story record keeps, and republishes it
+// under a relink generation (Article.replay). Whichever replica handles it
+// links it anew with the index it has now, and the sink stores the new
+// version. An article whose input message the stream no longer keeps
+// (trimmed history, or older than the stream's age) keeps its link; that
+// is counted, as is a relink that fails (newsflow_story_relinks_total).
+//
+// The generation names the article that caused the relink, its link and
+// the replica that saw it: the duplicate window drops a relink sent twice
+// for one cause (a redelivered article, or the record coming back from the
+// story stream), yet a replica that sees the cause after another replica's
+// relink went through without it can still send its own.
+
+const (
+	relinkSent      = "sent"
+	relinkDuplicate = "duplicate"
+	relinkGone      = "gone"
+	relinkFailed    = "failed"
+)
+
+// relinker sends stale articles through the tagger again.
+type relinker struct {
+	js       jetstream.JetStream
+	subject  string // the tagger's input subject
+	instance string // this replica
+	count    func(outcome string)
+	log      *slog.Logger
+
+	mu     sync.Mutex
+	stream jetstream.Stream // the input stream, looked up on first use
+}
+
+func newRelinker(js jetstream.JetStream, subject, instance string, count func(string), log *slog.Logger) *relinker {
+	return &relinker{js: js, subject: subject, instance: instance, count: count, log: log}
+}
+
+// generation names a relink caused by cause (see the comment above).
+func (l *relinker) generation(cause story.Record) string {
+	h := sha256.New()
+	for _, s := range []string{l.instance, cause.ID, cause.Link.Story, cause.Link.DuplicateOf, cause.Link.DerivedFrom, cause.Link.Parent, strconv.FormatUint(cause.Sig.SimHash, 16)} {
+		fmt.Fprintf(h, "%d:%s", len(s), s)
+	}
+	return "l" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// relinkTries is how often a relink is tried before it counts as failed,
+// relinkPause the pause after the first failure (doubled after each).
+const (
+	relinkTries = 3
+	relinkPause = 200 * time.Millisecond
+)
+
+// relink sends every stale article through the tagger again. A relink that
+// fails relinkTries times (NATS unreachable, or the tagger not allowed to
+// read its input stream or publish to it) is logged and counted as failed:
+// the article that caused it was tagged all the same, and is not failed
+// for it. An article the stream no longer holds is counted as gone.
+func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story.Stale) {
+	if len(stale) == 0 {
+		return
+	}
+	gen := l.generation(cause)
+	for _, s := range stale {
+		outcome, err := l.send(ctx, s, gen)
+		for pause, try := relinkPause, 1; err != nil && try < relinkTries; pause, try = 2*pause, try+1 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+				outcome, err = l.send(ctx, s, gen)
+			}
+		}
+		l.count(outcome)
+		switch {
+		case err != nil:
+			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "cause", cause.ID, "error", err)
+		case outcome == relinkGone:
+			l.log.Info("article to relink no longer in the input stream; its story link stays as it was", "article_id", s.ID, "cause", cause.ID)
+		}
+	}
+}
+
+func (l *relinker) send(ctx context.Context, s story.Stale, gen string) (string, error) {
+	if s.Ref == 0 {
+		return relinkGone, nil
+	}
+	st, err := l.input(ctx)
+	if err != nil {
+		return relinkFailed, err
+	}
+	m, err := st.GetMsg(ctx, s.Ref)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return relinkGone, nil
+	}
+	if err != nil {
+		return relinkFailed, fmt.Errorf("get input message %d: %w", s.Ref, err)
+	}
+	a, err := stage.DecodeArticle(m.Data)
+	if err != nil || a.GetId() != s.ID {
+		return relinkGone, nil // not the article any more: nothing to send
+	}
+	a.Replay = gen
+	dup, err := ops.Republish(ctx, l.js, l.subject, "relink", a)
+	if err != nil {
+		return relinkFailed, err
+	}
+	if dup {
+		return relinkDuplicate, nil
+	}
+	return relinkSent, nil
+}
+
+func (l *relinker) input(ctx context.Context) (jetstream.Stream, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stream != nil {
+		return l.stream, nil
+	}
+	name := stage.StreamFor(l.subject)
+	st, err := l.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	l.stream = st
+	return st, nil
+}

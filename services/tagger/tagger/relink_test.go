@@ -1,0 +1,179 @@
+package tagger
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/natstest"
+)
+
+// TestRelinksAcrossReplicas runs two tagger replicas on a real (embedded)
+// NATS server and feeds them articles latest first: a shortened copy of an
+// agency story and an edited copy arrive before the story itself, among
+// unrelated articles. Once the replicas are idle, the last version of each
+// article in the output stream, which is what the sink keeps, points from
+// the later article to the earlier one, and every article of the event is
+// in the original's story.
+func TestRelinksAcrossReplicas(t *testing.T) {
+	srv := natstest.Run(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	var rts []*stage.Runtime
+	var tels []*stage.Telemetry
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		for _, rt := range rts {
+			rt.Close()
+		}
+	})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for range 2 {
+		cfg := stage.DefaultConfig()
+		cfg.NATSURL = srv.ClientURL()
+		cfg.Workers = 2
+		tel := stage.NewTelemetry()
+		rt, err := stage.New(ctx, cfg, stage.Options{Name: Name, Telemetry: tel, Logger: log})
+		require.NoError(t, err)
+		rts, tels = append(rts, rt), append(tels, tel)
+		wg.Go(func() {
+			if err := Run(ctx, rt, DefaultConfig()); err != nil && ctx.Err() == nil {
+				t.Errorf("tagger: %v", err)
+			}
+		})
+	}
+	js := natstest.JetStream(t, srv)
+	var cons jetstream.Consumer
+	require.Eventually(t, func() bool {
+		var err error
+		cons, err = js.Consumer(ctx, stage.StreamFor(stage.SubjectNormalized), Name)
+		return err == nil
+	}, 20*time.Second, 20*time.Millisecond, "the replicas create their consumer")
+
+	t0 := time.Date(2025, 8, 18, 12, 0, 0, 0, time.UTC)
+	sentences := strings.Split(agencyText, "\n")
+	arts := []*newsflowv1.Article{
+		article("orig", agencyText, t0),
+		article("excerpt", strings.Join(sentences[:2], "\n"), t0.Add(20*time.Minute)),
+		article("copy", strings.Replace(agencyText, "on Monday", "on Monday evening", 1)+"\nReporting by the wire desk.", t0.Add(40*time.Minute)),
+	}
+	for i, f := range []string{"de_economy.txt", "en_politics.txt", "fr_sport.txt"} {
+		b, err := os.ReadFile(filepath.Join("..", "tag", "testdata", f))
+		require.NoError(t, err)
+		title, text, _ := strings.Cut(string(b), "\n")
+		a := article(strings.TrimSuffix(f, ".txt"), text, t0.Add(time.Duration(10*i+5)*time.Minute))
+		a.Normalized.Title = title
+		arts = append(arts, a)
+	}
+	for i := len(arts) - 1; i >= 0; i-- { // latest first
+		a := arts[i]
+		if a.GetId() == "orig" {
+			continue
+		}
+		publishNormalized(t, js, a)
+	}
+	// The story arrives once its copies are tagged.
+	waitIdle(t, cons)
+	publishNormalized(t, js, arts[0])
+	waitIdle(t, cons)
+
+	final := lastTagged(t, js)
+	require.Len(t, final, len(arts))
+	links := map[string]*newsflowv1.Story{}
+	for id, a := range final {
+		links[id] = a.GetTagged().GetStory()
+	}
+	require.Equal(t, "orig", links["orig"].GetId())
+	require.Equal(t, "orig", links["excerpt"].GetDerivedFrom(), "%v", links["excerpt"])
+	require.Equal(t, "orig", links["excerpt"].GetId())
+	require.Equal(t, "orig", links["copy"].GetDuplicateOf(), "%v", links["copy"])
+	require.Equal(t, "orig", links["copy"].GetId())
+	for _, id := range []string{"de_economy", "en_politics", "fr_sport"} {
+		require.Equal(t, id, links[id].GetId(), "%s is a story of its own", id)
+	}
+	sent := 0.0
+	for _, tel := range tels {
+		n, err := testutil.GatherAndCount(tel.Registry, "newsflow_story_relinks_total")
+		require.NoError(t, err)
+		require.Equal(t, 4, n, "every outcome is there from the start")
+		sent += relinks(t, tel, relinkSent)
+	}
+	require.GreaterOrEqual(t, sent, 2.0, "the excerpt and the copy were sent again")
+}
+
+// relinks reads a replica's relink counter for one outcome.
+func relinks(t *testing.T, tel *stage.Telemetry, outcome string) float64 {
+	t.Helper()
+	families, err := tel.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "newsflow_story_relinks_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func publishNormalized(t *testing.T, js jetstream.JetStream, a *newsflowv1.Article) {
+	t.Helper()
+	msg, err := stage.ArticleMsg(stage.SubjectNormalized, a)
+	require.NoError(t, err)
+	_, err = js.PublishMsg(t.Context(), msg, jetstream.WithMsgID(stage.MsgID("normalizer", a)))
+	require.NoError(t, err)
+}
+
+// waitIdle waits until the tagger's consumer has nothing pending or
+// unacked at five looks in a row (relinks are sent from the story stream's
+// delivery, a moment after the work that causes them).
+func waitIdle(t *testing.T, cons jetstream.Consumer) {
+	t.Helper()
+	idle := 0
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(t.Context())
+		if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+			idle = 0
+			return false
+		}
+		idle++
+		return idle >= 5
+	}, 30*time.Second, 50*time.Millisecond)
+}
+
+// lastTagged reads the output stream and returns each article's last
+// version.
+func lastTagged(t *testing.T, js jetstream.JetStream) map[string]*newsflowv1.Article {
+	t.Helper()
+	st, err := js.Stream(t.Context(), stage.StreamFor(stage.SubjectTagged))
+	require.NoError(t, err)
+	info, err := st.Info(t.Context())
+	require.NoError(t, err)
+	out := map[string]*newsflowv1.Article{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(t.Context(), seq)
+		require.NoError(t, err)
+		a, err := stage.DecodeArticle(m.Data)
+		require.NoError(t, err)
+		out[a.GetId()] = a
+	}
+	return out
+}
