@@ -120,8 +120,69 @@ func CrossValidate(docs []Doc, k int, cfg topic.TrainConfig) (Table, []float64, 
 	return pooled, accs, nil
 }
 
-// Print writes the table: one row per gold label with its accuracy and
-// where its documents went. names shortens codes for display (nil: as is).
+// ClassScore is how well one gold class was recognised.
+type ClassScore struct {
+	Class                 string
+	Docs, Predicted, Hits int // documents of the class, documents given it, both
+	Precision, Recall, F1 float64
+}
+
+// Classes scores every gold class, in code order: precision is the share
+// of documents given the class that belong to it, recall the share of its
+// documents given it.
+func (t Table) Classes() []ClassScore {
+	predicted := map[string]int{}
+	for _, row := range t.Counts {
+		for got, n := range row {
+			predicted[got] += n
+		}
+	}
+	var out []ClassScore
+	for _, g := range t.golds() {
+		c := ClassScore{Class: g, Predicted: predicted[g], Hits: t.Counts[g][g]}
+		for _, n := range t.Counts[g] {
+			c.Docs += n
+		}
+		if c.Predicted > 0 {
+			c.Precision = float64(c.Hits) / float64(c.Predicted)
+		}
+		if c.Docs > 0 {
+			c.Recall = float64(c.Hits) / float64(c.Docs)
+		}
+		if c.Precision+c.Recall > 0 {
+			c.F1 = 2 * c.Precision * c.Recall / (c.Precision + c.Recall)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// MacroF1 is the mean of the classes' F1.
+func (t Table) MacroF1() float64 {
+	cs := t.Classes()
+	if len(cs) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, c := range cs {
+		sum += c.F1
+	}
+	return sum / float64(len(cs))
+}
+
+func (t Table) golds() []string {
+	golds := make([]string, 0, len(t.Counts))
+	for g := range t.Counts {
+		golds = append(golds, g)
+	}
+	sort.Strings(golds)
+	return golds
+}
+
+// Print writes the table: one row per gold class with its precision,
+// recall and F1 and where its documents went, then the confusion matrix
+// (rows gold, columns predicted; the topics no document belongs to are
+// summed under "other"). names shortens codes for display (nil: as is).
 func (t Table) Print(w io.Writer, names map[string]string) {
 	name := func(c string) string {
 		if n, ok := names[c]; ok {
@@ -129,26 +190,43 @@ func (t Table) Print(w io.Writer, names map[string]string) {
 		}
 		return c
 	}
-	golds := make([]string, 0, len(t.Counts))
-	for g := range t.Counts {
-		golds = append(golds, g)
-	}
-	sort.Strings(golds)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "class\tdocs\tcorrect\taccuracy\tpredicted as")
-	for _, g := range golds {
-		row := t.Counts[g]
-		n := 0
-		for _, c := range row {
-			n += c
-		}
+	fmt.Fprintln(tw, "class\tdocs\tcorrect\tprecision\trecall\tF1\tpredicted as")
+	for _, c := range t.Classes() {
+		row := t.Counts[c.Class]
 		gots := rank.Keys(row)
 		parts := make([]string, len(gots))
 		for i, got := range gots {
 			parts[i] = fmt.Sprintf("%s %d", name(got), row[got])
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%s\n", name(g), n, row[g], float64(row[g])/float64(n), strings.Join(parts, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.4f\t%.4f\t%.4f\t%s\n", name(c.Class), c.Docs, c.Hits, c.Precision, c.Recall, c.F1, strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(tw, "all\t%d\t%d\t%.4f\t\n", t.Total, t.Correct, t.Accuracy())
+	fmt.Fprintf(tw, "all\t%d\t%d\taccuracy %.4f\t\tmacro %.4f\t\n", t.Total, t.Correct, t.Accuracy(), t.MacroF1())
+	tw.Flush()
+
+	golds := t.golds()
+	isGold := map[string]bool{}
+	for _, g := range golds {
+		isGold[g] = true
+	}
+	fmt.Fprintln(w, "confusion (rows: class, columns: predicted)")
+	fmt.Fprint(tw, "\t")
+	for _, g := range golds {
+		fmt.Fprintf(tw, "%s\t", name(g))
+	}
+	fmt.Fprintln(tw, "other\tnone\t")
+	for _, g := range golds {
+		fmt.Fprintf(tw, "%s\t", name(g))
+		other := 0
+		for got, n := range t.Counts[g] {
+			if !isGold[got] && got != "none" {
+				other += n
+			}
+		}
+		for _, p := range golds {
+			fmt.Fprintf(tw, "%d\t", t.Counts[g][p])
+		}
+		fmt.Fprintf(tw, "%d\t%d\t\n", other, t.Counts[g]["none"])
+	}
 	tw.Flush()
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/newsflow/newsflow/services/tagger/lang"
 	"github.com/newsflow/newsflow/services/tagger/signature"
@@ -153,4 +154,55 @@ func bands(sig []uint32) [][2]uint64 {
 		out = append(out, [2]uint64{uint64(b), h})
 	}
 	return out
+}
+
+// ShortForm is d as a news brief: its title and first sentence only, the
+// length of a wire alert or of the short-item news corpora (a title and a
+// lead sentence or two).
+func ShortForm(d Doc) Doc {
+	d.Text = FirstSentence(d.Text)
+	return d
+}
+
+// FirstSentence is the first sentence of text's first non-empty line: up
+// to the first '.', '!' or '?' that is followed by a space and a capital
+// letter, a digit or a quote, and does not end an initial or a short
+// abbreviation ("J. Smith", "Mr. Jones", "U.S. Army"); the whole line when
+// there is none.
+func FirstSentence(text string) string {
+	var line string
+	for l := range strings.Lines(text) {
+		if l = strings.TrimSpace(l); l != "" {
+			line = l
+			break
+		}
+	}
+	rs := []rune(line)
+	for i := 0; i+2 < len(rs); i++ {
+		if (rs[i] != '.' && rs[i] != '!' && rs[i] != '?') || rs[i+1] != ' ' {
+			continue
+		}
+		next := rs[i+2]
+		if !unicode.IsUpper(next) && !unicode.IsDigit(next) && !strings.ContainsRune("\"'“‘", next) {
+			continue
+		}
+		if rs[i] == '.' {
+			// The word the dot ends: an initial or a short abbreviation
+			// does not end a sentence.
+			j := i
+			for j > 0 && !unicode.IsSpace(rs[j-1]) {
+				j--
+			}
+			word := strings.Trim(string(rs[j:i]), ".")
+			if strings.Contains(word, ".") || len([]rune(word)) <= 2 && word != "" && unicode.IsUpper([]rune(word)[0]) {
+				continue // U.S., e.g., Mr, J
+			}
+			switch word {
+			case "Mrs", "Gen", "Sen", "Rep", "Gov", "Capt", "Prof", "Corp", "Inc", "Ltd", "Co", "Jr", "Sr", "No", "St", "vs":
+				continue
+			}
+		}
+		return string(rs[:i+1])
+	}
+	return line
 }

@@ -36,6 +36,7 @@ type Options struct {
 // Summary holds the figures Report printed.
 type Summary struct {
 	Default   Table // default (or given) model on the deduplicated bench
+	Short     Table // the same on the bench's short form (ShortForm)
 	Trained   Table // cross-validated trained model
 	Merged    int   // bench articles in a story with another class's article
 	Articles  int   // bench articles grouped
@@ -67,6 +68,14 @@ func Report(w io.Writer, opts Options) (Summary, error) {
 			opts.Bench, len(all), exact, near, len(kept))
 		sum.Default = Evaluate(opts.Model, kept, BBCToIPTC)
 		sum.Default.Print(w, names)
+
+		short := make([]Doc, len(kept))
+		for i, d := range kept {
+			short[i] = ShortForm(d)
+		}
+		fmt.Fprintf(w, "\n== topic model on the short form of the same %d articles: title and first sentence\n", len(short))
+		sum.Short = Evaluate(opts.Model, short, BBCToIPTC)
+		sum.Short.Print(w, names)
 
 		if opts.Folds > 1 {
 			fmt.Fprintf(w, "\n== trained model (newsflow tagger train), %d-fold cross-validation on the deduplicated set\n", opts.Folds)
