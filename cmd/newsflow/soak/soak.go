@@ -15,6 +15,7 @@ import (
 
 	"github.com/newsflow/newsflow/cmd/newsflow/pipeline"
 	"github.com/newsflow/newsflow/services/sink/store"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // Config is one soak run.
@@ -52,6 +53,10 @@ type Report struct {
 	// RSS samples of this process (farm included), and the Go heap in use.
 	RSS, Heap []Sample
 	Drained   time.Duration // time from the freeze until all that was seen was stored (or the drain ended)
+	// Tagged counts the articles the tagger handled (relinked ones
+	// included); Relinks the tagger's relinks by outcome.
+	Tagged  float64
+	Relinks map[string]float64
 }
 
 // Sample is one reading over time.
@@ -187,6 +192,8 @@ drain:
 	}
 	sample()
 	rep.Host = farm.Stats()
+	rep.Tagged = p.Telemetry().MessageCount("tagger", stage.OutcomeOK)
+	rep.Relinks = p.Telemetry().CounterValues("newsflow_story_relinks_total", "outcome")
 	err = rep.count(ctx, st, listed, time.Since(start))
 	return rep, err
 }
@@ -262,6 +269,8 @@ func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "requests                     %d (%d feed requests, %.1f%% of repeat polls answered 304)\n", r.Host.Requests, r.Host.FeedRequests, 100*r.NotModifiedShare())
 	fmt.Fprintf(w, "per host at most             %d requests in one second, %d in flight\n", r.Host.MaxPerSecond, r.Host.MaxInFlight)
 	fmt.Fprintf(w, "drain after the freeze       %s\n", r.Drained.Round(time.Second))
+	fmt.Fprintf(w, "story relinks                %.0f sent, %.0f gone, %.0f failed (articles tagged %.0f, relinked ones included)\n",
+		r.Relinks["sent"], r.Relinks["gone"], r.Relinks["failed"], r.Tagged)
 	if len(r.RSS) > 0 {
 		var parts []string
 		for _, s := range r.RSS {

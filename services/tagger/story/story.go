@@ -34,7 +34,11 @@
 // children, Assign returns those later articles as stale, and the caller
 // links them again (Assign them anew: the tagger sends their input message
 // through the stage once more, Settle does it in memory). Parents are
-// always earlier, so relinking ends.
+// always earlier, so relinking ends. Its cost: an arrival relinks at most
+// the Config.Candidates articles it is compared with; a group of copies
+// arriving in random order relinks about one article per article (each
+// time a new first-published copy arrives, every copy moves to it), one
+// arriving in publication order none.
 //
 // Within that rule the result depends on order in two bounded ways: the
 // candidates compared are those sharing an article's rarest features (at
@@ -110,8 +114,9 @@ const (
 // Stale names an article whose link an assignment changed: the caller
 // links it again (see Index.Assign).
 type Stale struct {
-	ID  string
-	Ref uint64
+	ID   string
+	Ref  uint64
+	Link Link // the link it has, which no longer holds
 }
 
 // Config holds the grouping thresholds.
@@ -268,10 +273,18 @@ func (x *Index) Settle(r Record, input func(id string) (Record, bool), limit int
 	if limit <= 0 {
 		limit = 100 * (x.Len() + 1)
 	}
+	// An article waiting in the queue is not queued again: linking it
+	// once from scratch serves every cause (the tagger gets the same from
+	// its relink generations, see package tagger).
+	queued := map[string]bool{}
+	for _, s := range queue {
+		queued[s.ID] = true
+	}
 	n := 0
 	for ; len(queue) > 0 && n < limit; n++ {
 		s := queue[0]
 		queue = queue[1:]
+		delete(queued, s.ID)
 		in, ok := input(s.ID)
 		if !ok {
 			continue
@@ -280,7 +293,12 @@ func (x *Index) Settle(r Record, input func(id string) (Record, bool), limit int
 		if got.ID == out.ID {
 			out = got
 		}
-		queue = append(queue, more...)
+		for _, m := range more {
+			if !queued[m.ID] {
+				queued[m.ID] = true
+				queue = append(queue, m)
+			}
+		}
 	}
 	return out, n
 }
@@ -486,12 +504,12 @@ func (x *Index) link(r Record, assign bool) (Link, []Stale) {
 			// A child of r: stale when r's story or original changed, or
 			// r no longer relates to it as it did.
 			if want := linkTo(&r, l.rel); want.Story != c.Link.Story || want.DuplicateOf != c.Link.DuplicateOf || l.rel.kind != c.Link.kind() {
-				stale = append(stale, Stale{ID: c.ID, Ref: c.Ref})
+				stale = append(stale, Stale{ID: c.ID, Ref: c.Ref, Link: c.Link})
 			}
 			continue
 		}
 		if l.rel.kind != kindNone && better(l.rel, &r, current(c.Link), x.records[c.Link.Parent]) {
-			stale = append(stale, Stale{ID: c.ID, Ref: c.Ref})
+			stale = append(stale, Stale{ID: c.ID, Ref: c.Ref, Link: c.Link})
 		}
 	}
 	return r.Link, stale

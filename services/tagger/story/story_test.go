@@ -214,7 +214,7 @@ func TestLateEarlierArticle(t *testing.T) {
 	earlier.Ref = 7
 	e, stale := x.Assign(earlier)
 	require.Equal(t, Link{Story: "earlier"}, e.Link, "nothing before it")
-	require.Equal(t, []Stale{{ID: "later"}}, stale)
+	require.Equal(t, []Stale{{ID: "later", Link: Link{Story: "later"}}}, stale)
 
 	again, stale := x.Assign(rec("later", time.Hour, words("agency", 90), event...))
 	require.Empty(t, stale)
@@ -225,6 +225,6 @@ func TestLateEarlierArticle(t *testing.T) {
 	// that comes back unchanged reports nothing.
 	y := New(DefaultConfig())
 	y.Assign(rec("later", time.Hour, words("agency", 90), event...))
-	require.Equal(t, []Stale{{ID: "later"}}, y.Add(e))
+	require.Equal(t, []Stale{{ID: "later", Link: Link{Story: "later"}}}, y.Add(e))
 	require.Empty(t, y.Add(e))
 }

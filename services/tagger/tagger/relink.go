@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -30,11 +29,12 @@ import (
 // (trimmed history, or older than the stream's age) keeps its link; that
 // is counted, as is a relink that fails (newsflow_story_relinks_total).
 //
-// The generation names the article that caused the relink, its link and
-// the replica that saw it: the duplicate window drops a relink sent twice
-// for one cause (a redelivered article, or the record coming back from the
-// story stream), yet a replica that sees the cause after another replica's
-// relink went through without it can still send its own.
+// The generation names the stale article's link as the replica saw it and
+// the replica: the duplicate window drops a relink sent again for an
+// article still in the state it was sent from (several causes, a
+// redelivered cause, a record coming back from the story stream), yet a
+// replica that sees a cause after another replica's relink went through
+// without it can still send its own.
 
 const (
 	relinkSent      = "sent"
@@ -59,11 +59,11 @@ func newRelinker(js jetstream.JetStream, subject, instance string, count func(st
 	return &relinker{js: js, subject: subject, instance: instance, count: count, log: log}
 }
 
-// generation names a relink caused by cause (see the comment above).
-func (l *relinker) generation(cause story.Record) string {
+// generation names a relink of s (see the comment above).
+func (l *relinker) generation(s story.Stale) string {
 	h := sha256.New()
-	for _, s := range []string{l.instance, cause.ID, cause.Link.Story, cause.Link.DuplicateOf, cause.Link.DerivedFrom, cause.Link.Parent, strconv.FormatUint(cause.Sig.SimHash, 16)} {
-		fmt.Fprintf(h, "%d:%s", len(s), s)
+	for _, v := range []string{l.instance, s.ID, s.Link.Story, s.Link.DuplicateOf, s.Link.DerivedFrom, s.Link.Parent} {
+		fmt.Fprintf(h, "%d:%s", len(v), v)
 	}
 	return "l" + hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -84,8 +84,8 @@ func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story
 	if len(stale) == 0 {
 		return
 	}
-	gen := l.generation(cause)
 	for _, s := range stale {
+		gen := l.generation(s)
 		outcome, err := l.send(ctx, s, gen)
 		for pause, try := relinkPause, 1; err != nil && try < relinkTries; pause, try = 2*pause, try+1 {
 			select {
