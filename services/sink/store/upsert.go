@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -58,14 +59,14 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 	now := fromMicros(time.Now().UnixMicro()) // what reads will return
 	plan := func(states map[string]*storedState) ([]stmt, error) {
 		var all []stmt
-		touched := map[string]bool{} // stories whose summary changes
+		links := linkChanges{} // what the batch does to the stories
 		for i, a := range arts {
 			if res[i].Err != nil {
 				continue
 			}
-			before := ""
+			var before storedState
 			if st := states[a.ID]; st != nil {
-				before = st.story
+				before = *st
 			}
 			o, stmts, err := s.planUpsert(a, states, now)
 			if err != nil {
@@ -74,17 +75,20 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 			res[i].Outcome = o
 			all = append(all, stmts...)
 			if o == Inserted || o == Updated {
-				touched[before], touched[a.storyID()] = true, true
+				// An update removes the article's link and adds it anew.
+				links.remove(before.story, before.sortAt)
+				links.add(a.storyID(), a.sortTime().UnixMicro())
 			}
 		}
 		all = append(all, s.recordStamps(arts, res, now)...)
-		delete(touched, "")
-		if s.pg && len(touched) > 0 {
+		if s.pg && len(links) > 0 {
 			// SQLite's triggers keep the summaries; on PostgreSQL, where a
-			// trigger a row cost a quarter of the write rate, one refresh
-			// a batch does.
-			all = append(all, stmt{op: "upsert articles: story summaries", sql: s.bind(`SELECT story_summaries_refresh(?)`),
-				args: []any{slices.Sorted(maps.Keys(touched))}})
+			// trigger a row cost a quarter of the write rate, one call a
+			// batch applies its changes, and the trigger that catches a
+			// time changed in place stands aside for the batch (it would
+			// count links of the batch that the call counts again).
+			all = append([]stmt{{op: "upsert articles: story summaries", sql: `SELECT set_config('newsflow.summaries_by_batch', 'on', true)`}}, all...)
+			all = append(all, links.apply(s))
 		}
 		return all, nil
 	}
@@ -117,7 +121,61 @@ func (s *Store) UpsertBatch(ctx context.Context, arts []*Article) ([]Result, err
 type storedState struct {
 	record              string
 	fetchedAt, storedAt int64
+	sortAt              int64  // the time its story summary counts
 	story               string // the story it is linked to ("" none)
+}
+
+// linkChanges sums what a write batch does to each story's links, for its
+// summary: links added less removed, and the span of the times added and of
+// those removed.
+type linkChanges map[string]*linkChange
+
+type linkChange struct {
+	delta               int32
+	first, last         int64 // of the times added
+	goneFirst, goneLast int64 // of the times removed
+}
+
+func (c linkChanges) get(story string) *linkChange {
+	ch := c[story]
+	if ch == nil {
+		ch = &linkChange{first: math.MaxInt64, last: math.MinInt64, goneFirst: math.MaxInt64, goneLast: math.MinInt64}
+		c[story] = ch
+	}
+	return ch
+}
+
+func (c linkChanges) add(story string, at int64) {
+	if story == "" {
+		return
+	}
+	ch := c.get(story)
+	ch.delta++
+	ch.first, ch.last = min(ch.first, at), max(ch.last, at)
+}
+
+func (c linkChanges) remove(story string, at int64) {
+	if story == "" {
+		return
+	}
+	ch := c.get(story)
+	ch.delta--
+	ch.goneFirst, ch.goneLast = min(ch.goneFirst, at), max(ch.goneLast, at)
+}
+
+// apply is the statement that applies the changes on PostgreSQL
+// (story_summaries_apply, migration 0005), stories in order.
+func (c linkChanges) apply(s *Store) stmt {
+	ids := slices.Sorted(maps.Keys(c))
+	deltas := make([]int32, len(ids))
+	firsts, lasts := make([]int64, len(ids)), make([]int64, len(ids))
+	goneFirsts, goneLasts := make([]int64, len(ids)), make([]int64, len(ids))
+	for i, id := range ids {
+		ch := c[id]
+		deltas[i], firsts[i], lasts[i], goneFirsts[i], goneLasts[i] = ch.delta, ch.first, ch.last, ch.goneFirst, ch.goneLast
+	}
+	return stmt{op: "upsert articles: story summaries", sql: s.bind(`SELECT story_summaries_apply(?, ?, ?, ?, ?, ?)`),
+		args: []any{ids, deltas, firsts, lasts, goneFirsts, goneLasts}}
 }
 
 // stmt is one write of an upsert, with what it writes for error messages.
@@ -128,7 +186,7 @@ type stmt struct {
 }
 
 // stateQuery reads the stored state of articles by id.
-const stateQuery = `SELECT id, record_hash, fetched_at, stored_at,
+const stateQuery = `SELECT id, record_hash, fetched_at, stored_at, sort_at,
 	COALESCE((SELECT story_id FROM article_stories st WHERE st.article_id = articles.id), '')
 	FROM articles WHERE id `
 
@@ -182,7 +240,7 @@ func scanStates(rows interface {
 	for rows.Next() {
 		var id string
 		var st storedState
-		if err := rows.Scan(&id, &st.record, &st.fetchedAt, &st.storedAt, &st.story); err != nil {
+		if err := rows.Scan(&id, &st.record, &st.fetchedAt, &st.storedAt, &st.sortAt, &st.story); err != nil {
 			return err
 		}
 		states[id] = &st
@@ -269,7 +327,7 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 		add(": story", `INSERT INTO article_stories (article_id, story_id, duplicate_of, derived_from, overlap)
 			VALUES (?, ?, ?, ?, ?)`, a.ID, st.ID, st.DuplicateOf, st.DerivedFrom, st.Overlap)
 	}
-	states[a.ID] = &storedState{record: record, fetchedAt: a.FetchedAt.UnixMicro(), storedAt: now.UnixMicro(), story: a.storyID()}
+	states[a.ID] = &storedState{record: record, fetchedAt: a.FetchedAt.UnixMicro(), storedAt: now.UnixMicro(), sortAt: a.sortTime().UnixMicro(), story: a.storyID()}
 	return outcome, out, nil
 }
 
