@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
+	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -92,10 +93,32 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 	require.GreaterOrEqual(t, metric(t, normAddr, "newsflow_published_total", `duplicate="true"`, `stage="normalizer"`), 1.0,
 		"the output published before the crash was re-published and dropped as a duplicate")
 
-	// Exactly once: one normalized message per article despite the kill, one
-	// row per article, none rewritten.
-	require.Equal(t, uint64(want), streamMsgs(t, js, "ARTICLES_NORMALIZED"))
-	require.Equal(t, uint64(want), streamMsgs(t, js, "ARTICLES_TAGGED"))
+	// Exactly once: one normalized and one tagged message per article
+	// despite the kill, one row per article. The bulk copies arrive out of
+	// their order (they tie on publication time and go by id), so the
+	// tagger relinks some: those are messages of their own, each carrying
+	// a relink generation, and the only rows rewritten.
+	relinked := 0
+	for _, stream := range []string{"ARTICLES_NORMALIZED", "ARTICLES_TAGGED"} {
+		firstPass := map[string]int{}
+		relinks := 0
+		for _, a := range streamArticles(t, js, stream) {
+			switch r := a.GetReplay(); {
+			case r == "":
+				firstPass[a.GetId()]++
+			case strings.HasPrefix(r, "l"):
+				relinks++
+			default:
+				t.Fatalf("%s: article %s carries replay generation %q", stream, a.GetId(), r)
+			}
+		}
+		require.Len(t, firstPass, want, stream)
+		for id, n := range firstPass {
+			require.Equal(t, 1, n, "%s: article %s", stream, id)
+		}
+		relinked = relinks
+		t.Logf("%s: %d relinked", stream, relinks)
+	}
 	stored := listAll(t, sinkAddr)
 	require.Len(t, stored, want)
 	ids := map[string]bool{}
@@ -105,7 +128,7 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 		require.NotEmpty(t, a.Title, "article %s has no title", a.URL)
 		require.NotEmpty(t, a.Topics, "article %s has no topics", a.URL)
 	}
-	require.Zero(t, metric(t, sinkAddr, "newsflow_store_rows_written_total", `outcome="updated"`))
+	require.LessOrEqual(t, metric(t, sinkAddr, "newsflow_store_rows_written_total", `outcome="updated"`), float64(relinked))
 
 	// The poison page is dead-lettered with its reason; nothing else is.
 	require.Equal(t, uint64(1), streamMsgs(t, js, "ARTICLES_DEAD"))
@@ -268,4 +291,21 @@ func listAll(t *testing.T, addr string) []storedArticle {
 		}
 		cursor = page.NextCursor
 	}
+}
+
+// streamArticles reads every message of a stream as an article.
+func streamArticles(t *testing.T, js jetstream.JetStream, name string) []*newsflowv1.Article {
+	s, err := js.Stream(t.Context(), name)
+	require.NoError(t, err)
+	info, err := s.Info(t.Context())
+	require.NoError(t, err)
+	var out []*newsflowv1.Article
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(t.Context(), seq)
+		require.NoError(t, err, "%s seq %d", name, seq)
+		a, err := stage.DecodeArticle(m.Data)
+		require.NoError(t, err)
+		out = append(out, a)
+	}
+	return out
 }
