@@ -75,7 +75,9 @@ func ruleQueries(t *testing.T) []query {
 
 // grafanaVars stand in for Grafana's variables when a query is parsed or
 // run outside Grafana.
-var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "${stage}", "normalizer", "$stage", "normalizer")
+var grafanaVars = strings.NewReplacer("$__rate_interval", "1m", "$__range", "1h", "${stage}", "normalizer", "$stage", "normalizer",
+	// The scoping variables at "All" (see package dashgen).
+	"$cluster", ".*", "$namespace", ".*", "$job", ".+", "$instance", ".+")
 
 // loadDashboard reads one dashboard.
 func loadDashboard(t *testing.T, path string) dashboard {
@@ -99,7 +101,7 @@ func dashboardQueries(t *testing.T, path string) ([]query, []string) {
 		}
 	}
 	var names []string
-	labelValues := regexp.MustCompile(`^label_values\((\w+),\s*\w+\)$`)
+	labelValues := regexp.MustCompile(`^label_values\((\w+)(?:\{[^}]*\})?,\s*\w+\)$`)
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
