@@ -53,7 +53,20 @@ type relinker struct {
 
 	mu     sync.Mutex
 	stream jetstream.Stream // the input stream, looked up on first use
+	// sent remembers the relinks this replica sent (by generation) and
+	// when. Until a relinked article comes back through the tagger, every
+	// earlier article that arrives finds it stale again, in the same
+	// state: under a backlog, thousands of times. Those are skipped here
+	// instead of costing two round trips each for the duplicate window to
+	// drop (the soak run: 1.3 million in 7 minutes, against 28,000 sent).
+	sent map[string]time.Time
 }
+
+// A relink is remembered for relinkMemory; at most relinkMemoryMax are.
+const (
+	relinkMemory    = 30 * time.Minute
+	relinkMemoryMax = 200_000
+)
 
 func newRelinker(js jetstream.JetStream, subject, instance string, count func(string), log *slog.Logger) *relinker {
 	return &relinker{js: js, subject: subject, instance: instance, count: count, log: log}
@@ -86,6 +99,9 @@ func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story
 	}
 	for _, s := range stale {
 		gen := l.generation(s)
+		if l.remembered(gen) {
+			continue
+		}
 		outcome, err := l.send(ctx, s, gen)
 		for pause, try := relinkPause, 1; err != nil && try < relinkTries; pause, try = 2*pause, try+1 {
 			select {
@@ -95,6 +111,9 @@ func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story
 			}
 		}
 		l.count(outcome)
+		if err == nil && (outcome == relinkSent || outcome == relinkDuplicate) {
+			l.remember(gen)
+		}
 		switch {
 		case err != nil:
 			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "cause", cause.ID, "error", err)
@@ -102,6 +121,35 @@ func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story
 			l.log.Info("article to relink no longer in the input stream; its story link stays as it was", "article_id", s.ID, "cause", cause.ID)
 		}
 	}
+}
+
+// remembered reports whether this replica sent the relink of gen lately.
+func (l *relinker) remembered(gen string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, ok := l.sent[gen]
+	return ok && time.Since(at) < relinkMemory
+}
+
+// remember notes that the relink of gen was sent, forgetting the oldest
+// when there are too many.
+func (l *relinker) remember(gen string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sent == nil {
+		l.sent = map[string]time.Time{}
+	}
+	if len(l.sent) >= relinkMemoryMax {
+		for g, at := range l.sent {
+			if time.Since(at) >= relinkMemory {
+				delete(l.sent, g)
+			}
+		}
+		if len(l.sent) >= relinkMemoryMax {
+			clear(l.sent)
+		}
+	}
+	l.sent[gen] = time.Now()
 }
 
 func (l *relinker) send(ctx context.Context, s story.Stale, gen string) (string, error) {

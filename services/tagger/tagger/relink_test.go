@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
+	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/stage"
 	"github.com/newsflow/newsflow/stage/natstest"
 )
@@ -176,4 +177,39 @@ func lastTagged(t *testing.T, js jetstream.JetStream) map[string]*newsflowv1.Art
 		out[a.GetId()] = a
 	}
 	return out
+}
+
+// TestRelinker: a stale article is read back by its sequence and sent
+// under a relink generation; the same relink found again (another cause,
+// the article still in the state it was sent from) costs nothing; a new
+// state is sent again; an article the stream no longer holds is gone.
+func TestRelinker(t *testing.T) {
+	srv := natstest.Run(t)
+	js := natstest.JetStream(t, srv)
+	ctx := t.Context()
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stage.StreamFor(stage.SubjectNormalized), Subjects: []string{stage.SubjectNormalized}, Duplicates: time.Minute})
+	require.NoError(t, err)
+	publishNormalized(t, js, article("a", agencyText, time.Now()))
+
+	counts := map[string]int{}
+	l := newRelinker(js, stage.SubjectNormalized, "replica-1", func(o string) { counts[o]++ }, slog.New(slog.DiscardHandler))
+	stale := []story.Stale{{ID: "a", Ref: 1, Link: story.Link{Story: "a"}}}
+	l.relink(ctx, story.Record{ID: "cause-1"}, stale)
+	l.relink(ctx, story.Record{ID: "cause-2"}, stale)
+	require.Equal(t, map[string]int{relinkSent: 1}, counts)
+	msg, err := js.Stream(ctx, stage.StreamFor(stage.SubjectNormalized))
+	require.NoError(t, err)
+	m, err := msg.GetMsg(ctx, 2)
+	require.NoError(t, err)
+	a, err := stage.DecodeArticle(m.Data)
+	require.NoError(t, err)
+	require.Equal(t, "a", a.GetId())
+	require.True(t, strings.HasPrefix(a.GetReplay(), "l"), a.GetReplay())
+
+	stale[0].Link.Story = "b" // linked anew, and stale again
+	l.relink(ctx, story.Record{ID: "cause-3"}, stale)
+	require.Equal(t, 2, counts[relinkSent])
+
+	l.relink(ctx, story.Record{ID: "cause-4"}, []story.Stale{{ID: "z", Ref: 99}, {ID: "y"}})
+	require.Equal(t, 2, counts[relinkGone])
 }
