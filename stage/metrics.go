@@ -235,6 +235,24 @@ func (t *Telemetry) CounterValues(name, label string) map[string]float64 {
 	return out
 }
 
+// GaugeSum gathers the gauge family name from the registry and sums it
+// over its series (0 when there is none).
+func (t *Telemetry) GaugeSum(name string) float64 {
+	families, err := t.Registry.Gather()
+	if err != nil {
+		return 0
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
 func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
 	if err := c.Write(&m); err != nil {

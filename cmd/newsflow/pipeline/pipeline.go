@@ -195,20 +195,32 @@ func (p *Pipeline) DeadLetters() []stage.DeadLetter {
 }
 
 // WaitIdle returns once every consumer has caught up: nothing pending and
-// nothing awaiting an ack (retries included), seen twice in a row. Every
-// article published before the call is then stored or dead-lettered.
+// nothing awaiting an ack (retries included), seen twice in a row, and the
+// tagger has no relink waiting (it sends them once caught up, which makes
+// the consumers busy again). Every article published before the call is
+// then stored or dead-lettered, with its final story links.
 func (p *Pipeline) WaitIdle(ctx context.Context) error {
-	return ops.WaitIdle(ctx, p.nc, p.js, 100*time.Millisecond, func() error {
-		select {
-		case <-p.group.Done():
-			if err := p.group.Err(); err != nil {
-				return err
+	for {
+		err := ops.WaitIdle(ctx, p.nc, p.js, 100*time.Millisecond, func() error {
+			select {
+			case <-p.group.Done():
+				if err := p.group.Err(); err != nil {
+					return err
+				}
+				return errors.New("pipeline stopped")
+			default:
+				return nil
 			}
-			return errors.New("pipeline stopped")
-		default:
-			return nil
+		})
+		if err != nil || p.tel.GaugeSum("newsflow_story_relinks_pending") == 0 {
+			return err
 		}
-	})
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops the stages gracefully (finishing in-flight work), then the

@@ -500,19 +500,30 @@ func (x *Index) link(r Record, assign bool) (Link, []Stale) {
 	var stale []Stale
 	for _, l := range laters {
 		c := l.c
+		want := linkTo(&r, l.rel)
 		if c.Link.Parent == r.ID {
-			// A child of r: stale when r's story or original changed, or
-			// r no longer relates to it as it did.
-			if want := linkTo(&r, l.rel); want.Story != c.Link.Story || want.DuplicateOf != c.Link.DuplicateOf || l.rel.kind != c.Link.kind() {
+			// A child of r: stale when what it shows changes with r (its
+			// story, original or source), or r no longer relates to it.
+			if l.rel.kind == kindNone || !sameRelations(want, c.Link) {
 				stale = append(stale, Stale{ID: c.ID, Ref: c.Ref, Link: c.Link})
 			}
 			continue
 		}
-		if l.rel.kind != kindNone && better(l.rel, &r, current(c.Link), x.records[c.Link.Parent]) {
+		// A better parent is worth a relink only when the article would
+		// show other relations; a better parent in the same story changes
+		// nothing stored (its children still follow a story change, along
+		// the parent it has).
+		if l.rel.kind != kindNone && better(l.rel, &r, current(c.Link), x.records[c.Link.Parent]) && !sameRelations(want, c.Link) {
 			stale = append(stale, Stale{ID: c.ID, Ref: c.Ref, Link: c.Link})
 		}
 	}
 	return r.Link, stale
+}
+
+// sameRelations reports whether two links show the same relations: story,
+// original and source (what the article's record stores, scores aside).
+func sameRelations(a, b Link) bool {
+	return a.Story == b.Story && a.DuplicateOf == b.DuplicateOf && a.DerivedFrom == b.DerivedFrom
 }
 
 // candidates are the records sharing one of r's rarest features (until

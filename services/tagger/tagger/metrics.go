@@ -9,10 +9,11 @@ import (
 )
 
 type metrics struct {
-	topics     *prometheus.CounterVec
-	links      *prometheus.CounterVec
-	badRecords prometheus.Counter
-	relinks    *prometheus.CounterVec
+	topics         *prometheus.CounterVec
+	links          *prometheus.CounterVec
+	badRecords     prometheus.Counter
+	relinks        *prometheus.CounterVec
+	relinksPending prometheus.Gauge
 }
 
 // topicsAssigned is the name of the topics counter, which TopicCounts reads.
@@ -37,10 +38,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Articles sent through the tagger again because an article that arrived after them changed their story links, by outcome: sent, duplicate (another replica sent it already), gone (the input stream no longer holds it: its link stays as it was), failed.",
 		}, []string{"outcome"}),
 	}
+	m.relinksPending = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: "newsflow", Name: "story_relinks_pending",
+		Help: "Articles this tagger replica will relink once it has caught up with its input.",
+	})
 	for _, o := range []string{relinkSent, relinkDuplicate, relinkGone, relinkFailed} {
 		m.relinks.WithLabelValues(o)
 	}
-	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks); err != nil {
+	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks, m.relinksPending); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -43,7 +43,8 @@ const (
 	relinkFailed    = "failed"
 )
 
-// relinker sends stale articles through the tagger again.
+// relinker sends stale articles through the tagger again: queue takes
+// them, run sends them once the tagger has caught up.
 type relinker struct {
 	js       jetstream.JetStream
 	subject  string // the tagger's input subject
@@ -60,6 +61,9 @@ type relinker struct {
 	// instead of costing two round trips each for the duplicate window to
 	// drop (the soak run: 1.3 million in 7 minutes, against 28,000 sent).
 	sent map[string]time.Time
+	// pending holds the stale articles waiting to be sent, by id.
+	pending map[string]story.Stale
+	waiting func(n int) // reports how many wait, those being sent included
 }
 
 // A relink is remembered for relinkMemory; at most relinkMemoryMax are.
@@ -68,8 +72,8 @@ const (
 	relinkMemoryMax = 200_000
 )
 
-func newRelinker(js jetstream.JetStream, subject, instance string, count func(string), log *slog.Logger) *relinker {
-	return &relinker{js: js, subject: subject, instance: instance, count: count, log: log}
+func newRelinker(js jetstream.JetStream, subject, instance string, count func(string), waiting func(int), log *slog.Logger) *relinker {
+	return &relinker{js: js, subject: subject, instance: instance, count: count, waiting: waiting, log: log}
 }
 
 // generation names a relink of s (see the comment above).
@@ -88,20 +92,80 @@ const (
 	relinkPause = 200 * time.Millisecond
 )
 
-// relink sends every stale article through the tagger again. A relink that
-// fails relinkTries times (NATS unreachable, or the tagger not allowed to
-// read its input stream or publish to it) is logged and counted as failed:
-// the article that caused it was tagged all the same, and is not failed
-// for it. An article the stream no longer holds is counted as gone.
-func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story.Stale) {
-	if len(stale) == 0 {
-		return
-	}
+// Relinks wait until the tagger has caught up: they are sent while its
+// consumer has fewer than relinkIdleBelow messages pending, relinkBatch at
+// a time, looking every relinkEvery. Under a backlog (a first pass over
+// thousands of feeds, whose copies arrive in any order) an article may
+// turn stale many times; waiting sends it once, and keeps new articles
+// from queueing behind relinks. The 5,000-feed soak run sent 281,000
+// relinks for 111,000 articles at once, and freshness p99 went from 10 to
+// 23 minutes.
+const (
+	relinkIdleBelow = 100
+	relinkBatch     = 200
+	relinkEvery     = 250 * time.Millisecond
+)
+
+// queue notes stale articles for relinking (the latest state of each);
+// run sends them.
+func (l *relinker) queue(stale []story.Stale) {
 	for _, s := range stale {
-		gen := l.generation(s)
-		if l.remembered(gen) {
+		if l.remembered(l.generation(s)) {
 			continue
 		}
+		l.mu.Lock()
+		if l.pending == nil {
+			l.pending = map[string]story.Stale{}
+		}
+		l.pending[s.ID] = s
+		n := len(l.pending)
+		l.mu.Unlock()
+		l.waiting(n)
+	}
+}
+
+// run sends the queued relinks whenever idle reports that the tagger has
+// caught up, until ctx ends.
+func (l *relinker) run(ctx context.Context, idle func(context.Context) bool) {
+	t := time.NewTicker(relinkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for l.queued() > 0 && idle(ctx) && ctx.Err() == nil {
+			l.flush(ctx, relinkBatch)
+		}
+	}
+}
+
+func (l *relinker) queued() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// flush sends up to max queued relinks. A relink that fails relinkTries
+// times (NATS unreachable, or the tagger not allowed to read its input
+// stream or publish to it) is logged and counted as failed: the article
+// that caused it was tagged all the same. An article the stream no longer
+// holds is counted as gone.
+func (l *relinker) flush(ctx context.Context, max int) {
+	l.mu.Lock()
+	batch := make([]story.Stale, 0, min(max, len(l.pending)))
+	for id, s := range l.pending {
+		if len(batch) == max {
+			break
+		}
+		batch = append(batch, s)
+		delete(l.pending, id)
+	}
+	l.mu.Unlock()
+	defer func() { l.waiting(l.queued()) }()
+	for _, s := range batch {
+		gen := l.generation(s)
 		outcome, err := l.send(ctx, s, gen)
 		for pause, try := relinkPause, 1; err != nil && try < relinkTries; pause, try = 2*pause, try+1 {
 			select {
@@ -116,9 +180,9 @@ func (l *relinker) relink(ctx context.Context, cause story.Record, stale []story
 		}
 		switch {
 		case err != nil:
-			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "cause", cause.ID, "error", err)
+			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "error", err)
 		case outcome == relinkGone:
-			l.log.Info("article to relink no longer in the input stream; its story link stays as it was", "article_id", s.ID, "cause", cause.ID)
+			l.log.Info("article to relink no longer in the input stream; its story link stays as it was", "article_id", s.ID)
 		}
 	}
 }

@@ -87,9 +87,9 @@ func TestRelinksAcrossReplicas(t *testing.T) {
 		publishNormalized(t, js, a)
 	}
 	// The story arrives once its copies are tagged.
-	waitIdle(t, cons)
+	waitSettled(t, cons, tels)
 	publishNormalized(t, js, arts[0])
-	waitIdle(t, cons)
+	waitSettled(t, cons, tels)
 
 	final := lastTagged(t, js)
 	require.Len(t, final, len(arts))
@@ -143,21 +143,38 @@ func publishNormalized(t *testing.T, js jetstream.JetStream, a *newsflowv1.Artic
 	require.NoError(t, err)
 }
 
-// waitIdle waits until the tagger's consumer has nothing pending or
-// unacked at five looks in a row (relinks are sent from the story stream's
-// delivery, a moment after the work that causes them).
-func waitIdle(t *testing.T, cons jetstream.Consumer) {
+// waitSettled waits until the tagger's consumer has nothing pending or
+// unacked and no replica has a relink waiting, at ten looks in a row
+// (relinks are sent a moment after the tagger catches up).
+func waitSettled(t *testing.T, cons jetstream.Consumer, tels []*stage.Telemetry) {
 	t.Helper()
 	idle := 0
 	require.Eventually(t, func() bool {
 		info, err := cons.Info(t.Context())
-		if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+		waiting := 0.0
+		for _, tel := range tels {
+			waiting += gauge(t, tel, "newsflow_story_relinks_pending")
+		}
+		if err != nil || info.NumPending > 0 || info.NumAckPending > 0 || waiting > 0 {
 			idle = 0
 			return false
 		}
 		idle++
-		return idle >= 5
+		return idle >= 10
 	}, 30*time.Second, 50*time.Millisecond)
+}
+
+// gauge reads a gauge without labels from a replica's registry.
+func gauge(t *testing.T, tel *stage.Telemetry, name string) float64 {
+	t.Helper()
+	families, err := tel.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
 }
 
 // lastTagged reads the output stream and returns each article's last
@@ -180,9 +197,9 @@ func lastTagged(t *testing.T, js jetstream.JetStream) map[string]*newsflowv1.Art
 }
 
 // TestRelinker: a stale article is read back by its sequence and sent
-// under a relink generation; the same relink found again (another cause,
-// the article still in the state it was sent from) costs nothing; a new
-// state is sent again; an article the stream no longer holds is gone.
+// under a relink generation; one found stale again before it is sent, or
+// after it was sent in the same state, is sent once; a new state is sent
+// again; an article the stream no longer holds is gone.
 func TestRelinker(t *testing.T) {
 	srv := natstest.Run(t)
 	js := natstest.JetStream(t, srv)
@@ -192,14 +209,21 @@ func TestRelinker(t *testing.T) {
 	publishNormalized(t, js, article("a", agencyText, time.Now()))
 
 	counts := map[string]int{}
-	l := newRelinker(js, stage.SubjectNormalized, "replica-1", func(o string) { counts[o]++ }, slog.New(slog.DiscardHandler))
+	waiting := 0
+	l := newRelinker(js, stage.SubjectNormalized, "replica-1", func(o string) { counts[o]++ }, func(n int) { waiting = n }, slog.New(slog.DiscardHandler))
 	stale := []story.Stale{{ID: "a", Ref: 1, Link: story.Link{Story: "a"}}}
-	l.relink(ctx, story.Record{ID: "cause-1"}, stale)
-	l.relink(ctx, story.Record{ID: "cause-2"}, stale)
+	l.queue(stale)
+	l.queue(stale)
+	require.Equal(t, 1, waiting)
+	require.Empty(t, counts, "nothing is sent before flush")
+	l.flush(ctx, 10)
+	require.Zero(t, waiting)
+	l.queue(stale) // found stale again before the relink came back
+	l.flush(ctx, 10)
 	require.Equal(t, map[string]int{relinkSent: 1}, counts)
-	msg, err := js.Stream(ctx, stage.StreamFor(stage.SubjectNormalized))
+	st, err := js.Stream(ctx, stage.StreamFor(stage.SubjectNormalized))
 	require.NoError(t, err)
-	m, err := msg.GetMsg(ctx, 2)
+	m, err := st.GetMsg(ctx, 2)
 	require.NoError(t, err)
 	a, err := stage.DecodeArticle(m.Data)
 	require.NoError(t, err)
@@ -207,9 +231,13 @@ func TestRelinker(t *testing.T) {
 	require.True(t, strings.HasPrefix(a.GetReplay(), "l"), a.GetReplay())
 
 	stale[0].Link.Story = "b" // linked anew, and stale again
-	l.relink(ctx, story.Record{ID: "cause-3"}, stale)
+	l.queue(stale)
+	l.flush(ctx, 10)
 	require.Equal(t, 2, counts[relinkSent])
 
-	l.relink(ctx, story.Record{ID: "cause-4"}, []story.Stale{{ID: "z", Ref: 99}, {ID: "y"}})
+	l.queue([]story.Stale{{ID: "z", Ref: 99}, {ID: "y"}})
+	l.flush(ctx, 1)
+	require.Equal(t, 1, waiting, "flush sends at most its max")
+	l.flush(ctx, 1)
 	require.Equal(t, 2, counts[relinkGone])
 }

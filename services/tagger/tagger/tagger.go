@@ -153,7 +153,17 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	rt.SetVersion(v)
 	rc := rt.Config()
 	top := stage.StageTopology(Name)
-	s.relinks = newRelinker(rt.JetStream(), top.Input, uuid.NewString(), func(o string) { s.m.relinks.WithLabelValues(o).Inc() }, rt.Logger())
+	s.relinks = newRelinker(rt.JetStream(), top.Input, uuid.NewString(), func(o string) { s.m.relinks.WithLabelValues(o).Inc() },
+		func(n int) { s.m.relinksPending.Set(float64(n)) }, rt.Logger())
+	go s.relinks.run(ctx, func(ctx context.Context) bool {
+		// Caught up: few messages left for the tagger's consumer.
+		c, err := rt.JetStream().Consumer(ctx, stage.StreamFor(top.Input), Name)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending < relinkIdleBelow
+	})
 	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc, s.relinkLater)
 	if err != nil {
 		return err
@@ -178,9 +188,10 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 			}
 		}
 		if s.relinks != nil {
-			// After the record is out, so that the replica handling a
-			// relinked article is likely to hold it.
-			s.relinks.relink(ctx, r, stale)
+			// Sent once the tagger has caught up (see relink.go), well
+			// after the record is out: the replica handling a relinked
+			// article holds it.
+			s.relinks.queue(stale)
 		}
 		l := r.Link
 		a.Tagged.Story = &newsflowv1.Story{Id: l.Story, DuplicateOf: l.DuplicateOf, DerivedFrom: l.DerivedFrom, Overlap: float32(l.Overlap)}
@@ -198,16 +209,12 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 	return a, nil
 }
 
-// relinkLater relinks what a record from the story stream (another
-// replica's, or this one's linked anew) makes stale. It runs in the
-// stream's delivery, so records are taken one at a time.
-func (s *Stage) relinkLater(cause story.Record, stale []story.Stale) {
-	if s.relinks == nil || len(stale) == 0 {
-		return
+// relinkLater queues the relinks a record from the story stream (another
+// replica's, or this one's linked anew) makes stale.
+func (s *Stage) relinkLater(_ story.Record, stale []story.Stale) {
+	if s.relinks != nil {
+		s.relinks.queue(stale)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s.relinks.relink(ctx, cause, stale)
 }
 
 // articleTime is when the article appeared: its publication time, else
