@@ -34,6 +34,8 @@ func overview() *board {
 		q(`sum by (link) (rate(newsflow_story_links_total[$__rate_interval]))`, "{{link}}"),
 		q(`sum(rate(newsflow_story_records_unreadable_total[$__rate_interval]))`, "unreadable story records"),
 		q(`sum by (outcome) (rate(newsflow_story_relinks_total[$__rate_interval]))`, "relinked: {{outcome}}"))
+	bd.series(8, "Relinks waiting", "Articles the tagger replicas will send through the tagger again once they have caught up with their input (an earlier article arrived after them).", "short",
+		q(`sum(newsflow_story_relinks_pending)`, "waiting"))
 	bd.stat(8, "Article store up (sink replicas)", "1 while the sink reaches its store (SQLite or PostgreSQL); the lowest and the count of replicas reporting.", "none",
 		q(`min(newsflow_store_up)`, "lowest"),
 		q(`sum(newsflow_store_up)`, "replicas up"))
