@@ -60,3 +60,13 @@ func ConsumerNames() []string {
 	}
 	return names
 }
+
+// ConsumerOf is the name of the stage that consumes subject, "" for none.
+func ConsumerOf(subject string) string {
+	for _, t := range Pipeline {
+		if t.Input == subject && subject != "" {
+			return t.Name
+		}
+	}
+	return ""
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/tagger/story"
@@ -156,13 +157,26 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 	s.relinks = newRelinker(rt.JetStream(), top.Input, uuid.NewString(), func(o string) { s.m.relinks.WithLabelValues(o).Inc() },
 		func(n int) { s.m.relinksPending.Set(float64(n)) }, rt.Logger())
 	go s.relinks.run(ctx, func(ctx context.Context) bool {
-		// Caught up: few messages left for the tagger's consumer.
-		c, err := rt.JetStream().Consumer(ctx, stage.StreamFor(top.Input), Name)
-		if err != nil {
-			return false
+		// Caught up: few messages left for the tagger's consumer and for
+		// the sink's (a relink costs the sink a write, and the sink is
+		// the slower).
+		for _, c := range []struct{ input, name string }{{top.Input, Name}, {top.Output, stage.ConsumerOf(top.Output)}} {
+			if c.name == "" {
+				continue
+			}
+			cons, err := rt.JetStream().Consumer(ctx, stage.StreamFor(c.input), c.name)
+			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+				continue // no sink yet: nothing to wait for
+			}
+			if err != nil {
+				return false
+			}
+			info, err := cons.Info(ctx)
+			if err != nil || info.NumPending+uint64(info.NumAckPending) >= relinkIdleBelow {
+				return false
+			}
 		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumPending < relinkIdleBelow
+		return true
 	})
 	s.stories, err = openStories(ctx, rt.JetStream(), s.index, cfg.StoryConfig().Window, rc.StreamReplicas, rc.DuplicateWindow, rt.Logger(), s.m.badRecords.Inc, s.relinkLater)
 	if err != nil {
