@@ -85,11 +85,14 @@ func TestPipelineSurvivesNormalizerKill(t *testing.T) {
 
 	// A graceful stop mid-run loses nothing either.
 	tagger.stop(t)
-	tagger = start(t, "tagger", "-nats", natsURL, "-http", freeAddr(t))
+	taggerAddr := freeAddr(t)
+	tagger = start(t, "tagger", "-nats", natsURL, "-http", taggerAddr)
 
 	require.Eventually(t, func() bool {
-		return consumersIdle(t, js)
-	}, 3*time.Minute, 100*time.Millisecond, "every consumer to catch up")
+		// Relinks are sent once the tagger and the sink have caught up:
+		// none may be waiting (or on its way) when the consumers are idle.
+		return metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0 && consumersIdle(t, js)
+	}, 3*time.Minute, 100*time.Millisecond, "every consumer to catch up, relinks included")
 	require.GreaterOrEqual(t, metric(t, normAddr, "newsflow_published_total", `duplicate="true"`, `stage="normalizer"`), 1.0,
 		"the output published before the crash was re-published and dropped as a duplicate")
 
