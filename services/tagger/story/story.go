@@ -303,6 +303,16 @@ func (x *Index) Settle(r Record, input func(id string) (Record, bool), limit int
 	return out, n
 }
 
+// Ref returns the Ref of the record the index holds for id.
+func (x *Index) Ref(id string) (uint64, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if r := x.records[id]; r != nil {
+		return r.Ref, true
+	}
+	return 0, false
+}
+
 // Link returns the link the index holds for id.
 func (x *Index) Link(id string) (Link, bool) {
 	x.mu.Lock()

@@ -35,14 +35,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		relinks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "newsflow", Name: "story_relinks_total",
-			Help: "Articles sent through the tagger again because an article that arrived after them changed their story links, by outcome: sent, duplicate (another replica sent it already), gone (the input stream no longer holds it: its link stays as it was), failed.",
+			Help: "Articles sent through the tagger again because an article that arrived after them changed their story links, by outcome: sent, duplicate (another replica sent it already), gone (the input stream no longer holds it: its link stays as it was), failed, superseded (a later message of the article was handled first: the relink is dropped).",
 		}, []string{"outcome"}),
 	}
 	m.relinksPending = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "newsflow", Name: "story_relinks_pending",
 		Help: "Articles this tagger replica will relink once it has caught up with its input.",
 	})
-	for _, o := range []string{relinkSent, relinkDuplicate, relinkGone, relinkFailed} {
+	for _, o := range []string{relinkSent, relinkDuplicate, relinkGone, relinkFailed, relinkSuperseded} {
 		m.relinks.WithLabelValues(o)
 	}
 	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks, m.relinksPending); err != nil {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +27,11 @@ import (
 // input stream by the sequence its story record keeps, and republishes it
 // under a relink generation (Article.replay). Whichever replica handles it
 // links it anew with the index it has now, and the sink stores the new
-// version. An article whose input message the stream no longer keeps
+// version. The generation carries the sequence the message was read from:
+// if the tagger has handled a later message of the article by the time the
+// relink comes back (a replay or a new version sent meanwhile), the relink
+// is dropped as superseded, so it never brings back an older version. An
+// article whose input message the stream no longer keeps
 // (trimmed history, or older than the stream's age) keeps its link; that
 // is counted, as is a relink that fails (newsflow_story_relinks_total).
 //
@@ -37,11 +43,27 @@ import (
 // without it can still send its own.
 
 const (
-	relinkSent      = "sent"
-	relinkDuplicate = "duplicate"
-	relinkGone      = "gone"
-	relinkFailed    = "failed"
+	relinkSent       = "sent"
+	relinkDuplicate  = "duplicate"
+	relinkGone       = "gone"
+	relinkFailed     = "failed"
+	relinkSuperseded = "superseded"
 )
+
+// relinkedFrom tells a relink (its replay generation "l<hash>.<seq>") from
+// other messages, and returns the input sequence it was read from.
+func relinkedFrom(replay string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(replay, "l")
+	if !ok {
+		return 0, false
+	}
+	_, seq, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(seq, 10, 64)
+	return n, err == nil
+}
 
 // relinker sends stale articles through the tagger again: queue takes
 // them, run sends them once the tagger has caught up.
@@ -237,7 +259,7 @@ func (l *relinker) send(ctx context.Context, s story.Stale, gen string) (string,
 	if err != nil || a.GetId() != s.ID {
 		return relinkGone, nil // not the article any more: nothing to send
 	}
-	a.Replay = gen
+	a.Replay = gen + "." + strconv.FormatUint(s.Ref, 10)
 	dup, err := ops.Republish(ctx, l.js, l.subject, "relink", a)
 	if err != nil {
 		return relinkFailed, err

@@ -109,7 +109,7 @@ func TestRelinksAcrossReplicas(t *testing.T) {
 	for _, tel := range tels {
 		n, err := testutil.GatherAndCount(tel.Registry, "newsflow_story_relinks_total")
 		require.NoError(t, err)
-		require.Equal(t, 4, n, "every outcome is there from the start")
+		require.Equal(t, 5, n, "every outcome is there from the start")
 		sent += relinks(t, tel, relinkSent)
 	}
 	require.GreaterOrEqual(t, sent, 2.0, "the excerpt and the copy were sent again")
@@ -240,4 +240,32 @@ func TestRelinker(t *testing.T) {
 	require.Equal(t, 1, waiting, "flush sends at most its max")
 	l.flush(ctx, 1)
 	require.Equal(t, 2, counts[relinkGone])
+}
+
+// TestRelinkSuperseded: a relink read from an older message of an article
+// than the tagger has handled since is dropped, so it cannot bring an
+// older version back; one read from the latest is tagged.
+func TestRelinkSuperseded(t *testing.T) {
+	for replay, want := range map[string]struct {
+		seq uint64
+		ok  bool
+	}{"l0123abcd.42": {42, true}, "l0123abcd": {0, false}, "r20261204T120000Z": {0, false}, "l0123.x": {0, false}, "": {0, false}} {
+		seq, ok := relinkedFrom(replay)
+		require.Equal(t, want.ok, ok, replay)
+		require.Equal(t, want.seq, seq, replay)
+	}
+	s := newTestStage(t)
+	ctx := t.Context()
+	s.index.Assign(story.Record{ID: "a", Time: time.Now(), Ref: 10})
+	old := article("a", agencyText, time.Now())
+	old.Replay = "l0123abcd.5"
+	out, err := s.Handle(ctx, old)
+	require.NoError(t, err)
+	require.Nil(t, out, "superseded: nothing published")
+	require.Equal(t, 1.0, testutil.ToFloat64(s.m.relinks.WithLabelValues(relinkSuperseded)))
+	latest := article("a", agencyText, time.Now())
+	latest.Replay = "l0123abcd.10"
+	out, err = s.Handle(ctx, latest)
+	require.NoError(t, err)
+	require.NotNil(t, out.GetTagged().GetStory())
 }

@@ -192,6 +192,15 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 	if strings.TrimSpace(n.GetText()) == "" {
 		return nil, stage.Permanent("no_text", errors.New("article has no normalized text"))
 	}
+	if from, ok := relinkedFrom(a.GetReplay()); ok {
+		if ref, held := s.index.Ref(a.GetId()); held && ref > from {
+			// A later message of the article (a replay, a new version)
+			// came through since this relink was read: it is newer, and
+			// it was linked with what the relink would bring.
+			s.m.relinks.WithLabelValues(relinkSuperseded).Inc()
+			return nil, nil
+		}
+	}
 	res := s.t.Tag(n.GetTitle(), n.GetText())
 	a.Tagged = Tagged(res)
 	if a.GetId() != "" && res.Signature.Size > 0 {
