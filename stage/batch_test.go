@@ -116,7 +116,7 @@ func TestConsumeBatchRejectsBadBounds(t *testing.T) {
 func TestHealthStatus(t *testing.T) {
 	hl := NewHealth()
 	report := hl.Status("sink/store")
-	srv := httptest.NewServer(Mux(NewTelemetry().Registry, hl))
+	srv := httptest.NewServer(Mux(NewTelemetry().Registry, hl, false))
 	defer srv.Close()
 	status := func() int {
 		resp, err := http.Get(srv.URL + "/readyz")

@@ -14,6 +14,8 @@ type Config struct {
 	NATSCreds string
 	// HTTPAddr serves /metrics, /healthz and /readyz ("" disables it).
 	HTTPAddr string
+	// Pprof also serves Go's profiles under /debug/pprof/ on HTTPAddr.
+	Pprof bool
 	// Workers is how many messages a replica handles at once.
 	Workers int
 	// MaxDeliver bounds deliveries of one message; exhausting it dead-letters.
@@ -69,6 +71,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NATSURL, "nats", c.NATSURL, "NATS server `URL` (comma-separated for a cluster)")
 	fs.StringVar(&c.NATSCreds, "nats-creds", c.NATSCreds, "NATS credentials `file` (optional)")
 	fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "`address` for /metrics, /healthz and /readyz (empty: off)")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "also serve Go's profiles (CPU, heap, goroutines) under /debug/pprof/ on the -http address; off by default, as a profile shows the process's internals and costs CPU while it is taken")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "messages handled concurrently by this replica")
 	fs.IntVar(&c.MaxDeliver, "max-deliver", c.MaxDeliver, "deliveries of one message before it is dead-lettered")
 	fs.DurationVar(&c.AckWait, "ack-wait", c.AckWait, "time the server waits for an ack before redelivering; work in progress is kept alive every third of it, so this is how soon a crashed replica's messages go to another")
@@ -96,6 +99,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			bad("http", "%q is not host:port", c.HTTPAddr)
 		}
+	}
+	if c.Pprof && c.HTTPAddr == "" {
+		bad("pprof", "needs an -http address to serve on")
 	}
 	if c.Workers < 1 || c.Workers > 1024 {
 		bad("workers", "must be between 1 and 1024, got %d", c.Workers)

@@ -98,7 +98,7 @@ func TestRetryDelayGrowsToCap(t *testing.T) {
 
 func TestReadyzReportsFailedChecks(t *testing.T) {
 	h := NewHealth()
-	mux := Mux(NewTelemetry().Registry, h)
+	mux := Mux(NewTelemetry().Registry, h, false)
 	get := func(path string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -138,7 +138,7 @@ func TestLogsMaskURLPasswords(t *testing.T) {
 }
 
 func TestUnknownPathsAnswerJSON(t *testing.T) {
-	mux := Mux(NewTelemetry().Registry, NewHealth())
+	mux := Mux(NewTelemetry().Registry, NewHealth(), false)
 	for _, path := range []string{"/", "/debug/pprof/", "/nothing"} {
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
@@ -146,4 +146,17 @@ func TestUnknownPathsAnswerJSON(t *testing.T) {
 		require.Equal(t, "application/json", w.Header().Get("Content-Type"))
 		require.Contains(t, w.Body.String(), `"error"`)
 	}
+}
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	mux := Mux(NewTelemetry().Registry, NewHealth(), true)
+	for path, want := range map[string]string{"/debug/pprof/": "goroutine", "/debug/pprof/heap?debug=1": "heap profile"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		require.Equal(t, http.StatusOK, w.Code, path)
+		require.Contains(t, w.Body.String(), want, path)
+	}
+	c := DefaultConfig()
+	c.Pprof = true
+	require.ErrorContains(t, c.Validate(), "-pprof")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	httppprof "net/http/pprof"
 	"sync"
 	"time"
 
@@ -67,8 +68,9 @@ func (h *Health) Check(ctx context.Context) map[string]error {
 }
 
 // Mux returns a ServeMux with /metrics, /healthz and /readyz; services add
-// their own routes (the sink's API) to it.
-func Mux(reg prometheus.Gatherer, h *Health) *http.ServeMux {
+// their own routes (the sink's API) to it. With pprof it also serves Go's
+// profiles under /debug/pprof/.
+func Mux(reg prometheus.Gatherer, h *Health, pprof bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -89,7 +91,15 @@ func Mux(reg prometheus.Gatherer, h *Health) *http.ServeMux {
 		}
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "failed": reasons})
 	})
-	// Anything else (/, /debug/pprof) answers in JSON like the API beside it.
+	if pprof {
+		mux.HandleFunc("GET /debug/pprof/", httppprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", httppprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", httppprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", httppprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", httppprof.Trace)
+	}
+	// Anything else (/, /debug/pprof without -pprof) answers in JSON like
+	// the API beside it.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: " + r.URL.Path})
 	})

@@ -117,7 +117,7 @@ func start(ctx context.Context, g *Group, p Program, cfg Config, log *slog.Logge
 	tel, health := NewTelemetry(), NewHealth()
 	var mux *http.ServeMux
 	if cfg.HTTPAddr != "" {
-		mux = Mux(tel.Registry, health)
+		mux = Mux(tel.Registry, health, cfg.Pprof)
 		addr, err := g.Serve(cfg.HTTPAddr, mux, cfg.ShutdownTimeout)
 		if err != nil {
 			return fmt.Errorf("http server: %w", err)

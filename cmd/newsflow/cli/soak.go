@@ -25,7 +25,7 @@ func soakCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	c.opts.Stage.HTTPAddr = "127.0.0.1:0"
 	fs.Lookup("http").DefValue = c.opts.Stage.HTTPAddr
 	fc := soak.FarmConfig{Feeds: 1000, Hosts: 100, Items: 5, PeriodMin: 45 * time.Second, PeriodMax: 90 * time.Second, Seed: 1}
-	cfg := soak.Config{Duration: 10 * time.Minute, Drain: 3 * time.Minute, Sample: 30 * time.Second}
+	cfg := soak.Config{Duration: 10 * time.Minute, Sample: 30 * time.Second}
 	fs.IntVar(&fc.Feeds, "farm-feeds", fc.Feeds, "feeds in the farm")
 	fs.IntVar(&fc.Hosts, "farm-hosts", fc.Hosts, "hosts the feeds are spread over (one loopback address each, 127.1.x.y)")
 	fs.IntVar(&fc.Items, "farm-items", fc.Items, "items a feed lists (its newest)")
@@ -33,13 +33,18 @@ func soakCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs.DurationVar(&fc.PeriodMax, "farm-period-max", fc.PeriodMax, "longest time between two items of a feed")
 	fs.Uint64Var(&fc.Seed, "farm-seed", fc.Seed, "seed of the feeds' periods and phases")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long the farm publishes")
-	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long the pipeline then has to store what was listed")
+	fs.DurationVar(&cfg.Drain, "drain", 0, "how long the pipeline then has to store what was listed; it ends as soon as all is (default: 2 × -farm-period-max + 1m, the freshness target of the slowest feed, at least 3m)")
 	fs.DurationVar(&cfg.Sample, "sample", cfg.Sample, "interval between progress lines (stored, requests, RSS)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected arguments: %v", fs.Args())}
+	}
+	if cfg.Drain <= 0 {
+		// An item published just after its feed's last poll is found by
+		// the next one, up to a period later.
+		cfg.Drain = max(soak.FreshnessTarget(fc.PeriodMax), 3*time.Minute)
 	}
 	dataDir := c.dataDir
 	c.dataDir = "soak-data" // for finish's defaults; replaced below

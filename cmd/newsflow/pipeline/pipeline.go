@@ -98,7 +98,7 @@ func Start(ctx context.Context, o Options) (_ *Pipeline, err error) {
 	health := stage.NewHealth()
 	var mux *http.ServeMux
 	if o.HTTPAddr != "" {
-		mux = stage.Mux(p.tel.Registry, health)
+		mux = stage.Mux(p.tel.Registry, health, o.Stage.Pprof)
 		if p.Addr, err = g.Serve(o.HTTPAddr, mux, o.Stage.ShutdownTimeout); err != nil {
 			return nil, err
 		}

@@ -167,6 +167,8 @@ func (fd *farmFeed) itemURL(j int) string {
 type Item struct {
 	URL       string
 	Published time.Time
+	// Period is the feed's time between two items.
+	Period time.Duration
 	// DuringRun: published after the farm started (not in the first window).
 	DuringRun bool
 	// Visible: still listed when its feed was first asked for, so that a
@@ -190,7 +192,7 @@ func (f *Farm) Listed() []Item {
 			// Item j leaves the feed when item j+Items is published.
 			gone := fd.published(j + f.cfg.Items)
 			visible := !fd.firstPoll.IsZero() && (j+f.cfg.Items > last || gone.After(fd.firstPoll))
-			out = append(out, Item{URL: fd.itemURL(j), Published: p, DuringRun: p.After(f.start), Visible: visible})
+			out = append(out, Item{URL: fd.itemURL(j), Published: p, Period: fd.period, DuringRun: p.After(f.start), Visible: visible})
 		}
 	}
 	return out

@@ -1,12 +1,14 @@
 package tagger
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,20 +173,27 @@ func (l *relinker) queued() int {
 	return len(l.pending)
 }
 
-// flush sends up to max queued relinks. A relink that fails relinkTries
+// flush sends up to max queued relinks, those read from the lowest input
+// sequences first. Reading in stream order matters: the server reads a
+// message by loading its whole block (8 MB) and keeps it cached for
+// seconds, so relinks read at random held hundreds of blocks at once (the
+// 5,000-feed soak run: the process grew from 630 MB to 1.6 GB once
+// relinks flowed), while a batch in order reads a few neighbouring ones.
+// A relink that fails relinkTries
 // times (NATS unreachable, or the tagger not allowed to read its input
 // stream or publish to it) is logged and counted as failed: the article
 // that caused it was tagged all the same. An article the stream no longer
 // holds is counted as gone.
 func (l *relinker) flush(ctx context.Context, max int) {
 	l.mu.Lock()
-	batch := make([]story.Stale, 0, min(max, len(l.pending)))
-	for id, s := range l.pending {
-		if len(batch) == max {
-			break
-		}
+	batch := make([]story.Stale, 0, len(l.pending))
+	for _, s := range l.pending {
 		batch = append(batch, s)
-		delete(l.pending, id)
+	}
+	slices.SortFunc(batch, func(a, b story.Stale) int { return cmp.Compare(a.Ref, b.Ref) })
+	batch = batch[:min(max, len(batch))]
+	for _, s := range batch {
+		delete(l.pending, s.ID)
 	}
 	l.mu.Unlock()
 	defer func() { l.waiting(l.queued()) }()

@@ -242,6 +242,35 @@ func TestRelinker(t *testing.T) {
 	require.Equal(t, 2, counts[relinkGone])
 }
 
+// TestRelinksInStreamOrder: queued relinks are read from the input stream
+// lowest sequence first, whatever order they were found stale in, so a
+// batch reads neighbouring blocks of the stream.
+func TestRelinksInStreamOrder(t *testing.T) {
+	srv := natstest.Run(t)
+	js := natstest.JetStream(t, srv)
+	ctx := t.Context()
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stage.StreamFor(stage.SubjectNormalized), Subjects: []string{stage.SubjectNormalized}, Duplicates: time.Minute})
+	require.NoError(t, err)
+	ids := []string{"a", "b", "c", "d", "e"}
+	for _, id := range ids {
+		publishNormalized(t, js, article(id, agencyText, time.Now()))
+	}
+	l := newRelinker(js, stage.SubjectNormalized, "replica-1", func(string) {}, func(int) {}, slog.New(slog.DiscardHandler))
+	for _, i := range []int{3, 0, 4, 2, 1} {
+		l.queue([]story.Stale{{ID: ids[i], Ref: uint64(i + 1), Link: story.Link{Story: "s"}}})
+	}
+	st, err := js.Stream(ctx, stage.StreamFor(stage.SubjectNormalized))
+	require.NoError(t, err)
+	for i, id := range ids {
+		l.flush(ctx, 1)
+		m, err := st.GetMsg(ctx, uint64(len(ids)+i+1))
+		require.NoError(t, err)
+		a, err := stage.DecodeArticle(m.Data)
+		require.NoError(t, err)
+		require.Equal(t, id, a.GetId(), "relink %d", i)
+	}
+}
+
 // TestRelinkSuperseded: a relink read from an older message of an article
 // than the tagger has handled since is dropped, so it cannot bring an
 // older version back; one read from the latest is tagged.

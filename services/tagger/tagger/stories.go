@@ -84,7 +84,7 @@ type storyStream struct {
 // keeps following it until ctx ends. Once it has caught up, it calls
 // stale with each record that makes the links of later articles stale
 // (see story.Index.Add); stale may be nil.
-func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index, window time.Duration, replicas int, dupWindow time.Duration, log *slog.Logger, bad func(), stale func(story.Record, []story.Stale)) (*storyStream, error) {
+func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index, window time.Duration, replicas int, dupWindow time.Duration, log *slog.Logger, bad func(), stale func([]story.Stale)) (*storyStream, error) {
 	cfg := jetstream.StreamConfig{
 		Name:       StoriesStream,
 		Subjects:   []string{StoriesSubject},
@@ -121,7 +121,7 @@ func openStories(ctx context.Context, js jetstream.JetStream, index *story.Index
 		} else if st := index.Add(r); len(st) > 0 && stale != nil {
 			select {
 			case <-caughtUp:
-				stale(r, st)
+				stale(st)
 			default:
 				// Replaying the window: a later record of the stream
 				// shows the relink that was done then.

@@ -234,7 +234,7 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 
 // relinkLater queues the relinks a record from the story stream (another
 // replica's, or this one's linked anew) makes stale.
-func (s *Stage) relinkLater(_ story.Record, stale []story.Stale) {
+func (s *Stage) relinkLater(stale []story.Stale) {
 	if s.relinks != nil {
 		s.relinks.queue(stale)
 	}
