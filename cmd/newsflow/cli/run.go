@@ -196,8 +196,12 @@ func runCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("a stage stopped on its own")
 	}
 	err = res.err
-	if err == nil && o.Fetcher.Once {
-		err = p.WaitIdle(ctx)
+	if o.Fetcher.Once && ctx.Err() == nil {
+		// Whatever failed in the fetcher, what it did publish is carried
+		// to the store (or dead-lettered) before the summary.
+		if werr := p.WaitIdle(ctx); werr != nil && ctx.Err() == nil {
+			return errors.Join(err, fmt.Errorf("waiting for the stages: %w", werr))
+		}
 	}
 	switch {
 	case ctx.Err() != nil && o.Fetcher.Once:
@@ -206,12 +210,15 @@ func runCmd(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	case ctx.Err() != nil:
 		fmt.Fprintln(stdout, "stopping")
 		return nil
-	case err != nil || !o.Fetcher.Once:
+	case !o.Fetcher.Once:
 		return err
 	}
 	stopProgress()
 	<-progressDone
 	printSummary(stdout, p, res.stats, time.Since(started))
+	if err != nil {
+		return fmt.Errorf("%w\n(everything published was processed; the summary above counts the failures)", err)
+	}
 	return allFeedsFailed(res.stats)
 }
 

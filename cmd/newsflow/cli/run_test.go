@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,4 +152,30 @@ func TestRunOnceRefetchRebuildsALostStore(t *testing.T) {
 
 	code, out := cli("run", "-refetch", "-data", data)
 	require.Equal(t, 2, code, "-refetch without -once is refused: %s", out)
+}
+
+// TestRunOnceDrainsDespiteFailures: some inputs of a run -once fail (here
+// a page over -max-bytes). The run still carries every page it published
+// to the store, prints the summary with the failures, and exits 1.
+func TestRunOnceDrainsDespiteFailures(t *testing.T) {
+	data, in := t.TempDir(), t.TempDir()
+	h := samplesite.Handler()
+	arts := samplesite.Articles()[:6]
+	for _, a := range arts {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://site.example"+a.Path(), nil))
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.NoError(t, os.WriteFile(filepath.Join(in, a.Slug+".html"), rec.Body.Bytes(), 0o644))
+	}
+	big := "<html><body><p>" + strings.Repeat("word ", 60_000) + "</p></body></html>"
+	require.NoError(t, os.WriteFile(filepath.Join(in, "big.html"), []byte(big), 0o644))
+
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"run", "-once", "-data", data, "-http", "127.0.0.1:0", "-progress", "0", "-ingest", in, "-max-bytes", "200000"},
+		strings.NewReader(""), &stdout, &stderr)
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	require.Contains(t, stdout.String(), "fetch failures too_large: 1")
+	require.Contains(t, stdout.String(), "dead letters: none")
+	require.Contains(t, stderr.String(), "big.html")
+	require.Len(t, exported(t, data), len(arts), "every page published before and after the failure is stored")
 }

@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -280,23 +281,25 @@ func productToken(ua string) string {
 
 // Once ingests the local path, if any, and polls every feed once (the
 // feeds named by flags, or else every registered feed); it returns when
-// everything found is published.
+// everything found is published. Files that cannot be ingested do not stop
+// the feeds from being polled: their error is returned with the poll's.
 func (s *Stage) Once(ctx context.Context) (Stats, error) {
 	var total Stats
+	var ingestErr error
 	if s.opts.Ingest != "" {
 		st, err := Ingest(ctx, s.opts.Ingest, s.opts.MaxBytes, s.pub)
 		total.Add(st)
 		if err != nil {
-			return total, fmt.Errorf("ingest %s: %w", s.opts.Ingest, err)
+			ingestErr = err // Ingest's errors name the path
 		}
 	}
-	if s.poller == nil {
-		return total, nil
+	if s.poller == nil || ctx.Err() != nil {
+		return total, ingestErr
 	}
 	if len(s.named) == 0 {
 		entries, err := s.registry.List(ctx)
 		if err != nil {
-			return total, err
+			return total, errors.Join(ingestErr, err)
 		}
 		s.poller.cfg.Feeds = nil
 		for _, e := range entries {
@@ -305,7 +308,7 @@ func (s *Stage) Once(ctx context.Context) (Stats, error) {
 	}
 	st, err := s.poller.PollOnce(ctx)
 	total.Add(st)
-	return total, err
+	return total, errors.Join(ingestErr, err)
 }
 
 // Run ingests the local path, if any, then polls the registered feeds, each
@@ -315,7 +318,9 @@ func (s *Stage) Run(ctx context.Context) error {
 		st, err := Ingest(ctx, s.opts.Ingest, s.opts.MaxBytes, s.pub)
 		s.rt.Logger().Info("ingest done", "stats", st)
 		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("ingest %s: %w", s.opts.Ingest, err)
+			// Counted by reason like a fetch's failures; the feeds are
+			// polled all the same.
+			s.rt.Logger().Error("some files could not be ingested", "error", err)
 		}
 	}
 	if s.poller == nil {
