@@ -11,9 +11,11 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/newsflow/newsflow/services/normalizer/extract"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -129,7 +131,23 @@ func TestCompose(t *testing.T) {
 	exporter := p.Services["nats-exporter"]
 	require.Contains(t, strings.Join(exporter.Command, " "), "-port 7777")
 	require.Contains(t, exporter.Command, "http://nats:8222")
-	require.Contains(t, strings.Join(p.Services["nats"].Command, " "), "--http_port 8222")
+	// NATS runs the mounted configuration: monitoring where the exporter
+	// reads it, JetStream on the volume, messages that hold any page.
+	nats := p.Services["nats"]
+	require.Equal(t, []string{"--config", "/etc/nats/nats.conf"}, []string(nats.Command))
+	var conf string
+	for _, v := range nats.Volumes {
+		if v.Target == "/etc/nats/nats.conf" {
+			conf = v.Source
+		}
+	}
+	require.NotEmpty(t, conf, "nats.conf is not mounted")
+	nopts, err := server.ProcessConfigFile(conf)
+	require.NoError(t, err)
+	require.Equal(t, 8222, nopts.HTTPPort)
+	require.True(t, nopts.JetStream)
+	require.Equal(t, "/data", nopts.StoreDir)
+	require.GreaterOrEqual(t, int64(nopts.MaxPayload), int64(extract.DefaultMaxBytes), "a NATS message holds the largest page the normalizer accepts")
 
 	// Grafana: the dashboards where the provisioning looks, the data
 	// source at Prometheus.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/newsflow/newsflow/cmd/newsflow/samplesite"
 	"github.com/newsflow/newsflow/services/fetcher/fetcher"
+	"github.com/newsflow/newsflow/services/normalizer/extract"
 	"github.com/newsflow/newsflow/services/normalizer/normalizer"
 	"github.com/newsflow/newsflow/stage"
 )
@@ -305,6 +306,7 @@ func seriesOf(t *testing.T, reg *prometheus.Registry, name string) []string {
 // server by its own id.
 func TestNATSRollsSafely(t *testing.T) {
 	opts, _ := natsOptions(t)
+	require.GreaterOrEqual(t, int64(opts.MaxPayload), int64(extract.DefaultMaxBytes), "a NATS message holds the largest page the normalizer accepts")
 	for dir := range overlays {
 		r := build(t, dir)
 		o, ok := r.find("StatefulSet", "nats")

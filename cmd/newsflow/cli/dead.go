@@ -274,7 +274,14 @@ func printLetter(ctx context.Context, b *bus, w io.Writer, l ops.Letter) {
 		row("content hash", a.GetContentHash())
 		row("replay", a.GetReplay())
 		if f := a.GetFetch(); f != nil {
-			row("fetched", fmt.Sprintf("%s, HTTP %d, %s, %d bytes", f.GetFetchedAt().AsTime().UTC().Format(time.RFC3339), f.GetStatus(), f.GetContentType(), len(f.GetBody())))
+			size := fmt.Sprintf("%d bytes", len(f.GetBody()))
+			if enc := f.GetBodyEncoding(); enc != "" {
+				size += " " + enc
+				if b, err := stage.FetchBody(f); err == nil {
+					size = fmt.Sprintf("%d bytes (%s)", len(b), size)
+				}
+			}
+			row("fetched", fmt.Sprintf("%s, HTTP %d, %s, %s", f.GetFetchedAt().AsTime().UTC().Format(time.RFC3339), f.GetStatus(), f.GetContentType(), size))
 		}
 		if n := a.GetNormalized(); n != nil {
 			row("title", n.GetTitle())

@@ -174,8 +174,13 @@ type Fetch struct {
 	// What the feed said about the item.
 	FeedTitle       string                 `protobuf:"bytes,8,opt,name=feed_title,json=feedTitle,proto3" json:"feed_title,omitempty"`
 	FeedPublishedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=feed_published_at,json=feedPublishedAt,proto3" json:"feed_published_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How body is encoded: "" (as is) or "zstd" (compressed by the fetcher,
+	// so that pages up to the normalizer's cap fit a NATS message, and the
+	// raw stream holds a fraction of the bytes). Read body with
+	// stage.FetchBody, which undoes it; the content hash is of the page.
+	BodyEncoding  string `protobuf:"bytes,10,opt,name=body_encoding,json=bodyEncoding,proto3" json:"body_encoding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Fetch) Reset() {
@@ -269,6 +274,13 @@ func (x *Fetch) GetFeedPublishedAt() *timestamppb.Timestamp {
 		return x.FeedPublishedAt
 	}
 	return nil
+}
+
+func (x *Fetch) GetBodyEncoding() string {
+	if x != nil {
+		return x.BodyEncoding
+	}
+	return ""
 }
 
 type Normalized struct {
@@ -961,7 +973,7 @@ const file_newsflow_v1_article_proto_rawDesc = "" +
 	"normalized\x18\v \x01(\v2\x17.newsflow.v1.NormalizedR\n" +
 	"normalized\x12+\n" +
 	"\x06tagged\x18\f \x01(\v2\x13.newsflow.v1.TaggedR\x06tagged\x12'\n" +
-	"\x05trace\x18\x14 \x03(\v2\x11.newsflow.v1.SpanR\x05trace\"\xcb\x02\n" +
+	"\x05trace\x18\x14 \x03(\v2\x11.newsflow.v1.SpanR\x05trace\"\xf0\x02\n" +
 	"\x05Fetch\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x18\n" +
@@ -973,7 +985,9 @@ const file_newsflow_v1_article_proto_rawDesc = "" +
 	"\rlast_modified\x18\a \x01(\tR\flastModified\x12\x1d\n" +
 	"\n" +
 	"feed_title\x18\b \x01(\tR\tfeedTitle\x12F\n" +
-	"\x11feed_published_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0ffeedPublishedAt\"\xe5\x02\n" +
+	"\x11feed_published_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0ffeedPublishedAt\x12#\n" +
+	"\rbody_encoding\x18\n" +
+	" \x01(\tR\fbodyEncoding\"\xe5\x02\n" +
 	"\n" +
 	"Normalized\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12\x16\n" +

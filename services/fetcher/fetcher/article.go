@@ -48,6 +48,8 @@ func newArticle(o origin, resp *page.Response, receivedAt time.Time) *newsflowv1
 	if published := cmpOr(o.item.Published, o.item.Updated); !published.IsZero() {
 		f.FeedPublishedAt = timestamppb.New(published)
 	}
+	// The hash above is of the page; the message carries it compressed.
+	stage.CompressBody(f)
 	return &newsflowv1.Article{
 		Id:           newsflowv1.ArticleID(o.canonical),
 		Url:          resp.URL,

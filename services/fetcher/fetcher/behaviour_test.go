@@ -173,5 +173,5 @@ func TestPollDiscoveryRobotsSitemapsUpdates(t *testing.T) {
 	require.Equal(t, 1, stats.Updated)
 	require.Equal(t, 1, stats.Published)
 	last := e.pub.published()[len(e.pub.published())-1]
-	require.Contains(t, string(last.Fetch.Body), "living.html v5")
+	require.Contains(t, pageBody(t, last), "living.html v5")
 }

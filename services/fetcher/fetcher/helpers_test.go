@@ -30,6 +30,16 @@ import (
 // testCap is the page client's size cap in these tests.
 const testCap = 64 << 10
 
+// pageBody is the page an article carries: the fetcher publishes it
+// compressed.
+func pageBody(t *testing.T, a *newsflowv1.Article) string {
+	t.Helper()
+	require.Equal(t, stage.BodyZstd, a.GetFetch().GetBodyEncoding(), "the fetcher compresses every page")
+	b, err := stage.FetchBody(a.GetFetch())
+	require.NoError(t, err)
+	return string(b)
+}
+
 // memPublisher is a Publisher that keeps what it was given.
 type memPublisher struct {
 	mu       sync.Mutex

@@ -70,7 +70,7 @@ func TestIngestDirectory(t *testing.T) {
 			require.Equal(t, "file", a.Source)
 			require.Equal(t, tt.contentType, a.Fetch.ContentType)
 			require.Equal(t, tt.charset, a.Fetch.Charset)
-			require.Equal(t, tt.body, string(a.Fetch.Body))
+			require.Equal(t, tt.body, pageBody(t, a))
 			require.EqualValues(t, 200, a.Fetch.Status)
 			require.NotEmpty(t, a.Fetch.LastModified)
 			require.Len(t, a.ContentHash, 64)
@@ -128,7 +128,7 @@ func TestIngestCapsTheDecodedBody(t *testing.T) {
 	stats, err := Ingest(t.Context(), dir, 1024, pub)
 	require.ErrorIs(t, err, page.ErrTooLarge)
 	require.Equal(t, Stats{ItemsSeen: 2, Published: 1, Failed: map[string]int{ReasonTooLarge: 1}}, stats)
-	require.Equal(t, "café", string(pub.published()[0].GetFetch().GetBody()))
+	require.Equal(t, "café", pageBody(t, pub.published()[0]))
 }
 
 func TestIngestSameFileSameID(t *testing.T) {

@@ -493,6 +493,7 @@ func (r *pollRun) fetchItem(ctx context.Context, job *itemJob, turn *page.Turn) 
 		reason := ReasonPublish
 		if refused {
 			reason = ReasonTooLarge
+			r.cfg.Metrics.refused.WithLabelValues(reason).Inc()
 		}
 		r.counter.fail(reason)
 		r.logFailure(ctx, log.With(slog.String("article_id", art.Id)), "publish article", err)

@@ -19,9 +19,11 @@ import (
 	"time"
 )
 
-// DefaultMaxBytes keeps a fetched body, wrapped in the article envelope,
-// under NATS's default 1 MiB max_payload.
-const DefaultMaxBytes = 960 << 10
+// DefaultMaxBytes is the largest page fetched: the normalizer's cap
+// (-max-page-bytes). Pages travel zstd-compressed, so most fit even NATS's
+// default 1 MiB message; deploy/ sets max_payload to 8MB so that every one
+// does.
+const DefaultMaxBytes = 8 << 20
 
 // DefaultAllowedTypes returns the media types of article pages and feeds.
 func DefaultAllowedTypes() []string {

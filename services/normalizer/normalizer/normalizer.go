@@ -138,11 +138,15 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
 	f := a.GetFetch()
 	source := a.GetSource()
-	if len(f.GetBody()) == 0 {
+	body, err := stage.FetchBody(f)
+	if err != nil {
+		return nil, fmt.Errorf("page %s: %w", a.GetUrl(), err)
+	}
+	if len(body) == 0 {
 		n.m.empty.WithLabelValues(source).Inc()
 		return nil, stage.Permanentf("empty_body", "page %s has an empty body", a.GetUrl())
 	}
-	doc, err := n.ex.ExtractContext(ctx, f.GetBody(), f.GetContentType(), a.GetUrl())
+	doc, err := n.ex.ExtractContext(ctx, body, f.GetContentType(), a.GetUrl())
 	if err != nil {
 		reason := "extract"
 		switch {
@@ -161,7 +165,7 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 	}
 	n.m.methods.WithLabelValues(doc.Method).Inc()
 	n.m.removed.WithLabelValues(source).Add(float64(max(doc.BytesRemoved, 0)))
-	n.m.ratio.Observe(float64(len(doc.Text)) / float64(len(f.GetBody())))
+	n.m.ratio.Observe(float64(len(doc.Text)) / float64(len(body)))
 	for _, r := range doc.Rules {
 		n.m.rules.WithLabelValues(r).Inc()
 	}
@@ -189,7 +193,7 @@ func (n *Normalizer) Handle(ctx context.Context, a *newsflowv1.Article) (*newsfl
 	}
 	// The raw page stays in the fetched stream for replay; later stages
 	// need only the text, so it is not carried on.
-	a.Fetch.Body = nil
+	a.Fetch.Body, a.Fetch.BodyEncoding = nil, ""
 	return a, nil
 }
 

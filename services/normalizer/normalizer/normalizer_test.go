@@ -57,6 +57,30 @@ func TestHandleExtractsAndDropsTheBody(t *testing.T) {
 	require.Equal(t, 0.0, testutil.ToFloat64(n.m.methods.WithLabelValues("unpruned")))
 }
 
+// TestHandleReadsCompressedPages: the fetcher sends pages zstd-compressed;
+// the normalizer extracts the page, not the compressed bytes, and a body
+// that cannot be decoded is a permanent failure (dead-lettered, reason
+// "body"), not a crash or a retry.
+func TestHandleReadsCompressedPages(t *testing.T) {
+	n := newTestNormalizer(t, DefaultConfig())
+	f := &newsflowv1.Fetch{Status: 200, ContentType: "text/html", Body: []byte(page)}
+	stage.CompressBody(f)
+	require.Equal(t, stage.BodyZstd, f.GetBodyEncoding())
+	out, err := n.Handle(context.Background(), &newsflowv1.Article{Id: "a", Url: "https://gazette.example/harbour", Fetch: f})
+	require.NoError(t, err)
+	require.Equal(t, "Harbour reopens", out.GetNormalized().GetTitle())
+	require.Len(t, strings.Split(out.GetNormalized().GetText(), "\n"), 3)
+	require.Empty(t, out.GetFetch().GetBodyEncoding(), "no body, no encoding")
+
+	bad := &newsflowv1.Article{Id: "b", Url: "https://gazette.example/b",
+		Fetch: &newsflowv1.Fetch{ContentType: "text/html", Body: []byte("<p>not zstd</p>"), BodyEncoding: stage.BodyZstd}}
+	_, err = n.Handle(context.Background(), bad)
+	require.ErrorIs(t, err, stage.ErrBody)
+	var perm *stage.PermanentError
+	require.ErrorAs(t, err, &perm)
+	require.Equal(t, "body", perm.Reason)
+}
+
 // TestHandleCountsTheFallbackMethod: a page whose story only its JSON-LD
 // holds is extracted, and counted under the method that served it.
 func TestHandleCountsTheFallbackMethod(t *testing.T) {
