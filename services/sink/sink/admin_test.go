@@ -26,7 +26,7 @@ func TestAdminDeadLetterAPI(t *testing.T) {
 	cfg := stage.DefaultConfig()
 	cfg.NATSURL = ns.ClientURL()
 	tel, health := stage.NewTelemetry(), stage.NewHealth()
-	mux := stage.Mux(tel.Registry, health)
+	mux := stage.Mux(tel.Registry, health, false)
 	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: Name, Telemetry: tel, Health: health, Mux: mux, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	defer rt.Close()
