@@ -327,9 +327,10 @@ func classify(c *collector, run []word, lower map[string]bool, article bool) []s
 }
 
 // nameLike reports whether every word of run could be part of a name: not
-// a title, stopword, month or day, and never written in lower case in the
-// article (connectors such as "von" aside). lower holds the folded
-// lower-case words of the article and, prefixed with "~", their stems.
+// a title, stopword, month, day or word of page furniture, and never
+// written in lower case in the article (connectors such as "von" aside).
+// lower holds the folded lower-case words of the article and, prefixed
+// with "~", their stems.
 func nameLike(run []word, lower map[string]bool) bool {
 	for i, w := range run {
 		if connector[w.fold] {
@@ -340,7 +341,7 @@ func nameLike(run []word, lower map[string]bool) bool {
 		if i > 0 && lower["~"+token.Stem("en", w.fold)] {
 			return false
 		}
-		if utf8.RuneCountInString(w.text) < 2 || lower[w.fold] || title[w.fold] || calendar[w.fold] ||
+		if utf8.RuneCountInString(w.text) < 2 || lower[w.fold] || title[w.fold] || calendar[w.fold] || furniture[w.fold] ||
 			token.IsStopword("", w.fold) || token.IsNumeric(w.fold) || allCaps(w.text) {
 			return false
 		}
@@ -399,6 +400,15 @@ congress government guard network news times post press agency`)
 
 var placeSuffix = set(`square street road avenue bridge river sea ocean lake mountain mountains island islands valley
 park airport station palace cathedral stadium county province oblast district`)
+
+// furniture holds words that label the parts of a news page rather than
+// name anyone: "Key Story", "Top Stories", "Live Updates", "Related
+// Articles", "Most Read", "Editor's Picks". A capitalised run holding one is
+// a label, not a person. "Story" is also a rare surname; in news text the
+// label is far more common.
+var furniture = set(`story stories news newsletter newsletters headline headlines update updates live video videos
+photo photos gallery podcast podcasts related read share comments subscribe subscription advertisement sponsored
+trending popular latest breaking exclusive recommended picks highlights article articles topics menu login`)
 
 var determiner = set(`the a an for this that these our their its`)
 

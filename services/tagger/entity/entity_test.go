@@ -84,6 +84,22 @@ func TestHeadlineCaseIsNoPerson(t *testing.T) {
 	}
 }
 
+// TestPageFurnitureIsNoPerson: labels of a page's parts, written as
+// capitalised runs, are not people, while the names beside them still are.
+func TestPageFurnitureIsNoPerson(t *testing.T) {
+	text := "Anna Berg spoke to reporters in Oslo on Monday.\n" +
+		"This article is an enr Key Story. The content is based on news by agencies.\n" +
+		"Top Stories\nLive Updates\nRelated Articles\nMost Read\nEditor Picks\nBreaking News Alerts\n" +
+		"Berg said the plan would go ahead."
+	got := byName(Extract("", text))
+	require.Equal(t, Person, got["Anna Berg"].Type)
+	for name, e := range got {
+		if name != "Anna Berg" {
+			require.NotEqual(t, Person, e.Type, "%q taken for a person", name)
+		}
+	}
+}
+
 // TestSeeds checks that every head of state or government, international
 // organisation, country and region the five seed articles name is found.
 func TestSeeds(t *testing.T) {
