@@ -21,8 +21,8 @@ import (
 
 // DefaultMaxBytes is the largest page fetched: the normalizer's cap
 // (-max-page-bytes). Pages travel zstd-compressed, so most fit even NATS's
-// default 1 MiB message; deploy/ sets max_payload to 8MB so that every one
-// does.
+// default 1 MiB message; deploy/ sets max_payload to 8MB so that pages up
+// to the cap fit.
 const DefaultMaxBytes = 8 << 20
 
 // DefaultAllowedTypes returns the media types of article pages and feeds.
