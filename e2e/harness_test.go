@@ -171,14 +171,22 @@ func tail(s string, lines int) string {
 func natsServer(t *testing.T) (url string) {
 	t.Helper()
 	addr := freeAddr(t)
+	natsAt(t, addr, t.TempDir())
+	return "nats://" + addr
+}
+
+// natsAt runs nats-server on addr with JetStream storage in store, and
+// waits until it listens. Run it again with the same arguments after a
+// kill to restart the server on its store.
+func natsAt(t *testing.T, addr, store string) *proc {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	conf := filepath.Join(t.TempDir(), "nats.conf")
-	store := t.TempDir()
-	err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s:%s\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n", host, port, store)), 0o644)
+	conf := filepath.Join(store, "nats.conf")
+	err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s:%s\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n", host, port, filepath.Join(store, "js"))), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start(t, "nats-server", "-c", conf)
+	p := start(t, "nats-server", "-c", conf)
 	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -186,5 +194,5 @@ func natsServer(t *testing.T) (url string) {
 		}
 		return err == nil
 	}, 20*time.Second, 100*time.Millisecond, "nats-server listening")
-	return "nats://" + addr
+	return p
 }
