@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +50,7 @@ func buildAll(dir string) error {
 		"normalizer": "github.com/newsflow/newsflow/services/normalizer/cmd/normalizer",
 		"tagger":     "github.com/newsflow/newsflow/services/tagger/cmd/tagger",
 		"sink":       "github.com/newsflow/newsflow/services/sink/cmd/sink",
+		"newsflow":   "github.com/newsflow/newsflow/cmd/newsflow",
 	}
 	if bin := os.Getenv("NATS_SERVER_BIN"); bin != "" {
 		if err := os.Symlink(bin, filepath.Join(dir, "nats-server")); err != nil {
@@ -83,6 +86,33 @@ type proc struct {
 	log  *os.File
 	done chan struct{}
 	err  error
+	peak atomic.Int64 // the largest VmHWM read, in bytes
+}
+
+// watchPeak reads the process's peak resident memory (VmHWM) every 50 ms
+// until it exits. (The rusage of an exited child is no use here: Linux
+// carries the parent's peak over the exec.)
+func (p *proc) watchPeak() {
+	status := filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "status")
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(status); err == nil {
+			for line := range strings.Lines(string(b)) {
+				if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+					if kb<<10 > p.peak.Load() {
+						p.peak.Store(kb << 10)
+					}
+				}
+			}
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // start runs binary name with args, logging to a file in the test's
@@ -111,6 +141,7 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
+	go p.watchPeak()
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
@@ -120,6 +151,16 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 		f.Close()
 	})
 	return p
+}
+
+// usage is what an exited process used: CPU time (user and system) and
+// its peak resident memory as last read.
+func (p *proc) usage() (cpu time.Duration, maxRSS int64) {
+	st := p.cmd.ProcessState
+	if st == nil {
+		return 0, 0
+	}
+	return st.UserTime() + st.SystemTime(), p.peak.Load()
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/cmd/newsflow/soak"
+	"github.com/newsflow/newsflow/services/sink/store"
+)
+
+// loadFeeds is how many feeds (of 10 items each) TestLoad's corpus has:
+// NEWSFLOW_LOAD_FEEDS, else 20 (200 articles, the short run of ./test.sh).
+func loadFeeds(t *testing.T) int {
+	if v := os.Getenv("NEWSFLOW_LOAD_FEEDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "NEWSFLOW_LOAD_FEEDS")
+		return n
+	}
+	return 20
+}
+
+// cost is what one process used over a run.
+type cost struct {
+	cpu    time.Duration
+	maxRSS int64
+}
+
+func costOf(p *proc) cost {
+	cpu, rss := p.usage()
+	return cost{cpu, rss}
+}
+
+// TestLoad is the load harness: a fixed corpus of feeds on loopback (the
+// soak farm, frozen, 10 items a feed) goes through the fetcher's real path
+// three ways, and it reports what each cost:
+//
+//  1. each stage alone, over its input stream filled by the stage before
+//     (the others stopped): CPU per article and rate;
+//  2. the four services and nats-server at once, as processes: wall time,
+//     articles/s, CPU per article summed over the processes (nats-server
+//     included), each process's peak RSS, and JetStream bytes per 1,000
+//     articles;
+//  3. the all-in-one (newsflow run -once) over the same corpus: wall time
+//     and CPU, and the ratio of the two throughputs.
+//
+// Every article must be stored by each way. The figures are reported, not
+// asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
+// articles).
+func TestLoad(t *testing.T) {
+	feeds := loadFeeds(t)
+	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: feeds, Hosts: max(feeds/5, 1), Items: 10, PeriodMin: time.Hour, PeriodMax: 2 * time.Hour, Seed: 5})
+	require.NoError(t, err)
+	t.Cleanup(farm.Close)
+	farm.Freeze()
+	n := len(farm.Listed())
+	require.Equal(t, feeds*10, n)
+	feedsFile := filepath.Join(t.TempDir(), "feeds.txt")
+	require.NoError(t, os.WriteFile(feedsFile, []byte(strings.Join(farm.FeedURLs(), "\n")+"\n"), 0o644))
+	fetchArgs := []string{"-feeds-file", feedsFile, "-once", "-allow-net", "127.0.0.0/8", "-host-rate", "0"}
+
+	// 1. Each stage alone.
+	alone := map[string]cost{}
+	var aloneWall = map[string]time.Duration{}
+	{
+		addr, store := freeAddr(t), t.TempDir()
+		nats := natsAt(t, addr, store)
+		url := "nats://" + addr
+		js := jetStream(t, url)
+		db := filepath.Join(t.TempDir(), "newsflow.db")
+		began := time.Now()
+		f := start(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
+		require.NoError(t, f.wait(t, 5*time.Minute), "fetcher -once")
+		aloneWall["fetcher"] = time.Since(began)
+		alone["fetcher"] = costOf(f)
+		require.Equal(t, uint64(n), streamMsgs(t, js, "ARTICLES_FETCHED"))
+		for _, st := range []struct{ name, input, output string }{
+			{"normalizer", "ARTICLES_FETCHED", "ARTICLES_NORMALIZED"},
+			{"tagger", "ARTICLES_NORMALIZED", "ARTICLES_TAGGED"},
+			{"sink", "ARTICLES_TAGGED", ""},
+		} {
+			a := freeAddr(t)
+			args := []string{"-nats", url, "-http", a}
+			if st.name == "sink" {
+				args = append(args, "-store", "sqlite:"+db)
+			}
+			began := time.Now()
+			p := start(t, st.name, args...)
+			require.Eventually(t, func() bool {
+				return consumerIdle(t, js, st.input, st.name) &&
+					(st.name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
+			}, 10*time.Minute, 50*time.Millisecond, "%s alone to work through its input", st.name)
+			aloneWall[st.name] = time.Since(began)
+			p.stop(t)
+			alone[st.name] = costOf(p)
+			if st.output != "" {
+				require.GreaterOrEqual(t, streamMsgs(t, js, st.output), uint64(n), st.name)
+			}
+		}
+		nats.stop(t)
+		require.Len(t, storedURLs(t, db), n, "stages alone: every article stored")
+	}
+
+	// 2. The services at once.
+	var dist = map[string]cost{}
+	var distWall time.Duration
+	var streamBytes uint64
+	{
+		addr, store := freeAddr(t), t.TempDir()
+		nats := natsAt(t, addr, store)
+		url := "nats://" + addr
+		js := jetStream(t, url)
+		db := filepath.Join(t.TempDir(), "newsflow.db")
+		procs := map[string]*proc{}
+		taggerAddr := freeAddr(t)
+		procs["sink"] = start(t, "sink", "-nats", url, "-http", freeAddr(t), "-store", "sqlite:"+db)
+		procs["tagger"] = start(t, "tagger", "-nats", url, "-http", taggerAddr)
+		procs["normalizer"] = start(t, "normalizer", "-nats", url, "-http", freeAddr(t))
+		time.Sleep(time.Second) // the consumers exist before the first page
+		began := time.Now()
+		procs["fetcher"] = start(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
+		require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
+		require.Eventually(t, func() bool {
+			return consumersIdle(t, js) && metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0
+		}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
+		distWall = time.Since(began)
+		for _, s := range []string{"ARTICLES_FETCHED", "ARTICLES_NORMALIZED", "ARTICLES_TAGGED"} {
+			st, err := js.Stream(t.Context(), s)
+			require.NoError(t, err)
+			info, err := st.Info(t.Context())
+			require.NoError(t, err)
+			streamBytes += info.State.Bytes
+		}
+		for _, name := range []string{"normalizer", "tagger", "sink"} {
+			procs[name].stop(t)
+		}
+		nats.stop(t)
+		procs["nats-server"] = nats
+		for name, p := range procs {
+			dist[name] = costOf(p)
+		}
+		require.Len(t, storedURLs(t, db), n, "distributed: every article stored")
+	}
+
+	// 3. The all-in-one.
+	data := t.TempDir()
+	began := time.Now()
+	aio := start(t, "newsflow", append([]string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}, fetchArgs...)...)
+	require.NoError(t, aio.wait(t, 10*time.Minute), "newsflow run -once")
+	aioWall := time.Since(began)
+	aioCost := costOf(aio)
+	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
+
+	// The report.
+	perArticle := func(d time.Duration) string {
+		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts)\n\n", n, feeds, max(feeds/5, 1))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "each stage alone\tCPU per article\tarticles/s\tpeak RSS")
+	var sumAlone time.Duration
+	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink"} {
+		c := alone[name]
+		sumAlone += c.cpu
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d MB\n", name, perArticle(c.cpu), float64(n)/aloneWall[name].Seconds(), c.maxRSS>>20)
+	}
+	fmt.Fprintf(tw, "sum\t%s\t\t\n", perArticle(sumAlone))
+	tw.Flush()
+	var sumDist time.Duration
+	fmt.Fprintln(&b)
+	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "all at once\tCPU per article\tpeak RSS\t")
+	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
+		c := dist[name]
+		sumDist += c.cpu
+		fmt.Fprintf(tw, "%s\t%s\t%d MB\t\n", name, perArticle(c.cpu), c.maxRSS>>20)
+	}
+	fmt.Fprintf(tw, "sum\t%s\t\t(%.2f × the stages alone)\n", perArticle(sumDist), sumDist.Seconds()/sumAlone.Seconds())
+	tw.Flush()
+	distRate, aioRate := float64(n)/distWall.Seconds(), float64(n)/aioWall.Seconds()
+	fmt.Fprintf(&b, "\ndistributed  %s wall, %.0f articles/s, JetStream %.1f MB per 1,000 articles\n",
+		distWall.Round(10*time.Millisecond), distRate, float64(streamBytes)/float64(n)*1000/1e6)
+	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, CPU %s per article, peak RSS %d MB\n",
+		aioWall.Round(10*time.Millisecond), aioRate, perArticle(aioCost.cpu), aioCost.maxRSS>>20)
+	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
+	t.Log("\n" + b.String())
+}
+
+// consumerIdle reports whether a stage's consumer exists and has nothing
+// pending or awaiting an ack.
+func consumerIdle(t *testing.T, js jetstream.JetStream, stream, name string) bool {
+	c, err := js.Consumer(t.Context(), stream, name)
+	if err != nil {
+		return false
+	}
+	info, err := c.Info(t.Context())
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+// storedURLs reads the URLs of the articles in a SQLite store.
+func storedURLs(t *testing.T, db string) map[string]bool {
+	st, err := store.OpenReadOnly(t.Context(), "sqlite:"+db)
+	require.NoError(t, err)
+	defer st.Close()
+	urls := map[string]bool{}
+	require.NoError(t, st.Each(t.Context(), func(a *store.Article) error {
+		urls[a.URL] = true
+		return nil
+	}))
+	return urls
+}
