@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"maps"
+	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,6 +164,46 @@ func TestLoad(t *testing.T) {
 	aioCost := costOf(aio)
 	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
 
+	// 4. Latency at half the distributed rate: a farm that publishes
+	// about distRate/2 items a second over feeds polled every 5 s; the
+	// sink's fetch→stored histogram over 30 s, after the first window.
+	half := max(float64(n)/distWall.Seconds()/2, 1)
+	var p50, p99 float64
+	var measured float64
+	{
+		const period = 5 * time.Second
+		lfeeds := max(int(half*period.Seconds()), 1)
+		lfarm, err := soak.StartFarm(soak.FarmConfig{Feeds: lfeeds, Hosts: max(lfeeds/5, 1), Items: 5, PeriodMin: period, PeriodMax: period, Seed: 9})
+		require.NoError(t, err)
+		t.Cleanup(lfarm.Close)
+		lfile := filepath.Join(t.TempDir(), "feeds.txt")
+		require.NoError(t, os.WriteFile(lfile, []byte(strings.Join(lfarm.FeedURLs(), "\n")+"\n"), 0o644))
+		addr, store := freeAddr(t), t.TempDir()
+		natsAt(t, addr, store)
+		url := "nats://" + addr
+		js := jetStream(t, url)
+		sinkAddr, taggerAddr := freeAddr(t), freeAddr(t)
+		start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+filepath.Join(t.TempDir(), "newsflow.db"))
+		start(t, "tagger", "-nats", url, "-http", taggerAddr)
+		start(t, "normalizer", "-nats", url, "-http", freeAddr(t))
+		start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
+			"-interval", "5s", "-min-interval", "5s")
+		// The first window (5 items a feed) is a burst: measure after it.
+		require.Eventually(t, func() bool {
+			return metric(t, sinkAddr, "newsflow_messages_total", `outcome="ok"`) >= float64(lfeeds*5) &&
+				consumersIdle(t, js) && metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0
+		}, 5*time.Minute, 100*time.Millisecond, "the first window to be stored")
+		before := histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")
+		time.Sleep(30 * time.Second)
+		after := histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")
+		for le, c := range after {
+			after[le] = c - before[le]
+		}
+		measured = after[inf]
+		p50, p99 = quantile(after, 0.5), quantile(after, 0.99)
+		require.Positive(t, measured, "articles stored while the farm published")
+	}
+
 	// The report.
 	perArticle := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
@@ -192,6 +237,8 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, CPU %s per article, peak RSS %d MB\n",
 		aioWall.Round(10*time.Millisecond), aioRate, perArticle(aioCost.cpu), aioCost.maxRSS>>20)
 	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
+	fmt.Fprintf(&b, "fetch→stored at about half the distributed rate (%.0f articles/s offered, %.0f stored in 30 s): p50 %.0f ms, p99 %.0f ms (from the sink's histogram buckets)\n",
+		half, measured, p50*1000, p99*1000)
 	t.Log("\n" + b.String())
 }
 
@@ -217,4 +264,54 @@ func storedURLs(t *testing.T, db string) map[string]bool {
 		return nil
 	}))
 	return urls
+}
+
+// inf is the +Inf bucket's key in a histogram read by histogram.
+var inf = math.Inf(1)
+
+// histogram reads a histogram's cumulative bucket counts from a service's
+// /metrics, by upper bound.
+func histogram(t *testing.T, addr, name string) map[float64]float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out := map[float64]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, name+`_bucket{le="`)
+		if !ok {
+			continue
+		}
+		le, rest, _ := strings.Cut(rest, `"`)
+		bound, err := strconv.ParseFloat(le, 64)
+		require.NoError(t, err, line)
+		fields := strings.Fields(rest)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		require.NoError(t, err, line)
+		out[bound] = v
+	}
+	return out
+}
+
+// quantile estimates the q-quantile from cumulative buckets as Prometheus's
+// histogram_quantile does: linear within the bucket that holds it.
+func quantile(buckets map[float64]float64, q float64) float64 {
+	bounds := slices.Sorted(maps.Keys(buckets))
+	total := buckets[inf]
+	if total == 0 {
+		return 0
+	}
+	rank := q * total
+	lower, below := 0.0, 0.0
+	for _, b := range bounds {
+		if buckets[b] >= rank {
+			if math.IsInf(b, 1) {
+				return lower
+			}
+			return lower + (b-lower)*(rank-below)/(buckets[b]-below)
+		}
+		lower, below = b, buckets[b]
+	}
+	return lower
 }

@@ -362,6 +362,11 @@ func (s *Sink) HandleBatch(ctx context.Context, as []*newsflowv1.Article) []erro
 			continue
 		}
 		s.m.rows.WithLabelValues(r.Outcome.String()).Inc()
+		if a.GetReplay() != "" {
+			// A replay or a story relink stores an article fetched long
+			// ago again: not the pipeline's latency, nor its freshness.
+			continue
+		}
 		if f := a.GetFetch().GetFetchedAt(); f.IsValid() {
 			s.m.fetchToStored.Observe(now.Sub(f.AsTime()).Seconds())
 		}

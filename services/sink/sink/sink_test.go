@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -143,3 +144,30 @@ func TestConfig(t *testing.T) {
 	_, err := Config{Store: "sqlite:" + t.TempDir() + "/missing.db"}.OpenExisting(t.Context())
 	require.Error(t, err, "export must not create an empty database")
 }
+
+// TestLatencyCountsFirstPassesOnly: fetch→stored and publication→stored
+// observe an article's first pass through the pipeline; a replay or a
+// story relink of an article fetched long ago is stored without adding to
+// either.
+func TestLatencyCountsFirstPassesOnly(t *testing.T) {
+	s, _ := newTestSink(t)
+	a := tagged("h1", "Rovers won the cup final.")
+	a.Fetch.FetchedAt = timestamppb.New(time.Now().Add(-time.Minute))
+	_, err := s.Handle(t.Context(), a)
+	require.NoError(t, err)
+	relinked := tagged("h1", "Rovers won the cup final.")
+	relinked.Fetch.FetchedAt = a.Fetch.FetchedAt
+	relinked.Tagged.Story = &newsflowv1.Story{Id: "other"}
+	relinked.Replay = "l0123abcd.7"
+	_, err = s.Handle(t.Context(), relinked)
+	require.NoError(t, err, "the relink is stored")
+	require.Equal(t, uint64(1), histCount(t, s.m.fetchToStored))
+	require.Equal(t, uint64(1), histCount(t, s.m.freshness))
+}
+
+func histCount(t *testing.T, h prometheus.Histogram) uint64 {
+	var m dto.Metric
+	require.NoError(t, h.Write(&m))
+	return m.GetHistogram().GetSampleCount()
+}
+
