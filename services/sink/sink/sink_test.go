@@ -170,4 +170,3 @@ func histCount(t *testing.T, h prometheus.Histogram) uint64 {
 	require.NoError(t, h.Write(&m))
 	return m.GetHistogram().GetSampleCount()
 }
-
