@@ -52,6 +52,14 @@ type Report struct {
 	// Late counts the items published during the run that were stored
 	// later than FreshnessTarget of their feed's period, or not at all.
 	Late int
+	// FirstWindowStored is when the last item of the first window (listed
+	// at the start) was stored, from the start. Steady, SteadyLate and
+	// SteadyP99 are DuringRun, Late and the freshness p99 for the items
+	// published after it: the steady state, past the first pass's
+	// backlog.
+	FirstWindowStored    time.Duration
+	Steady, SteadyLate   int
+	SteadyP50, SteadyP99 time.Duration
 	// Stored per second over the run (first window included).
 	StoredPerSecond float64
 	// RSS samples of this process (farm included), and the Go heap in use.
@@ -207,12 +215,13 @@ drain:
 	rep.Tagged = p.Telemetry().MessageCount("tagger", stage.OutcomeOK)
 	rep.Relinks = p.Telemetry().CounterValues("newsflow_story_relinks_total", "outcome")
 	rep.RelinksWaiting = p.Telemetry().GaugeSum("newsflow_story_relinks_pending")
-	err = rep.count(ctx, st, listed, time.Since(start))
+	err = rep.count(ctx, st, listed, start)
 	return rep, err
 }
 
 // count matches what was listed with what was stored.
-func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, took time.Duration) error {
+func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, start time.Time) error {
+	took := time.Since(start)
 	stored := map[string]time.Time{}
 	if err := st.Each(ctx, func(a *store.Article) error {
 		stored[a.URL] = a.StoredAt
@@ -220,7 +229,16 @@ func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, took
 	}); err != nil {
 		return fmt.Errorf("read the store: %w", err)
 	}
-	var fresh []time.Duration
+	var fresh, steady []time.Duration
+	var firstDone time.Time
+	for _, it := range listed {
+		if at, ok := stored[it.URL]; ok && !it.DuringRun && at.After(firstDone) {
+			firstDone = at
+		}
+	}
+	if !firstDone.IsZero() {
+		r.FirstWindowStored = firstDone.Sub(start)
+	}
 	for _, it := range listed {
 		r.Listed++
 		at, ok := stored[it.URL]
@@ -237,21 +255,38 @@ func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, took
 			continue
 		}
 		r.DuringRun++
-		if !ok || at.Sub(it.Published) > FreshnessTarget(it.Period) {
+		late := !ok || at.Sub(it.Published) > FreshnessTarget(it.Period)
+		inSteady := it.Published.After(firstDone)
+		if late {
 			r.Late++
+		}
+		if inSteady {
+			r.Steady++
+			if late {
+				r.SteadyLate++
+			}
 		}
 		if ok {
 			r.StoredDuringRun++
 			fresh = append(fresh, at.Sub(it.Published))
+			if inSteady {
+				steady = append(steady, at.Sub(it.Published))
+			}
 		}
 	}
 	r.StoredPerSecond = float64(r.Stored) / took.Seconds()
-	slices.Sort(fresh)
-	if len(fresh) > 0 {
-		r.FreshnessP50 = fresh[len(fresh)/2]
-		r.FreshnessP99 = fresh[min(len(fresh)*99/100, len(fresh)-1)]
-	}
+	r.FreshnessP50, r.FreshnessP99 = percentiles(fresh)
+	r.SteadyP50, r.SteadyP99 = percentiles(steady)
 	return nil
+}
+
+// percentiles returns the p50 and p99 of ds (sorting it).
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[min(len(ds)*99/100, len(ds)-1)]
 }
 
 // FreshnessTarget is how soon after publication an item of a feed that
@@ -287,6 +322,8 @@ func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "published during run stored  %.2f%% (%d of %d)\n", 100*r.CoverageDuringRun(), r.StoredDuringRun, r.DuringRun)
 	fmt.Fprintf(w, "freshness p50 / p99          %s / %s (publication to stored)\n", r.FreshnessP50.Round(100*time.Millisecond), r.FreshnessP99.Round(100*time.Millisecond))
 	fmt.Fprintf(w, "  later than 2×period + 1m   %d of %d (each item against its own feed's period; unstored ones count)\n", r.Late, r.DuringRun)
+	fmt.Fprintf(w, "steady state                 published after the first window was stored (%s): p50 / p99 %s / %s, %d of %d later than 2×period + 1m\n",
+		r.FirstWindowStored.Round(time.Second), r.SteadyP50.Round(100*time.Millisecond), r.SteadyP99.Round(100*time.Millisecond), r.SteadyLate, r.Steady)
 	fmt.Fprintf(w, "stored per second            %.1f\n", r.StoredPerSecond)
 	fmt.Fprintf(w, "requests                     %d (%d feed requests, %.1f%% of repeat polls answered 304)\n", r.Host.Requests, r.Host.FeedRequests, 100*r.NotModifiedShare())
 	fmt.Fprintf(w, "per host at most             %d requests in one second, %d in flight\n", r.Host.MaxPerSecond, r.Host.MaxInFlight)

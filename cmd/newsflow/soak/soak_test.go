@@ -50,6 +50,7 @@ func TestShortSoak(t *testing.T) {
 	require.Greater(t, rep.DuringRun, 150, "about 100 × 60 s / 22 s items published during the run")
 	require.GreaterOrEqual(t, rep.CoverageVisible(), 0.99)
 	require.GreaterOrEqual(t, rep.CoverageDuringRun(), 0.99)
+	require.Positive(t, rep.Steady, "items published after the first window was stored")
 	require.LessOrEqual(t, rep.Late, rep.DuringRun/100, "freshness: at most 1% of items stored later than 2×period + 1m")
 	require.LessOrEqual(t, rep.Host.MaxPerSecond, 2, "politeness: -host-rate 1")
 	require.LessOrEqual(t, rep.Host.MaxInFlight, 2, "politeness: -host-concurrency 2")
