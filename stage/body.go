@@ -13,8 +13,10 @@ import (
 // Page bodies travel compressed (Fetch.body_encoding "zstd"): HTML and the
 // JSON that pages inline shrink four- to tenfold, so a page up to the
 // normalizer's 8 MiB cap fits a NATS message (1 MiB by default), and the raw
-// stream, which keeps pages for replay, holds that much less. The fastest
-// level costs about a millisecond per megabyte on either side.
+// stream, which keeps pages for replay, holds that much less. At the
+// fastest level, compressing and reading back the extraction benchmark's
+// pages (188 KB on average) took 0.8 ms a page here, and shrank them 4.8
+// times (BenchmarkPageBody).
 
 // BodyZstd is Fetch.body_encoding for a zstd-compressed body.
 const BodyZstd = "zstd"
