@@ -179,11 +179,11 @@ func (l *relinker) queued() int {
 // seconds, so relinks read at random held hundreds of blocks at once (the
 // 5,000-feed soak run: the process grew from 630 MB to 1.6 GB once
 // relinks flowed), while a batch in order reads a few neighbouring ones.
-// A relink that fails relinkTries
-// times (NATS unreachable, or the tagger not allowed to read its input
-// stream or publish to it) is logged and counted as failed: the article
-// that caused it was tagged all the same. An article the stream no longer
-// holds is counted as gone.
+//
+// A relink that fails relinkTries times (NATS unreachable, or the tagger
+// not allowed to read its input stream or publish to it) is logged and
+// counted as failed: the article that caused it was tagged all the same.
+// An article the stream no longer holds is counted as gone.
 func (l *relinker) flush(ctx context.Context, max int) {
 	l.mu.Lock()
 	batch := make([]story.Stale, 0, len(l.pending))
