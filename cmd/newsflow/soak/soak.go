@@ -222,9 +222,17 @@ drain:
 // count matches what was listed with what was stored.
 func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, start time.Time) error {
 	took := time.Since(start)
+	// When each article first reached the store: a story relink writes it
+	// again later, which moves its row's stored_at but not this.
+	first, err := st.FirstStored(ctx)
+	if err != nil {
+		return fmt.Errorf("read the store: %w", err)
+	}
 	stored := map[string]time.Time{}
 	if err := st.Each(ctx, func(a *store.Article) error {
-		stored[a.URL] = a.StoredAt
+		if at, ok := first[a.ID]; ok {
+			stored[a.URL] = at
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("read the store: %w", err)

@@ -30,6 +30,9 @@ type Story struct {
 }
 
 // Version is one content version of an article (one content hash).
+// StoredAt is when the version was first stored: the same content written
+// again (a replay, a story relink, a refetch) leaves it, so the first
+// version's StoredAt is when the article first reached the store.
 type Version struct {
 	ContentHash string    `json:"content_hash"`
 	Title       string    `json:"title"`

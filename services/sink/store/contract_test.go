@@ -72,7 +72,14 @@ func TestVersionsKeepHistory(t *testing.T) {
 		v2.ContentHash, v2.Title, v2.FetchedAt = "hash-2", "Second title", v1.FetchedAt.Add(time.Hour)
 		replay := v2 // the same version re-processed: no new version
 		replay.Keywords = []string{"replayed"}
+		var firstStored time.Time
 		for _, a := range []*store.Article{v1, &v2, &replay} {
+			if a == &replay {
+				got, err := s.Get(ctx, v1.ID)
+				require.NoError(t, err)
+				firstStored = got.Versions[1].StoredAt
+				time.Sleep(2 * time.Millisecond)
+			}
 			_, err := s.Upsert(ctx, a)
 			require.NoError(t, err)
 		}
@@ -85,6 +92,13 @@ func TestVersionsKeepHistory(t *testing.T) {
 		require.Equal(t, "Second title", got.Versions[1].Title)
 		require.True(t, got.Versions[1].FetchedAt.Equal(v2.FetchedAt.Truncate(time.Microsecond)))
 		require.Equal(t, []string{"replayed"}, got.Keywords)
+		require.True(t, got.Versions[1].StoredAt.Equal(firstStored), "a version keeps the time it was first stored")
+		require.True(t, got.StoredAt.After(firstStored), "the article's stored_at is its last write")
+		first, err := s.FirstStored(ctx)
+		require.NoError(t, err)
+		require.Len(t, first, 1)
+		require.True(t, first[v1.ID].Equal(got.Versions[0].StoredAt), "first stored: the earliest version's time")
+		require.True(t, first[v1.ID].Before(firstStored))
 	})
 }
 

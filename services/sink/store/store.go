@@ -190,6 +190,27 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// FirstStored returns, by article id, when each article first reached the
+// store: its earliest version's stored time, which later writes of the
+// same content (replays, story relinks) leave alone.
+func (s *Store) FirstStored(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT article_id, MIN(stored_at) FROM article_versions GROUP BY article_id`)
+	if err != nil {
+		return nil, classify("first stored", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var us int64
+		if err := rows.Scan(&id, &us); err != nil {
+			return nil, classify("first stored", err)
+		}
+		out[id] = fromMicros(us)
+	}
+	return out, classify("first stored", rows.Err())
+}
+
 // Close lets SQLite refresh its planner statistics, then closes the
 // database.
 func (s *Store) Close() error {
