@@ -53,10 +53,10 @@ type Report struct {
 	// later than FreshnessTarget of their feed's period, or not at all.
 	Late int
 	// FirstWindowStored is when the last item of the first window (listed
-	// at the start) was stored, from the start. Steady, SteadyLate and
-	// SteadyP99 are DuringRun, Late and the freshness p99 for the items
-	// published after it: the steady state, past the first pass's
-	// backlog.
+	// at the start) was stored, from the start. Steady, SteadyLate,
+	// SteadyP50 and SteadyP99 are DuringRun, Late and the freshness
+	// percentiles for the items published after it: the steady state, past
+	// the first pass's backlog.
 	FirstWindowStored    time.Duration
 	Steady, SteadyLate   int
 	SteadyP50, SteadyP99 time.Duration
