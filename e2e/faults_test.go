@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/soak"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // service is one stage run as its own process, restartable with the same
@@ -92,10 +93,10 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	var faults []fault
 	js := jetStream(t, natsURL)
-	input := map[string]string{"normalizer": "ARTICLES_FETCHED", "tagger": "ARTICLES_NORMALIZED", "sink": "ARTICLES_TAGGED"}
 	for _, name := range []string{"normalizer", "tagger", "sink", "fetcher"} {
 		s := svc[name]
-		if stream, ok := input[name]; ok {
+		if in := stage.InputOf(name); in != "" {
+			stream := stage.StreamFor(in)
 			// Killed with work in hand: messages delivered and not yet
 			// acked.
 			require.Eventually(t, func() bool {

@@ -153,14 +153,20 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 	return p
 }
 
-// usage is what an exited process used: CPU time (user and system) and
-// its peak resident memory as last read.
-func (p *proc) usage() (cpu time.Duration, maxRSS int64) {
+// cost is what a process used over its run: CPU time (user and system)
+// and its peak resident memory.
+type cost struct {
+	cpu    time.Duration
+	maxRSS int64
+}
+
+// usage is what an exited process used, its peak memory as last read.
+func (p *proc) usage() cost {
 	st := p.cmd.ProcessState
 	if st == nil {
-		return 0, 0
+		return cost{}
 	}
-	return st.UserTime() + st.SystemTime(), p.peak.Load()
+	return cost{st.UserTime() + st.SystemTime(), p.peak.Load()}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,11 +13,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/soak"
 	"github.com/newsflow/newsflow/services/sink/store"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // loadFeeds is how many feeds (of 10 items each) TestLoad's corpus has:
@@ -31,17 +29,6 @@ func loadFeeds(t *testing.T) int {
 		return n
 	}
 	return 20
-}
-
-// cost is what one process used over a run.
-type cost struct {
-	cpu    time.Duration
-	maxRSS int64
-}
-
-func costOf(p *proc) cost {
-	cpu, rss := p.usage()
-	return cost{cpu, rss}
 }
 
 // TestLoad is the load harness: a fixed corpus of feeds on loopback (the
@@ -74,7 +61,7 @@ func TestLoad(t *testing.T) {
 
 	// 1. Each stage alone.
 	alone := map[string]cost{}
-	var aloneWall = map[string]time.Duration{}
+	aloneWall := map[string]time.Duration{}
 	{
 		addr, store := freeAddr(t), t.TempDir()
 		nats := natsAt(t, addr, store)
@@ -85,29 +72,25 @@ func TestLoad(t *testing.T) {
 		f := start(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
 		require.NoError(t, f.wait(t, 5*time.Minute), "fetcher -once")
 		aloneWall["fetcher"] = time.Since(began)
-		alone["fetcher"] = costOf(f)
-		require.Equal(t, uint64(n), streamMsgs(t, js, "ARTICLES_FETCHED"))
-		for _, st := range []struct{ name, input, output string }{
-			{"normalizer", "ARTICLES_FETCHED", "ARTICLES_NORMALIZED"},
-			{"tagger", "ARTICLES_NORMALIZED", "ARTICLES_TAGGED"},
-			{"sink", "ARTICLES_TAGGED", ""},
-		} {
+		alone["fetcher"] = f.usage()
+		require.Equal(t, uint64(n), streamMsgs(t, js, stage.StreamFor(stage.SubjectFetched)))
+		for _, st := range stage.Consumers() {
 			a := freeAddr(t)
 			args := []string{"-nats", url, "-http", a}
-			if st.name == "sink" {
+			if st.Name == "sink" {
 				args = append(args, "-store", "sqlite:"+db)
 			}
 			began := time.Now()
-			p := start(t, st.name, args...)
+			p := start(t, st.Name, args...)
 			require.Eventually(t, func() bool {
-				return consumerIdle(t, js, st.input, st.name) &&
-					(st.name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
-			}, 10*time.Minute, 50*time.Millisecond, "%s alone to work through its input", st.name)
-			aloneWall[st.name] = time.Since(began)
+				return consumerIdle(t, js, stage.StreamFor(st.Input), st.Name) &&
+					(st.Name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
+			}, 10*time.Minute, 50*time.Millisecond, "%s alone to work through its input", st.Name)
+			aloneWall[st.Name] = time.Since(began)
 			p.stop(t)
-			alone[st.name] = costOf(p)
-			if st.output != "" {
-				require.GreaterOrEqual(t, streamMsgs(t, js, st.output), uint64(n), st.name)
+			alone[st.Name] = p.usage()
+			if st.Output != "" {
+				require.GreaterOrEqual(t, streamMsgs(t, js, stage.StreamFor(st.Output)), uint64(n), st.Name)
 			}
 		}
 		nats.stop(t)
@@ -115,7 +98,7 @@ func TestLoad(t *testing.T) {
 	}
 
 	// 2. The services at once.
-	var dist = map[string]cost{}
+	dist := map[string]cost{}
 	var distWall time.Duration
 	var streamBytes uint64
 	{
@@ -137,8 +120,11 @@ func TestLoad(t *testing.T) {
 			return consumersIdle(t, js) && metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0
 		}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
 		distWall = time.Since(began)
-		for _, s := range []string{"ARTICLES_FETCHED", "ARTICLES_NORMALIZED", "ARTICLES_TAGGED"} {
-			st, err := js.Stream(t.Context(), s)
+		for _, top := range stage.Pipeline {
+			if top.Output == "" {
+				continue
+			}
+			st, err := js.Stream(t.Context(), stage.StreamFor(top.Output))
 			require.NoError(t, err)
 			info, err := st.Info(t.Context())
 			require.NoError(t, err)
@@ -150,7 +136,7 @@ func TestLoad(t *testing.T) {
 		nats.stop(t)
 		procs["nats-server"] = nats
 		for name, p := range procs {
-			dist[name] = costOf(p)
+			dist[name] = p.usage()
 		}
 		require.Len(t, storedURLs(t, db), n, "distributed: every article stored")
 	}
@@ -161,7 +147,7 @@ func TestLoad(t *testing.T) {
 	aio := start(t, "newsflow", append([]string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}, fetchArgs...)...)
 	require.NoError(t, aio.wait(t, 10*time.Minute), "newsflow run -once")
 	aioWall := time.Since(began)
-	aioCost := costOf(aio)
+	aioCost := aio.usage()
 	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
 
 	// 4. Latency at half the distributed rate: a farm that publishes
@@ -242,17 +228,6 @@ func TestLoad(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
-// consumerIdle reports whether a stage's consumer exists and has nothing
-// pending or awaiting an ack.
-func consumerIdle(t *testing.T, js jetstream.JetStream, stream, name string) bool {
-	c, err := js.Consumer(t.Context(), stream, name)
-	if err != nil {
-		return false
-	}
-	info, err := c.Info(t.Context())
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-}
-
 // storedURLs reads the URLs of the articles in a SQLite store.
 func storedURLs(t *testing.T, db string) map[string]bool {
 	st, err := store.OpenReadOnly(t.Context(), "sqlite:"+db)
@@ -272,17 +247,9 @@ var inf = math.Inf(1)
 // histogram reads a histogram's cumulative bucket counts from a service's
 // /metrics, by upper bound.
 func histogram(t *testing.T, addr, name string) map[float64]float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	out := map[float64]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, name+`_bucket{le="`)
-		if !ok {
-			continue
-		}
+	for _, line := range scrape(addr, name+"_bucket") {
+		_, rest, _ := strings.Cut(line, `le="`)
 		le, rest, _ := strings.Cut(rest, `"`)
 		bound, err := strconv.ParseFloat(le, 64)
 		require.NoError(t, err, line)

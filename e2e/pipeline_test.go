@@ -189,17 +189,23 @@ func bulkDir(t *testing.T, base string) string {
 // consumersIdle reports whether every stage's consumer has nothing pending
 // and nothing awaiting an ack (retries and redeliveries included).
 func consumersIdle(t *testing.T, js jetstream.JetStream) bool {
-	for stream, consumer := range map[string]string{"ARTICLES_FETCHED": "normalizer", "ARTICLES_NORMALIZED": "tagger", "ARTICLES_TAGGED": "sink"} {
-		c, err := js.Consumer(t.Context(), stream, consumer)
-		if err != nil {
-			return false
-		}
-		info, err := c.Info(t.Context())
-		if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+	for _, c := range stage.Consumers() {
+		if !consumerIdle(t, js, stage.StreamFor(c.Input), c.Name) {
 			return false
 		}
 	}
 	return true
+}
+
+// consumerIdle reports whether a stage's consumer exists and has nothing
+// pending or awaiting an ack.
+func consumerIdle(t *testing.T, js jetstream.JetStream, stream, name string) bool {
+	c, err := js.Consumer(t.Context(), stream, name)
+	if err != nil {
+		return false
+	}
+	info, err := c.Info(t.Context())
+	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 }
 
 func jetStream(t *testing.T, url string) jetstream.JetStream {
@@ -234,18 +240,8 @@ func lastMsg(t *testing.T, js jetstream.JetStream, name string) *jetstream.RawSt
 // metric sums the samples of a metric family whose labels include all of
 // labels, from a service's /metrics.
 func metric(t *testing.T, addr, name string, labels ...string) float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
 	sum := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
+	for _, line := range scrape(addr, name) {
 		ok := true
 		for _, l := range labels {
 			ok = ok && strings.Contains(line, l)
@@ -259,6 +255,25 @@ func metric(t *testing.T, addr, name string, labels ...string) float64 {
 		}
 	}
 	return sum
+}
+
+// scrape returns the sample lines of the metric name (with its labels, if
+// any) from a service's /metrics; none when the service does not answer.
+// name may be a histogram's series name, such as name_bucket.
+func scrape(addr, name string) []string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var lines []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			lines = append(lines, line)
+		}
+	}
+	return lines
 }
 
 type storedArticle struct {
