@@ -57,6 +57,9 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 	if output != "" {
 		var err error
 		if pub, err = r.Publisher(ctx, output); err != nil {
+			if ctx.Err() != nil {
+				return nil // stopped before it started
+			}
 			return err
 		}
 	}
@@ -75,8 +78,13 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 // time.
 func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n int, w work) error {
 	// A failed first start is a configuration problem: report it at once.
+	// A stop that comes before the consumer exists is no failure: there is
+	// nothing to drain.
 	cons, err := r.ensureConsumer(ctx, input)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	r.tel.consuming(r.name)

@@ -436,3 +436,16 @@ func TestDeadLetterKeepsBothIDs(t *testing.T) {
 	require.Equal(t, "k1", d.InputID)
 	require.Equal(t, "k1", d.Article.GetId(), "the payload is the original")
 }
+
+// TestStopBeforeStartIsClean: a stage stopped before its consumer exists
+// (a signal during start-up) returns no error; there is nothing to drain.
+// It made the sink's dead-letter test fail now and then.
+func TestStopBeforeStartIsClean(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	handler := func(_ context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) { return a, nil }
+	require.NoError(t, h.rt.Consume(ctx, SubjectFetched, SubjectNormalized, handler))
+	require.NoError(t, h.rt.ConsumeBatch(ctx, SubjectFetched, Batch{Size: 10, Wait: time.Millisecond},
+		func(context.Context, []*newsflowv1.Article) []error { return nil }))
+}
