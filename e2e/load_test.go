@@ -167,7 +167,6 @@ func TestLoad(t *testing.T) {
 		addr, store := freeAddr(t), t.TempDir()
 		natsAt(t, addr, store)
 		url := "nats://" + addr
-		js := jetStream(t, url)
 		sinkAddr, taggerAddr := freeAddr(t), freeAddr(t)
 		start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+filepath.Join(t.TempDir(), "newsflow.db"))
 		start(t, "tagger", "-nats", url, "-http", taggerAddr)
@@ -175,9 +174,10 @@ func TestLoad(t *testing.T) {
 		start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
 			"-interval", "5s", "-min-interval", "5s")
 		// The first window (5 items a feed) is a burst: measure after it.
+		// (Not "once idle": the farm keeps publishing, so the consumers
+		// and the relinks need not be idle at any one moment.)
 		require.Eventually(t, func() bool {
-			return metric(t, sinkAddr, "newsflow_messages_total", `outcome="ok"`) >= float64(lfeeds*5) &&
-				consumersIdle(t, js) && metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0
+			return metric(t, sinkAddr, "newsflow_messages_total", `outcome="ok"`) >= float64(lfeeds*5)
 		}, 5*time.Minute, 100*time.Millisecond, "the first window to be stored")
 		before := histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")
 		time.Sleep(30 * time.Second)

@@ -55,6 +55,11 @@ func (s *lostSink) inserted() int {
 }
 
 func publishOutage(t *testing.T, js jetstream.JetStream, from, to int) {
+	// The sink creates its input stream as it starts; publish once it has.
+	require.Eventually(t, func() bool {
+		_, err := js.Stream(t.Context(), stage.StreamFor(stage.SubjectTagged))
+		return err == nil
+	}, 20*time.Second, 20*time.Millisecond, "the sink to create its input stream")
 	for i := from; i < to; i++ {
 		data := mustMarshal(t, outageArticle(i))
 		_, err := js.Publish(t.Context(), stage.SubjectTagged, data, jetstream.WithMsgID(fmt.Sprint("lost-", i)))
