@@ -222,14 +222,15 @@ func natsServer(t *testing.T) (url string) {
 	return "nats://" + addr
 }
 
-// natsAt runs nats-server on addr with JetStream storage in store, and
-// waits until it listens. Run it again with the same arguments after a
-// kill to restart the server on its store.
-func natsAt(t *testing.T, addr, store string) *proc {
+// natsAt runs nats-server on addr with JetStream storage in store (extra
+// lines go into its configuration file), and waits until it listens. Run
+// it again with the same arguments after a kill to restart the server on
+// its store.
+func natsAt(t *testing.T, addr, store string, extra ...string) *proc {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(store, "nats.conf")
-	err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s:%s\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n", host, port, filepath.Join(store, "js"))), 0o644)
+	err := os.WriteFile(conf, []byte(fmt.Sprintf("listen: %s:%s\nmax_payload: 8MB\njetstream {\n  store_dir: %q\n}\n%s", host, port, filepath.Join(store, "js"), strings.Join(extra, "\n"))), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

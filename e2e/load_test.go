@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -46,7 +51,9 @@ func loadFeeds(t *testing.T) int {
 //
 // Every article must be stored by each way. The figures are reported, not
 // asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
-// articles).
+// articles). With NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 is
+// CPU-profiled throughout, in one-second profiles written to
+// DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof).
 func TestLoad(t *testing.T) {
 	feeds := loadFeeds(t)
 	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: feeds, Hosts: max(feeds/5, 1), Items: 10, PeriodMin: time.Hour, PeriodMax: 2 * time.Hour, Seed: 5})
@@ -58,6 +65,8 @@ func TestLoad(t *testing.T) {
 	feedsFile := filepath.Join(t.TempDir(), "feeds.txt")
 	require.NoError(t, os.WriteFile(feedsFile, []byte(strings.Join(farm.FeedURLs(), "\n")+"\n"), 0o644))
 	fetchArgs := []string{"-feeds-file", feedsFile, "-once", "-allow-net", "127.0.0.0/8", "-host-rate", "0"}
+
+	profDir := os.Getenv("NEWSFLOW_LOAD_PROFILE")
 
 	// 1. Each stage alone.
 	alone := map[string]cost{}
@@ -99,27 +108,49 @@ func TestLoad(t *testing.T) {
 
 	// 2. The services at once.
 	dist := map[string]cost{}
+	var msgs map[string][2]float64 // name → messages sent, received
 	var distWall time.Duration
 	var streamBytes uint64
 	{
 		addr, store := freeAddr(t), t.TempDir()
-		nats := natsAt(t, addr, store)
+		https := map[string]string{}
+		for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
+			https[name] = freeAddr(t)
+		}
+		// nats-server's monitoring port tells the messages each
+		// service sent and received (its connections are named).
+		monitor := freeAddr(t)
+		natsConf, pprof := []string{"http: " + monitor}, []string(nil)
+		if profDir != "" {
+			_, port, _ := net.SplitHostPort(https["nats-server"])
+			natsConf, pprof = append(natsConf, "prof_port: "+port), []string{"-pprof"}
+		}
+		nats := natsAt(t, addr, store, natsConf...)
 		url := "nats://" + addr
 		js := jetStream(t, url)
 		db := filepath.Join(t.TempDir(), "newsflow.db")
 		procs := map[string]*proc{}
-		taggerAddr := freeAddr(t)
-		procs["sink"] = start(t, "sink", "-nats", url, "-http", freeAddr(t), "-store", "sqlite:"+db)
-		procs["tagger"] = start(t, "tagger", "-nats", url, "-http", taggerAddr)
-		procs["normalizer"] = start(t, "normalizer", "-nats", url, "-http", freeAddr(t))
+		args := func(name string, more ...string) []string {
+			return append(append([]string{"-nats", url, "-http", https[name]}, pprof...), more...)
+		}
+		procs["sink"] = start(t, "sink", args("sink", "-store", "sqlite:"+db)...)
+		procs["tagger"] = start(t, "tagger", args("tagger")...)
+		procs["normalizer"] = start(t, "normalizer", args("normalizer")...)
 		time.Sleep(time.Second) // the consumers exist before the first page
+		var profiled func()
+		if profDir != "" {
+			profiled = profile(t, profDir, https)
+		}
 		began := time.Now()
-		procs["fetcher"] = start(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
+		procs["fetcher"] = start(t, "fetcher", args("fetcher", fetchArgs...)...)
 		require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
 		require.Eventually(t, func() bool {
-			return consumersIdle(t, js) && metric(t, taggerAddr, "newsflow_story_relinks_pending") == 0
+			return consumersIdle(t, js) && metric(t, https["tagger"], "newsflow_story_relinks_pending") == 0
 		}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
 		distWall = time.Since(began)
+		if profiled != nil {
+			profiled()
+		}
 		for _, top := range stage.Pipeline {
 			if top.Output == "" {
 				continue
@@ -130,6 +161,7 @@ func TestLoad(t *testing.T) {
 			require.NoError(t, err)
 			streamBytes += info.State.Bytes
 		}
+		msgs = connMsgs(t, monitor)
 		for _, name := range []string{"normalizer", "tagger", "sink"} {
 			procs[name].stop(t)
 		}
@@ -143,10 +175,20 @@ func TestLoad(t *testing.T) {
 
 	// 3. The all-in-one.
 	data := t.TempDir()
+	aioArgs := []string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}
+	var profiled func()
+	if profDir != "" {
+		addr := freeAddr(t)
+		aioArgs = []string{"run", "-data", data, "-http", addr, "-pprof", "-progress", "0"}
+		profiled = profile(t, profDir, map[string]string{"all-in-one": addr})
+	}
 	began := time.Now()
-	aio := start(t, "newsflow", append([]string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}, fetchArgs...)...)
+	aio := start(t, "newsflow", append(aioArgs, fetchArgs...)...)
 	require.NoError(t, aio.wait(t, 10*time.Minute), "newsflow run -once")
 	aioWall := time.Since(began)
+	if profiled != nil {
+		profiled()
+	}
 	aioCost := aio.usage()
 	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
 
@@ -209,13 +251,17 @@ func TestLoad(t *testing.T) {
 	var sumDist time.Duration
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "all at once\tCPU per article\tpeak RSS\t")
+	fmt.Fprintln(tw, "all at once\tCPU per article\tpeak RSS\tNATS messages sent / received per article\t")
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
 		c := dist[name]
 		sumDist += c.cpu
-		fmt.Fprintf(tw, "%s\t%s\t%d MB\t\n", name, perArticle(c.cpu), c.maxRSS>>20)
+		m := "\t"
+		if v, ok := msgs[name]; ok {
+			m = fmt.Sprintf("%.1f / %.1f\t", v[0]/float64(n), v[1]/float64(n))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d MB\t%s\n", name, perArticle(c.cpu), c.maxRSS>>20, m)
 	}
-	fmt.Fprintf(tw, "sum\t%s\t\t(%.2f × the stages alone)\n", perArticle(sumDist), sumDist.Seconds()/sumAlone.Seconds())
+	fmt.Fprintf(tw, "sum\t%s\t\t(%.2f × the stages alone)\t\n", perArticle(sumDist), sumDist.Seconds()/sumAlone.Seconds())
 	tw.Flush()
 	distRate, aioRate := float64(n)/distWall.Seconds(), float64(n)/aioWall.Seconds()
 	fmt.Fprintf(&b, "\ndistributed  %s wall, %.0f articles/s, JetStream %.1f MB per 1,000 articles\n",
@@ -226,6 +272,68 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "fetch→stored at about half the distributed rate (%.0f articles/s offered, %.0f stored in 30 s): p50 %.0f ms, p99 %.0f ms (from the sink's histogram buckets)\n",
 		half, measured, p50*1000, p99*1000)
 	t.Log("\n" + b.String())
+}
+
+// profile takes one-second CPU profiles of every process in addrs (name →
+// the address it serves /debug/pprof/ on; nats-server's is its prof_port)
+// into dir, one after another, until the function it returns is called.
+// A process not (or no longer) serving is tried again 50 ms later.
+func profile(t *testing.T, dir string, addrs map[string]string) (stop func()) {
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for name, addr := range addrs {
+		wg.Go(func() {
+			for i := 0; ; {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=1")
+				if err != nil {
+					time.Sleep(50 * time.Millisecond)
+					continue
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && resp.StatusCode == http.StatusOK {
+					i++
+					_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, i)), b, 0o644)
+				}
+			}
+		})
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// connMsgs reads from nats-server's monitoring address the messages each
+// client connection named newsflow-NAME sent and received (closed
+// connections included), by NAME.
+func connMsgs(t *testing.T, monitor string) map[string][2]float64 {
+	resp, err := http.Get("http://" + monitor + "/connz?state=all&limit=1000")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var connz struct {
+		Conns []struct {
+			Name    string  `json:"name"`
+			InMsgs  float64 `json:"in_msgs"`
+			OutMsgs float64 `json:"out_msgs"`
+		} `json:"connections"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&connz))
+	out := map[string][2]float64{}
+	for _, c := range connz.Conns {
+		if name, ok := strings.CutPrefix(c.Name, "newsflow-"); ok {
+			v := out[name]
+			// The server's in is what the client sent.
+			out[name] = [2]float64{v[0] + c.InMsgs, v[1] + c.OutMsgs}
+		}
+	}
+	return out
 }
 
 // storedURLs reads the URLs of the articles in a SQLite store.
