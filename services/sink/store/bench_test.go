@@ -63,6 +63,19 @@ func BenchmarkUpsert(b *testing.B) {
 		b.ResetTimer()
 		upsertAll(b, s, arts, store.Updated)
 	})
+	// A story relink: the same text, another story link.
+	b.Run("relink", func(b *testing.B) {
+		s := openFile(b)
+		arts := storetest.Articles(b.N, 34)
+		for _, a := range arts {
+			if _, err := s.Upsert(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			a.Story = &store.Story{ID: "story-" + a.ID, DuplicateOf: "story-" + a.ID}
+		}
+		b.ResetTimer()
+		upsertAll(b, s, arts, store.Updated)
+	})
 }
 
 // BenchmarkList runs listing and search over 10,000 generated articles.

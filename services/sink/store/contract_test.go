@@ -63,6 +63,50 @@ func TestUpsertBatch(t *testing.T) {
 	})
 }
 
+// TestSearchIndexFollowsTextOnly: a write that changes an article but not
+// its text (a story relink, a replay with new links) leaves the search
+// index alone; one that changes the text indexes it anew. The index entry
+// is removed by hand first, so a write that re-indexes shows in search.
+func TestSearchIndexFollowsTextOnly(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		a := storetest.Articles(1, 47)[0]
+		a.Text += " The quokkaflight landed."
+		_, err := s.Upsert(ctx, a)
+		require.NoError(t, err)
+		found := func(word string) bool {
+			page, err := s.List(ctx, store.Query{Q: word})
+			require.NoError(t, err)
+			return len(page.Articles) == 1
+		}
+		require.True(t, found("quokkaflight"))
+		require.NoError(t, store.Unindex(s, a.ID))
+		require.False(t, found("quokkaflight"), "unindexed")
+
+		relinked := *a
+		relinked.Story = &store.Story{ID: "story-elsewhere", DuplicateOf: "story-elsewhere"}
+		relinked.Keywords = []string{"relinked"}
+		o, err := s.Upsert(ctx, &relinked)
+		require.NoError(t, err)
+		require.Equal(t, store.Updated, o)
+		require.False(t, found("quokkaflight"), "a write with the same text does not index it again")
+
+		// Another article: its text edited, the index follows.
+		b := storetest.Articles(2, 48)[1]
+		b.Text += " A wombatlight passed."
+		_, err = s.Upsert(ctx, b)
+		require.NoError(t, err)
+		edited := *b
+		edited.ContentHash, edited.Text = "hash-2", strings.Replace(b.Text, "wombatlight", "emuglide", 1)
+		o, err = s.Upsert(ctx, &edited)
+		require.NoError(t, err)
+		require.Equal(t, store.Updated, o)
+		require.False(t, found("wombatlight"), "the old text is out of the index")
+		require.True(t, found("emuglide"), "the new text is in")
+	})
+}
+
 func TestVersionsKeepHistory(t *testing.T) {
 	storetest.Contract(t, func(t *testing.T, open opener) {
 		ctx := context.Background()

@@ -95,3 +95,14 @@ func Exec(s *Store, query string, args ...any) error {
 	_, err := s.w.ExecContext(context.Background(), s.bind(query), args...)
 	return err
 }
+
+// Unindex removes an article's text from the search index, leaving its
+// row: a later write finds it in search again only if it indexes the text.
+func Unindex(s *Store, id string) error {
+	q := `INSERT INTO articles_fts (articles_fts, rowid, title, body) SELECT 'delete', seq, title, body FROM articles WHERE id = ?`
+	if s.pg {
+		q = `UPDATE articles SET tsv = '' WHERE id = ?`
+	}
+	_, err := s.w.ExecContext(context.Background(), s.bind(q), id)
+	return err
+}

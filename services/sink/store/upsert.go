@@ -303,7 +303,9 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 	add(": version", `INSERT INTO article_versions (article_id, content_hash, title, body, fetched_at, stored_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (article_id, content_hash) DO UPDATE SET
-			title = excluded.title, body = excluded.body, fetched_at = excluded.fetched_at`,
+			title = excluded.title, body = excluded.body, fetched_at = excluded.fetched_at
+		WHERE article_versions.fetched_at <> excluded.fetched_at
+			OR article_versions.title <> excluded.title OR article_versions.body <> excluded.body`,
 		a.ID, a.ContentHash, a.Title, a.Text, a.FetchedAt.UnixMicro(), now.UnixMicro())
 	topics := make([][]any, len(a.Topics))
 	for i, t := range a.Topics {

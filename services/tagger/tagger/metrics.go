@@ -14,6 +14,7 @@ type metrics struct {
 	badRecords     prometheus.Counter
 	relinks        *prometheus.CounterVec
 	relinksPending prometheus.Gauge
+	relinkTagging  *prometheus.CounterVec
 }
 
 // topicsAssigned is the name of the topics counter, which TopicCounts reads.
@@ -38,6 +39,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Articles sent through the tagger again because an article that arrived after them changed their story links, by outcome: sent, duplicate (another replica sent it already), gone (the input stream no longer holds it: its link stays as it was), failed, superseded (a later message of the article was handled first: the relink is dropped).",
 		}, []string{"outcome"}),
 	}
+	m.relinkTagging = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "newsflow", Name: "story_relink_tagging_total",
+		Help: "Relinked articles by how their tags were had: reused (the result of their first pass, still held) or tagged (tagged again).",
+	}, []string{"result"})
+	for _, r := range []string{"reused", "tagged"} {
+		m.relinkTagging.WithLabelValues(r)
+	}
 	m.relinksPending = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: "newsflow", Name: "story_relinks_pending",
 		Help: "Articles this tagger replica will relink once it has caught up with its input.",
@@ -45,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	for _, o := range []string{relinkSent, relinkDuplicate, relinkGone, relinkFailed, relinkSuperseded} {
 		m.relinks.WithLabelValues(o)
 	}
-	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks, m.relinksPending); err != nil {
+	if err := stage.Register(reg, m.topics, m.links, m.badRecords, m.relinks, m.relinksPending, m.relinkTagging); err != nil {
 		return nil, err
 	}
 	return m, nil

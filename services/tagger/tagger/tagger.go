@@ -121,6 +121,7 @@ func (c Config) Stamp() (string, error) {
 // Stage is the tagger's handler.
 type Stage struct {
 	t       *tag.Tagger
+	recent  *recentResults // the last results, for relinks (recent.go)
 	m       *metrics
 	index   *story.Index
 	stories *storyStream // nil: records are not shared (tests)
@@ -137,7 +138,7 @@ func New(cfg Config, rt *stage.Runtime) (*Stage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stage{t: t, m: m, index: story.New(cfg.StoryConfig())}, nil
+	return &Stage{t: t, recent: newRecentResults(recentTagged), m: m, index: story.New(cfg.StoryConfig())}, nil
 }
 
 // Run consumes normalized articles and publishes tagged ones until ctx ends.
@@ -192,7 +193,8 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 	if strings.TrimSpace(n.GetText()) == "" {
 		return nil, stage.Permanent("no_text", errors.New("article has no normalized text"))
 	}
-	if from, ok := relinkedFrom(a.GetReplay()); ok {
+	from, relink := relinkedFrom(a.GetReplay())
+	if relink {
 		if ref, held := s.index.Ref(a.GetId()); held && ref > from {
 			// A later message of the article (a replay, a new version)
 			// came through since this relink was read: it is newer, and
@@ -201,7 +203,13 @@ func (s *Stage) Handle(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.
 			return nil, nil
 		}
 	}
-	res := s.t.Tag(n.GetTitle(), n.GetText())
+	res, reused := s.recent.tag(s.t, relink, n.GetTitle(), n.GetText())
+	switch {
+	case relink && reused:
+		s.m.relinkTagging.WithLabelValues("reused").Inc()
+	case relink:
+		s.m.relinkTagging.WithLabelValues("tagged").Inc()
+	}
 	a.Tagged = Tagged(res)
 	if a.GetId() != "" && res.Signature.Size > 0 {
 		r, stale := s.index.Assign(story.Record{ID: a.GetId(), Time: articleTime(a), Sig: res.Signature, Features: res.Features(), Ref: stage.InputSeq(ctx)})

@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/tagger/story"
+	"github.com/newsflow/newsflow/services/tagger/tag"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -19,7 +21,7 @@ func newTestStage(t *testing.T) *Stage {
 	require.NoError(t, err)
 	m, err := newMetrics(prometheus.NewRegistry())
 	require.NoError(t, err)
-	return &Stage{t: tg, m: m, index: story.New(DefaultConfig().StoryConfig())}
+	return &Stage{t: tg, recent: newRecentResults(recentTagged), m: m, index: story.New(DefaultConfig().StoryConfig())}
 }
 
 func TestHandleTagsArticle(t *testing.T) {
@@ -61,4 +63,39 @@ func TestConfigModelFile(t *testing.T) {
 	require.ErrorContains(t, err, "-story-max:")
 	_, err = Config{ModelFile: "tagger_test.go"}.Tagger()
 	require.ErrorContains(t, err, "load topic model")
+}
+
+// TestRelinksReuseTheirFirstPass: a relink takes the tags its article's
+// first pass found, if still held; a first pass always tags, and what it
+// finds replaces what was held; a relink whose result has gone is tagged
+// again.
+func TestRelinksReuseTheirFirstPass(t *testing.T) {
+	s := newTestStage(t)
+	s.recent = newRecentResults(1)
+	title, text := "Rovers snatch late winner", "Rovers scored in the final minute to beat United 2-1 in the cup semi-final on Saturday."
+	article := func(id, replay string) *newsflowv1.Article {
+		return &newsflowv1.Article{Id: id, Replay: replay, Normalized: &newsflowv1.Normalized{Title: title, Text: text}}
+	}
+	language := func(a *newsflowv1.Article) string {
+		out, err := s.Handle(context.Background(), a)
+		require.NoError(t, err)
+		return out.GetTagged().GetLanguage()
+	}
+	count := func(result string) float64 { return testutil.ToFloat64(s.m.relinkTagging.WithLabelValues(result)) }
+
+	// A result held for this text, marked so that its reuse shows.
+	s.recent.held.Add(resultKey(title, text), tag.Result{Language: "xx"})
+	require.Equal(t, "xx", language(article("a", "l0123456789abcdef.1")), "a relink reuses what is held")
+	require.Equal(t, 1.0, count("reused"))
+	require.Equal(t, "en", language(article("b", "")), "a first pass tags, even a text held already")
+	require.Equal(t, "en", language(article("a", "l0123456789abcdef.2")), "the first pass replaced what was held")
+	require.Equal(t, 2.0, count("reused"))
+
+	// Another article takes the only place: the relink is tagged again.
+	other := &newsflowv1.Article{Id: "c", Normalized: &newsflowv1.Normalized{Title: "Rain", Text: "Heavy rain is expected across the north of the country tomorrow, forecasters said."}}
+	_, err := s.Handle(context.Background(), other)
+	require.NoError(t, err)
+	require.Equal(t, "en", language(article("a", "l0123456789abcdef.3")))
+	require.Equal(t, 2.0, count("reused"))
+	require.Equal(t, 1.0, count("tagged"))
 }
