@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -129,4 +130,45 @@ func TestHealthStatus(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, status())
 	report(nil)
 	require.Equal(t, http.StatusOK, status())
+}
+
+// TestGatherHandsOnOnceMessagesStop: a batch takes what comes close
+// together, and is handed on when messages stop, not after its full wait.
+func TestGatherHandsOnOnceMessagesStop(t *testing.T) {
+	jobs := make(chan jetstream.Msg)
+	go func() {
+		for range 3 {
+			jobs <- nil
+		}
+	}()
+	began := time.Now()
+	got := 0
+	for got < 3 {
+		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute})
+		require.True(t, ok)
+		got += len(batch)
+	}
+	require.Less(t, time.Since(began), 30*time.Second, "handed on when the messages stopped")
+
+	// Full batches while messages keep coming, and what is left at the close.
+	go func() {
+		for range 25 {
+			jobs <- nil
+		}
+		close(jobs)
+	}()
+	var sizes []int
+	for {
+		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute})
+		if !ok {
+			break
+		}
+		sizes = append(sizes, len(batch))
+	}
+	sum := 0
+	for _, n := range sizes {
+		require.LessOrEqual(t, n, 10)
+		sum += n
+	}
+	require.Equal(t, 25, sum)
 }
