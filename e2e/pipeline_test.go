@@ -200,12 +200,22 @@ func consumersIdle(t *testing.T, js jetstream.JetStream) bool {
 // consumerIdle reports whether a stage's consumer exists and has nothing
 // pending or awaiting an ack.
 func consumerIdle(t *testing.T, js jetstream.JetStream, stream, name string) bool {
+	n, ok := consumerBacklog(t, js, stream, name)
+	return ok && n == 0
+}
+
+// consumerBacklog is how many messages a stage's consumer has pending or
+// awaiting an ack; ok is false when it cannot be read (no consumer yet).
+func consumerBacklog(t *testing.T, js jetstream.JetStream, stream, name string) (n uint64, ok bool) {
 	c, err := js.Consumer(t.Context(), stream, name)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	info, err := c.Info(t.Context())
-	return err == nil && info.NumPending == 0 && info.NumAckPending == 0
+	if err != nil {
+		return 0, false
+	}
+	return info.NumPending + uint64(info.NumAckPending), true
 }
 
 func jetStream(t *testing.T, url string) jetstream.JetStream {

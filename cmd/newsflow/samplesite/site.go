@@ -185,7 +185,14 @@ func (s *site) serveArticle(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	a, l, base := s.c.articles[i], s.layouts[i], baseURL(r)
+	a := s.c.articles[i]
+	s.render(w, r, s.article, a.Published, s.articlePage(baseURL(r), i, a))
+}
+
+// articlePage is what the article template shows of a, which is article i
+// of the corpus or a variant of it (see Variants), on a site at base.
+func (s *site) articlePage(base string, i int, a Article) articlePage {
+	l := s.layouts[i]
 	label, _ := sectionLabel(a.Section)
 	page := articlePage{
 		C:            siteChrome(),
@@ -222,7 +229,7 @@ func (s *site) serveArticle(w http.ResponseWriter, r *http.Request) {
 	if l.AlsoLikeShown {
 		page.AlsoLike = s.links(base, l.AlsoLike)
 	}
-	s.render(w, r, s.article, a.Published, page)
+	return page
 }
 
 type indexItem struct {

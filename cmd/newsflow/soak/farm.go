@@ -8,6 +8,7 @@ package soak
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -37,7 +38,7 @@ type Farm struct {
 	start time.Time
 	feeds []*farmFeed
 	hosts []*farmHost
-	pages [][]byte
+	pages *samplesite.Variants
 
 	mu     sync.Mutex
 	frozen time.Time // when publishing stopped (zero: still publishing)
@@ -78,7 +79,7 @@ func StartFarm(cfg FarmConfig) (*Farm, error) {
 	if cfg.Hosts > 250*250 {
 		return nil, fmt.Errorf("farm: at most %d hosts", 250*250)
 	}
-	f := &Farm{cfg: cfg, start: time.Now(), pages: samplePages()}
+	f := &Farm{cfg: cfg, start: time.Now(), pages: samplesite.NewVariants()}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	for i := range cfg.Hosts {
 		addr := fmt.Sprintf("127.1.%d.%d", i/250, i%250+1)
@@ -108,20 +109,6 @@ func StartFarm(cfg FarmConfig) (*Farm, error) {
 		})
 	}
 	return f, nil
-}
-
-// samplePages renders the sample corpus's article pages once.
-func samplePages() [][]byte {
-	h := samplesite.Handler()
-	var pages [][]byte
-	for _, a := range samplesite.Articles() {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://farm"+a.Path(), nil))
-		if rec.Code == http.StatusOK {
-			pages = append(pages, rec.Body.Bytes())
-		}
-	}
-	return pages
 }
 
 // FeedURLs lists every feed's URL.
@@ -273,17 +260,29 @@ func (f *Farm) serveFeed(h *farmHost, w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b.Bytes())
 }
 
+// wireTexts is how many texts of each sample article syndicated items
+// share; one item in syndicated is such a copy.
+const (
+	wireTexts  = 64
+	syndicated = 10
+)
+
+// servePage serves an item's article: a variant of a sample article (see
+// samplesite.Variants) chosen by the URL's hash, so that every item is an
+// article of its own, except one in syndicated, which carries one of
+// wireTexts texts per sample article: a wire story that several feeds
+// list (about 5 each over 100,000 items), whose copies the tagger links.
 func (f *Farm) servePage(w http.ResponseWriter, r *http.Request) {
-	if len(f.pages) == 0 {
-		http.NotFound(w, r)
-		return
-	}
-	sum := 0
-	for _, c := range r.URL.Path {
-		sum = sum*31 + int(c)
+	h := fnv.New64a()
+	h.Write([]byte(r.URL.Path))
+	sum := h.Sum64()
+	i := int(sum % uint64(f.pages.Len()))
+	seed := sum | 1
+	if (sum>>32)%syndicated == 0 {
+		seed = (sum>>40)%wireTexts + 1
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(f.pages[(sum&0x7fffffff)%len(f.pages)])
+	_, _ = w.Write(f.pages.Page("http://farm", i, seed))
 }
 
 // HostStats sums up the request log.
