@@ -114,16 +114,16 @@ func TestLoad(t *testing.T) {
 	var streamBytes uint64
 	{
 		addr, store := freeAddr(t), t.TempDir()
-		https := map[string]string{}
+		httpAddrs := map[string]string{}
 		for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
-			https[name] = freeAddr(t)
+			httpAddrs[name] = freeAddr(t)
 		}
 		// nats-server's monitoring port tells the messages each
 		// service sent and received (its connections are named).
 		monitor := freeAddr(t)
 		natsConf, pprof := []string{"http: " + monitor}, []string(nil)
 		if profDir != "" {
-			_, port, _ := net.SplitHostPort(https["nats-server"])
+			_, port, _ := net.SplitHostPort(httpAddrs["nats-server"])
 			natsConf, pprof = append(natsConf, "prof_port: "+port), []string{"-pprof"}
 		}
 		nats := natsAt(t, addr, store, natsConf...)
@@ -132,7 +132,7 @@ func TestLoad(t *testing.T) {
 		db := filepath.Join(t.TempDir(), "newsflow.db")
 		procs := map[string]*proc{}
 		args := func(name string, more ...string) []string {
-			return append(append([]string{"-nats", url, "-http", https[name]}, pprof...), more...)
+			return append(append([]string{"-nats", url, "-http", httpAddrs[name]}, pprof...), more...)
 		}
 		procs["sink"] = start(t, "sink", args("sink", "-store", "sqlite:"+db)...)
 		procs["tagger"] = start(t, "tagger", args("tagger")...)
@@ -140,13 +140,13 @@ func TestLoad(t *testing.T) {
 		time.Sleep(time.Second) // the consumers exist before the first page
 		var profiled func()
 		if profDir != "" {
-			profiled = profile(t, profDir, https)
+			profiled = profile(t, profDir, httpAddrs)
 		}
 		began := time.Now()
 		procs["fetcher"] = start(t, "fetcher", args("fetcher", fetchArgs...)...)
 		require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
 		require.Eventually(t, func() bool {
-			return consumersIdle(t, js) && metric(t, https["tagger"], "newsflow_story_relinks_pending") == 0
+			return consumersIdle(t, js) && metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") == 0
 		}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
 		distWall = time.Since(began)
 		if profiled != nil {
@@ -214,14 +214,14 @@ func TestLoad(t *testing.T) {
 		addr, store := freeAddr(t), t.TempDir()
 		natsAt(t, addr, store)
 		url := "nats://" + addr
-		https := map[string]string{}
+		httpAddrs := map[string]string{}
 		for _, name := range []string{"normalizer", "tagger", "sink"} {
-			https[name] = freeAddr(t)
+			httpAddrs[name] = freeAddr(t)
 		}
-		sinkAddr, ldb := https["sink"], filepath.Join(t.TempDir(), "newsflow.db")
+		sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
 		start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+ldb)
-		start(t, "tagger", "-nats", url, "-http", https["tagger"])
-		start(t, "normalizer", "-nats", url, "-http", https["normalizer"])
+		start(t, "tagger", "-nats", url, "-http", httpAddrs["tagger"])
+		start(t, "normalizer", "-nats", url, "-http", httpAddrs["normalizer"])
 		start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
 			"-interval", "5s", "-min-interval", "5s")
 		// The first window (5 items a feed) is a burst: measure after it.
@@ -253,7 +253,7 @@ func TestLoad(t *testing.T) {
 		const e2e = "fetch→stored"
 		hist := func() map[string]map[float64]float64 {
 			h := map[string]map[float64]float64{e2e: histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")}
-			for name, a := range https {
+			for name, a := range httpAddrs {
 				h[name] = histogram(t, a, "newsflow_processing_duration_seconds")
 			}
 			return h

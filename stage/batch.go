@@ -23,6 +23,11 @@ type Batch struct {
 	Size int
 	// Wait is the longest a batch waits, from its first message, to fill.
 	Wait time.Duration
+	// Writers is how many batches are handled at once; 0 means the
+	// stage's -workers. A store with one writer (SQLite) gains nothing
+	// from more: its batches would only wait for each other, and get
+	// smaller, since the workers gather from one stream of messages.
+	Writers int
 }
 
 // ConsumeBatch is Consume for a BatchHandler: each of cfg.Workers workers
@@ -33,9 +38,17 @@ func (r *Runtime) ConsumeBatch(ctx context.Context, input string, b Batch, h Bat
 	if b.Size < 1 || b.Wait <= 0 {
 		return fmt.Errorf("consume %s: batch size must be at least 1 and wait positive, got %d and %s", input, b.Size, b.Wait)
 	}
-	return r.consume(ctx, input, "", b, max(r.cfg.Workers, b.Size), func(ctx context.Context, _ time.Time, as []*newsflowv1.Article) []error {
+	return r.consume(ctx, input, "", b, max(r.workers(b), b.Size), func(ctx context.Context, _ time.Time, as []*newsflowv1.Article) []error {
 		return h(ctx, as)
 	})
+}
+
+// workers is how many workers consume with b.
+func (r *Runtime) workers(b Batch) int {
+	if b.Writers > 0 {
+		return b.Writers
+	}
+	return r.cfg.Workers
 }
 
 // batchGap is how long a batch waits for the next message: under a

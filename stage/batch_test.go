@@ -172,3 +172,42 @@ func TestGatherHandsOnOnceMessagesStop(t *testing.T) {
 	}
 	require.Equal(t, 25, sum)
 }
+
+// TestConsumeBatchWriters: Batch.Writers bounds the batches handled at
+// once, whatever the stage's -workers (2 here); 0 leaves it to -workers.
+func TestConsumeBatchWriters(t *testing.T) {
+	for _, tc := range []struct {
+		writers, want int
+	}{{1, 1}, {0, 2}} {
+		t.Run(fmt.Sprint("writers ", tc.writers), func(t *testing.T) {
+			h := newHarness(t, "sink")
+			require.Equal(t, 2, h.rt.Config().Workers)
+			for i := range 12 {
+				h.publish(SubjectTagged, article(fmt.Sprint("w", i)))
+			}
+			var mu sync.Mutex
+			now, most, done := 0, 0, 0
+			stop := h.runBatch(Batch{Size: 1, Wait: time.Millisecond, Writers: tc.writers}, func(_ context.Context, as []*newsflowv1.Article) []error {
+				mu.Lock()
+				now++
+				most = max(most, now)
+				mu.Unlock()
+				time.Sleep(50 * time.Millisecond) // long enough for the other worker to start one
+				mu.Lock()
+				now--
+				done += len(as)
+				mu.Unlock()
+				return make([]error, len(as))
+			})
+			defer stop()
+			require.Eventually(t, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return done == 12
+			}, 10*time.Second, 10*time.Millisecond)
+			mu.Lock()
+			defer mu.Unlock()
+			require.Equal(t, tc.want, most)
+		})
+	}
+}

@@ -93,7 +93,8 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	free := newSlots(n)
 	jobs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
-	for range r.cfg.Workers {
+	workers := r.workers(b)
+	for range workers {
 		wg.Go(func() {
 			for {
 				batch, ok := gather(jobs, b)
@@ -111,7 +112,7 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	lagWG.Go(func() { r.watchLag(lagCtx, input) })
 
 	setReady(true) // the consumer is there: ready until a pull fails
-	r.log.Info("consuming", "subject", input, "output", output, "workers", r.cfg.Workers, "pull", n)
+	r.log.Info("consuming", "subject", input, "output", output, "workers", workers, "pull", n)
 	failures := uint64(0)
 	for ctx.Err() == nil && r.avail.wait(ctx) {
 		want := free.take(ctx)
