@@ -218,6 +218,43 @@ func TestIdle(t *testing.T) {
 	require.False(t, idle, "the tagger has a message pending")
 }
 
+func TestBacklog(t *testing.T) {
+	e := newEnv(t)
+	backlog := func() int {
+		n, err := Backlog(t.Context(), e.js)
+		require.NoError(t, err)
+		return n
+	}
+	require.Equal(t, 0, backlog(), "no consumer yet: nothing counted, no error")
+	consumer := func(c stage.Topology) jetstream.Consumer {
+		s, err := e.js.Stream(t.Context(), stage.StreamFor(c.Input))
+		require.NoError(t, err)
+		cons, err := s.CreateOrUpdateConsumer(t.Context(), jetstream.ConsumerConfig{Durable: c.Name, FilterSubject: c.Input, AckPolicy: jetstream.AckExplicitPolicy})
+		require.NoError(t, err)
+		return cons
+	}
+	normalizer := consumer(stage.StageTopology("normalizer"))
+	for i := range 3 {
+		e.publish(stage.SubjectFetched, art(fmt.Sprint("f", i), "x.example"))
+	}
+	for i := range 2 {
+		e.publish(stage.SubjectNormalized, art(fmt.Sprint("n", i), "x.example"))
+	}
+	require.Eventually(t, func() bool { return backlog() == 3 }, 10*time.Second, 20*time.Millisecond,
+		"the normalizer's 3; the tagger has no consumer yet")
+	consumer(stage.StageTopology("tagger"))
+	require.Eventually(t, func() bool { return backlog() == 5 }, 10*time.Second, 20*time.Millisecond,
+		"and the tagger's 2")
+	batch, err := normalizer.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	require.NoError(t, err)
+	m := <-batch.Messages()
+	require.NotNil(t, m)
+	require.Equal(t, 5, backlog(), "a message delivered and not acknowledged still counts")
+	require.NoError(t, m.DoubleAck(t.Context()))
+	require.Eventually(t, func() bool { return backlog() == 4 }, 10*time.Second, 20*time.Millisecond,
+		"an acknowledged one does not")
+}
+
 func TestSnapshotRatesAndOldest(t *testing.T) {
 	e := newEnv(t)
 	s, err := e.js.Stream(t.Context(), "ARTICLES_FETCHED")

@@ -140,17 +140,32 @@ var errStop = errors.New("stop")
 // Idle reports whether every consuming stage has caught up: nothing pending
 // and nothing awaiting an ack (retries included).
 func Idle(ctx context.Context, js jetstream.JetStream) (bool, error) {
+	n, err := backlog(ctx, js, false)
+	return err == nil && n == 0, err
+}
+
+// Backlog counts the articles in the pipeline not yet stored: the messages
+// every consuming stage has pending or awaiting an ack. A stage whose
+// consumer does not exist yet (not started yet) counts nothing.
+func Backlog(ctx context.Context, js jetstream.JetStream) (int, error) {
+	return backlog(ctx, js, true)
+}
+
+func backlog(ctx context.Context, js jetstream.JetStream, missingOK bool) (int, error) {
+	n := 0
 	for _, c := range stage.Consumers() {
 		// Consumer fetches the consumer's info: no second request needed.
 		cons, err := js.Consumer(ctx, stage.StreamFor(c.Input), c.Name)
+		if missingOK && (errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+			continue
+		}
 		if err != nil {
-			return false, err
+			return 0, err
 		}
-		if info := cons.CachedInfo(); info.NumPending > 0 || info.NumAckPending > 0 {
-			return false, nil
-		}
+		info := cons.CachedInfo()
+		n += int(info.NumPending) + info.NumAckPending
 	}
-	return true, nil
+	return n, nil
 }
 
 // WaitIdle polls every `every` until Idle holds at two looks in a row and

@@ -39,6 +39,8 @@ type Metrics struct {
 	overdueMax   prometheus.Gauge
 	queued       prometheus.Gauge
 	queueWait    prometheus.Histogram
+	backlog      prometheus.Gauge
+	held         prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -111,6 +113,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "How long a request waited in its host's queue before it was sent.",
 			Buckets: []float64{0.01, 0.1, 0.5, 1, 5, 15, 60, 300},
 		}),
+		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_fetch_pipeline_backlog",
+			Help: "Articles waiting in the stages downstream, not yet stored, as last read by the fetcher (-max-backlog holds new feeds back while it is high).",
+		}),
+		held: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_feeds_held",
+			Help: "Feeds due for their first poll that are held back until the stages downstream work off their backlog (-max-backlog).",
+		}),
 	}
 	// Create every series up front so that rates and alerts see zeros
 	// instead of missing series.
@@ -134,7 +144,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err := stage.Register(reg, m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
 		m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps,
-		m.overdue, m.overdueMax, m.queued, m.queueWait); err != nil {
+		m.overdue, m.overdueMax, m.queued, m.queueWait, m.backlog, m.held); err != nil {
 		return nil, err
 	}
 	return m, nil

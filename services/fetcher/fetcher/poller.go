@@ -59,6 +59,16 @@ type PollerConfig struct {
 	// MaxSitemaps bounds the child sitemaps of a sitemap index read in one
 	// poll (default 20).
 	MaxSitemaps int
+	// Backlog, when set, reads how many articles wait in the stages
+	// downstream, not yet stored. RunShared then takes on new feeds only
+	// while that backlog (with the pages the first polls under way may
+	// add) stays below MaxBacklog: a feed's first poll lists its whole
+	// window at once, and feeds taken on faster than the stages work them
+	// would queue every later article behind that backlog. Feeds already
+	// polled once are polled on schedule whatever the backlog, so that
+	// their new items do not scroll out unseen.
+	Backlog    func(ctx context.Context) (int, error)
+	MaxBacklog int
 }
 
 const (

@@ -53,6 +53,8 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 	ticker := time.NewTicker(sh.Tick)
 	defer ticker.Stop()
 	for {
+		s.readBacklog(ctx)
+		held := 0
 		// The due feeds, the longest overdue first: those that do not get a
 		// place now are looked at again, with any newly due, on the next
 		// tick, so a backlog of first polls never starves repolls.
@@ -64,21 +66,29 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 			if !s.hostFree(e) {
 				continue
 			}
+			first := e.Feed.State.LastSuccess.IsZero()
+			if first && !s.admitFirst() {
+				held++
+				continue
+			}
 			select {
 			case slots <- struct{}{}:
 			default:
+				s.firstDone(first, -1)
 				break due
 			}
 			claimed, ok := s.claim(ctx, e)
 			if !ok {
+				s.firstDone(first, -1)
 				<-slots
 				continue
 			}
 			polls.Go(func() {
 				defer func() { <-slots }()
-				s.poll(ctx, run, claimed)
+				s.firstDone(first, s.poll(ctx, run, claimed))
 			})
 		}
+		s.cfg.Metrics.held.Set(float64(held))
 		select {
 		case <-ctx.Done():
 			polls.Wait()
@@ -101,6 +111,75 @@ type scheduler struct {
 	busy  map[string]bool
 	// hostPolls counts the polls under way by feed host.
 	hostPolls map[string]int
+	// backlog is the articles downstream as last read (Backlog),
+	// firstPolls the first polls under way and firstPages what a first
+	// poll queued on average: together they bound the feeds taken on.
+	backlog    int
+	firstPolls int
+	firstPages float64
+}
+
+// firstPagesGuess is what a first poll is thought to queue before any has
+// been seen: a common feed window.
+const firstPagesGuess = 20
+
+// readBacklog reads the articles waiting downstream; a failed read keeps
+// the last value (publishing waits while NATS is away anyway).
+func (s *scheduler) readBacklog(ctx context.Context) {
+	if s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.sh.Tick)
+	n, err := s.cfg.Backlog(rctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Debug("read the pipeline's backlog", slog.Any("error", err))
+		}
+		return
+	}
+	s.mu.Lock()
+	s.backlog = n
+	s.mu.Unlock()
+	s.cfg.Metrics.backlog.Set(float64(n))
+}
+
+// admitFirst says whether a feed may be polled for the first time now: the
+// backlog downstream, with what the first polls under way (this one
+// included) may add to it, stays within MaxBacklog. One first poll at a
+// time is always let through while the backlog is below the bound. An
+// admitted poll is counted until firstDone.
+func (s *scheduler) admitFirst() bool {
+	if s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.firstPages == 0 {
+		s.firstPages = firstPagesGuess
+	}
+	room := s.backlog < s.cfg.MaxBacklog
+	if s.firstPolls > 0 {
+		room = float64(s.backlog)+float64(s.firstPolls+1)*s.firstPages <= float64(s.cfg.MaxBacklog)
+	}
+	if room {
+		s.firstPolls++
+	}
+	return room
+}
+
+// firstDone ends what admitFirst counted, for a first poll (first) that
+// queued pages new items, or was not made (pages < 0).
+func (s *scheduler) firstDone(first bool, pages int) {
+	if !first || s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.firstPolls--
+	if pages >= 0 {
+		s.firstPages = 0.8*s.firstPages + 0.2*float64(pages)
+	}
 }
 
 // watch follows the registry until ctx ends. A watch that ends or fails
@@ -207,9 +286,10 @@ func (s *scheduler) claim(ctx context.Context, e registry.Entry) (registry.Entry
 }
 
 // poll polls a claimed feed, renewing the lease meanwhile, and writes its
-// new state (which releases the lease). Losing the lease (the entry was
-// changed by someone else) stops the poll.
-func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
+// new state (which releases the lease); it returns how many new items the
+// poll queued. Losing the lease (the entry was changed by someone else)
+// stops the poll.
+func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) int {
 	defer func() {
 		s.mu.Lock()
 		delete(s.busy, e.Key)
@@ -255,7 +335,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
 	cancel()
 	<-renewed
 	if lost {
-		return
+		return res.newItems
 	}
 	// The final write must happen even when stopping: it releases the lease.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -270,8 +350,9 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) {
 	rev, err := s.sh.Registry.Update(wctx, e)
 	if err != nil {
 		log.Warn("save feed state", slog.Any("error", err))
-		return
+		return res.newItems
 	}
 	e.Revision = rev
 	s.seen(e, false)
+	return res.newItems
 }

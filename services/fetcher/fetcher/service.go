@@ -17,6 +17,7 @@ import (
 	"github.com/newsflow/newsflow/services/fetcher/robots"
 	"github.com/newsflow/newsflow/services/fetcher/seen"
 	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/ops"
 )
 
 // Name is the stage name: the stage label on its metrics and the client
@@ -56,6 +57,7 @@ type Config struct {
 	MaxBackoff      time.Duration
 	Lease           time.Duration
 	Replica         string
+	MaxBacklog      int
 }
 
 // DefaultConfig returns the defaults of the fetcher's flags.
@@ -78,6 +80,7 @@ func DefaultConfig() Config {
 		MaxInterval:     6 * time.Hour,
 		MaxBackoff:      24 * time.Hour,
 		Lease:           2 * time.Minute,
+		MaxBacklog:      5000,
 	}
 }
 
@@ -117,6 +120,7 @@ func (o *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MaxInterval, "max-interval", o.MaxInterval, "longest interval between two polls of a healthy feed, however quiet")
 	fs.DurationVar(&o.MaxBackoff, "max-backoff", o.MaxBackoff, "longest wait before polling a failing feed again (it is never given up)")
 	fs.DurationVar(&o.Lease, "lease", o.Lease, "how long a replica holds a feed it polls without renewing; a dead replica's feeds wait this long")
+	fs.IntVar(&o.MaxBacklog, "max-backlog", o.MaxBacklog, "feeds not polled yet are taken on only while fewer articles than this wait in the stages downstream (a first poll queues the feed's whole window); feeds already polled are polled on schedule whatever the backlog (0: no bound)")
 	fs.StringVar(&o.Replica, "replica", o.Replica, "this replica's name in feed leases (default: host name and process id)")
 }
 
@@ -142,6 +146,9 @@ func (o Config) Validate() error {
 	}
 	if o.Interval < time.Second {
 		bad("interval", "must be at least 1s, got %s", o.Interval)
+	}
+	if o.MaxBacklog < 0 {
+		bad("max-backlog", "must not be negative, got %d", o.MaxBacklog)
 	}
 	if o.Concurrency < 1 {
 		bad("concurrency", "must be at least 1, got %d", o.Concurrency)
@@ -248,6 +255,8 @@ func Start(ctx context.Context, rt *stage.Runtime, o Config) (*Stage, error) {
 		FeedStates:  RegistryFeedStates{Registry: s.registry},
 		Robots:      rob,
 		Schedule:    Schedule{MinInterval: o.MinInterval, MaxInterval: o.MaxInterval, MaxBackoff: o.MaxBackoff},
+		MaxBacklog:  o.MaxBacklog,
+		Backlog:     func(ctx context.Context) (int, error) { return ops.Backlog(ctx, rt.JetStream()) },
 	}
 	var seenSet SeenSet = set
 	if o.Refetch {

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/services/fetcher/page"
@@ -86,6 +88,7 @@ type replica struct {
 	done   chan struct{}
 	err    error
 	kill   func() // closes the NATS connection at once: no lease released
+	pub    *memPublisher
 }
 
 func startReplica(t testing.TB, ns *server.Server, name string, cfg PollerConfig, sh Shared) *replica {
@@ -97,10 +100,11 @@ func startReplica(t testing.TB, ns *server.Server, name string, cfg PollerConfig
 	require.NoError(t, err)
 	cc := testClientConfig()
 	cc.UserAgent = name
-	p := NewPoller(cfg, page.NewClient(cc), set, &memPublisher{}, nil)
+	pub := &memPublisher{}
+	p := NewPoller(cfg, page.NewClient(cc), set, pub, nil)
 	sh.Registry, sh.Owner = reg, name
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{name: name, cancel: cancel, done: make(chan struct{}), kill: js.Conn().Close}
+	r := &replica{name: name, cancel: cancel, done: make(chan struct{}), kill: js.Conn().Close, pub: pub}
 	go func() { r.err = p.RunShared(ctx, sh); close(r.done) }()
 	t.Cleanup(func() { cancel(); <-r.done })
 	return r
@@ -165,4 +169,86 @@ func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 		require.Positive(t, e.Feed.Polls, e.Feed.URL)
 		require.False(t, e.Feed.LastSuccess.IsZero(), e.Feed.URL)
 	}
+}
+
+// While the stages downstream hold more than MaxBacklog articles, no feed
+// is polled for the first time, but the feeds already polled keep their
+// schedule; once the backlog is worked off, the rest are taken on.
+func TestBacklogHoldsNewFeedsNotRepolls(t *testing.T) {
+	const feeds, items, maxBacklog = 10, 5, 12
+	var mu sync.Mutex
+	polls := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/feed/") {
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, "<html><body><p>Page %s.</p></body></html>", r.URL.Path)
+			return
+		}
+		mu.Lock()
+		polls[r.URL.Path]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>f</title><link>/</link>`)
+		for j := range items {
+			fmt.Fprintf(w, `<item><title>%d</title><link>%s/page%s/%d</link></item>`, j, "http://"+r.Host, r.URL.Path, j)
+		}
+		fmt.Fprint(w, `</channel></rss>`)
+	}))
+	t.Cleanup(srv.Close)
+	polled := func() (first, repolled int) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range polls {
+			first++
+			if n > 1 {
+				repolled++
+			}
+		}
+		return first, repolled
+	}
+
+	ns := natstest.Run(t)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
+	require.NoError(t, err)
+	for i := range feeds {
+		_, err := reg.Add(t.Context(), fmt.Sprintf("%s/feed/%d", srv.URL, i), time.Now())
+		require.NoError(t, err)
+	}
+	// The stages downstream: everything published waits there until the
+	// test works it off.
+	var worked atomic.Int64
+	var r *replica
+	metrics := mustMetrics(t, nil)
+	const interval = 100 * time.Millisecond
+	cfg := PollerConfig{Interval: interval, Concurrency: 4, Metrics: metrics, MaxBacklog: maxBacklog,
+		Schedule: Schedule{MinInterval: interval, MaxInterval: interval},
+		Backlog: func(context.Context) (int, error) {
+			return len(r.pub.published()) - int(worked.Load()), nil
+		}}
+	r = startReplica(t, ns, "r1", cfg, Shared{Tick: 10 * time.Millisecond})
+
+	// A first poll queues 5 pages; one is let through while the backlog
+	// is below 12, so 3 feeds are taken on (a 4th when a poll ends between
+	// a look at the backlog and the next admission), and no more.
+	require.Eventually(t, func() bool { first, _ := polled(); return first >= 3 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { _, re := polled(); return re >= 3 }, 10*time.Second, 10*time.Millisecond,
+		"the feeds taken on are polled again on schedule")
+	time.Sleep(500 * time.Millisecond) // five intervals
+	first, _ := polled()
+	require.LessOrEqual(t, first, 4, "feeds taken on past the backlog bound")
+	require.LessOrEqual(t, len(r.pub.published()), 4*items)
+	require.Equal(t, float64(feeds-first), testutil.ToFloat64(metrics.held), "the feeds held back")
+	require.GreaterOrEqual(t, testutil.ToFloat64(metrics.backlog), float64(maxBacklog))
+
+	// The stages catch up: the rest are taken on, and every page is
+	// published once.
+	go func() {
+		for ctx := t.Context(); ctx.Err() == nil; time.Sleep(5 * time.Millisecond) {
+			worked.Store(int64(len(r.pub.published())))
+		}
+	}()
+	require.Eventually(t, func() bool { first, _ := polled(); return first == feeds }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(r.pub.published()) == feeds*items }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, r.stop())
+	require.Len(t, r.pub.published(), feeds*items, "a page published twice")
 }
