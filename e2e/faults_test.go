@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/cmd/newsflow/soak"
+	"github.com/newsflow/newsflow/services/sink/store/pgtest"
 	"github.com/newsflow/newsflow/stage"
 )
 
@@ -44,14 +45,18 @@ func (s *service) handled(t *testing.T) float64 {
 	return metric(t, s.addr, "newsflow_messages_total", `outcome="ok"`)
 }
 
+// pgOutage is how long PostgreSQL is down in TestFaultsLoseNothing.
+const pgOutage = 30 * time.Second
+
 // TestFaultsLoseNothing runs the four services and a real nats-server as
-// processes against a farm of feeds on loopback that keeps publishing, and
-// while articles flow SIGKILLs each stage once (with messages in hand) and
-// nats-server once (restarted on its store), and scales the normalizer from 1 to 3 replicas
-// and back. Then the farm stops publishing, and every item any feed listed
-// while the fetcher could see it must be stored exactly once: no loss, no
-// duplicate row. The time each stage took to work again after its restart
-// is logged.
+// processes against a farm of feeds on loopback that keeps publishing, the
+// sink on a real PostgreSQL, and while articles flow SIGKILLs each stage
+// once (with messages in hand) and nats-server once (restarted on its
+// store), stops PostgreSQL for pgOutage, and scales the normalizer from 1
+// to 3 replicas and back. Then the farm stops publishing, and every item
+// any feed listed while the fetcher could see it must be stored exactly
+// once: no loss, no duplicate row. The time each stage took to work again
+// after its restart (the sink after PostgreSQL came back) is logged.
 func TestFaultsLoseNothing(t *testing.T) {
 	natsAddr, natsStore := freeAddr(t), t.TempDir()
 	natsProc := natsAt(t, natsAddr, natsStore)
@@ -63,7 +68,14 @@ func TestFaultsLoseNothing(t *testing.T) {
 	feeds := filepath.Join(t.TempDir(), "feeds.txt")
 	require.NoError(t, os.WriteFile(feeds, []byte(strings.Join(farm.FeedURLs(), "\n")+"\n"), 0o644))
 
-	db := filepath.Join(t.TempDir(), "newsflow.db")
+	// The sink writes to PostgreSQL, the store an outage can take away.
+	cluster, err := pgtest.Start(pgtest.Options{})
+	if err != nil {
+		pgtest.Unavailable(t, err)
+	}
+	t.Cleanup(func() { cluster.Close() })
+	dsn, err := cluster.NewDatabase(t.Context())
+	require.NoError(t, err)
 	common := func(addr string) []string {
 		return []string{"-nats", natsURL, "-http", addr, "-ack-wait", "5s", "-retry-base", "200ms", "-retry-max", "2s"}
 	}
@@ -73,7 +85,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		s.args = common(s.addr)
 		switch name {
 		case "sink":
-			s.args = append(s.args, "-store", "sqlite:"+db)
+			s.args = append(s.args, "-store", dsn)
 		case "fetcher":
 			// The farm is ours, on loopback: no per-host rate.
 			s.args = append(s.args, "-feeds-file", feeds, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
@@ -90,6 +102,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	type fault struct {
 		what      string
 		recovered time.Duration
+		since     string // what recovered is counted from
 	}
 	var faults []fault
 	js := jetStream(t, natsURL)
@@ -114,7 +127,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		s.start(t)
 		require.Eventually(t, func() bool { return s.ready() && s.handled(t) > 0 }, 90*time.Second, 100*time.Millisecond,
 			"%s to work again after SIGKILL and restart", name)
-		faults = append(faults, fault{"SIGKILL " + name, time.Since(downAt)})
+		faults = append(faults, fault{"SIGKILL " + name, time.Since(downAt), "the kill"})
 	}
 
 	natsProc.kill()
@@ -124,7 +137,23 @@ func TestFaultsLoseNothing(t *testing.T) {
 	before := sink.handled(t)
 	require.Eventually(t, func() bool { return sink.handled(t) > before+10 }, 90*time.Second, 100*time.Millisecond,
 		"articles to be stored again after nats-server was killed and restarted")
-	faults = append(faults, fault{"SIGKILL nats-server", time.Since(downAt)})
+	faults = append(faults, fault{"SIGKILL nats-server", time.Since(downAt), "the kill"})
+
+	// PostgreSQL away for 30 s, as a restart or a failover takes it: the
+	// sink holds its messages, says it is not ready, and stores them once
+	// the server is back.
+	require.NoError(t, cluster.StopServer())
+	downAt = time.Now()
+	require.Eventually(t, func() bool { return !sink.ready() }, pgOutage, 100*time.Millisecond,
+		"the sink to report not ready while PostgreSQL is down")
+	time.Sleep(pgOutage - time.Since(downAt))
+	require.NoError(t, cluster.StartServer())
+	upAt := time.Now()
+	before = sink.handled(t)
+	require.Eventually(t, func() bool { return sink.ready() && sink.handled(t) > before+10 }, 90*time.Second, 100*time.Millisecond,
+		"articles to be stored again once PostgreSQL is back")
+	require.Positive(t, metric(t, sink.addr, "newsflow_held_retries_total", `stage="sink"`), "the sink held its messages")
+	faults = append(faults, fault{fmt.Sprintf("PostgreSQL stopped %s", pgOutage), time.Since(upAt), "PostgreSQL's restart"})
 
 	// Scale the normalizer out to 3 replicas and back in to 1.
 	var extra []*service
@@ -145,7 +174,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	for _, s := range extra {
 		s.p.stop(t)
 	}
-	faults = append(faults, fault{"normalizer 1 → 3 → 1 replicas", 0})
+	faults = append(faults, fault{"normalizer 1 → 3 → 1 replicas", 0, ""})
 
 	// Let the farm publish a little more, then stop it, and wait until
 	// everything listed is stored and the pipeline is idle.
@@ -186,7 +215,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	fmt.Fprintf(&report, "%d items listed and stored, each once, through:\n", len(visible))
 	for _, f := range faults {
 		if f.recovered > 0 {
-			fmt.Fprintf(&report, "  %-32s working again %s after the kill\n", f.what, f.recovered.Round(100*time.Millisecond))
+			fmt.Fprintf(&report, "  %-32s working again %s after %s\n", f.what, f.recovered.Round(100*time.Millisecond), f.since)
 		} else {
 			fmt.Fprintf(&report, "  %s\n", f.what)
 		}

@@ -217,15 +217,20 @@ func TestBacklogHoldsNewFeedsNotRepolls(t *testing.T) {
 	// The stages downstream: everything published waits there until the
 	// test works it off.
 	var worked atomic.Int64
-	var r *replica
+	var started atomic.Pointer[replica]
 	metrics := mustMetrics(t, nil)
 	const interval = 100 * time.Millisecond
 	cfg := PollerConfig{Interval: interval, Concurrency: 4, Metrics: metrics, MaxBacklog: maxBacklog,
 		Schedule: Schedule{MinInterval: interval, MaxInterval: interval},
 		Backlog: func(context.Context) (int, error) {
+			r := started.Load()
+			if r == nil {
+				return 0, nil
+			}
 			return len(r.pub.published()) - int(worked.Load()), nil
 		}}
-	r = startReplica(t, ns, "r1", cfg, Shared{Tick: 10 * time.Millisecond})
+	r := startReplica(t, ns, "r1", cfg, Shared{Tick: 10 * time.Millisecond})
+	started.Store(r)
 
 	// A first poll queues 5 pages; one is let through while the backlog
 	// is below 12, so 3 feeds are taken on (a 4th when a poll ends between
