@@ -1,7 +1,9 @@
 package fetcher
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -340,6 +342,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) in
 	// The final write must happen even when stopping: it releases the lease.
 	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer wcancel()
+	held := e
 	if ctx.Err() != nil {
 		e.Feed.LeaseOwner, e.Feed.LeaseUntil = "", time.Time{} // interrupted: due again at once
 	} else {
@@ -347,7 +350,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) in
 		s.cfg.Metrics.gapsFound(e.Feed.State, next, log)
 		e.Feed.State = next
 	}
-	rev, err := s.sh.Registry.Update(wctx, e)
+	rev, err := s.save(wctx, held, e)
 	if err != nil {
 		log.Warn("save feed state", slog.Any("error", err))
 		return res.newItems
@@ -355,4 +358,31 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) in
 	e.Revision = rev
 	s.seen(e, false)
 	return res.newItems
+}
+
+// save writes e, the feed's state after a poll, over held, the entry as
+// this replica last wrote it. A renewal of the lease sent as the poll
+// ended may have landed although its reply was cancelled with the poll:
+// the entry is then at a newer revision that differs from held only in
+// LeaseUntil, and e is written over it. Any other change (an operator's,
+// another replica's) is a conflict.
+func (s *scheduler) save(ctx context.Context, held, e registry.Entry) (uint64, error) {
+	rev, err := s.sh.Registry.Update(ctx, e)
+	if !errors.Is(err, registry.ErrConflict) {
+		return rev, err
+	}
+	cur, gerr := s.sh.Registry.Get(ctx, e.Feed.URL)
+	if gerr != nil || !renewalOnly(held.Feed, cur.Feed) {
+		return 0, err
+	}
+	e.Revision = cur.Revision
+	return s.sh.Registry.Update(ctx, e)
+}
+
+// renewalOnly says whether b is a with a different LeaseUntil at most.
+func renewalOnly(a, b registry.Feed) bool {
+	a.LeaseUntil, b.LeaseUntil = time.Time{}, time.Time{}
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && bytes.Equal(ja, jb)
 }

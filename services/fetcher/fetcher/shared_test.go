@@ -257,3 +257,52 @@ func TestBacklogHoldsNewFeedsNotRepolls(t *testing.T) {
 	require.NoError(t, r.stop())
 	require.Len(t, r.pub.published(), feeds*items, "a page published twice")
 }
+
+// A lease renewal that landed although its reply was lost (cancelled as
+// the poll ended) leaves the entry one revision ahead of what the poll
+// holds: the poll's state is still written. Any other change wins.
+func TestSaveOverALostRenewalOnly(t *testing.T) {
+	ns := natstest.Run(t)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
+	require.NoError(t, err)
+	s := &scheduler{sh: Shared{Registry: reg, Owner: "r1"}}
+	claim := func(url string) registry.Entry {
+		_, err := reg.Add(t.Context(), url, time.Now())
+		require.NoError(t, err)
+		e, err := reg.Get(t.Context(), url)
+		require.NoError(t, err)
+		e.Feed.LeaseOwner, e.Feed.LeaseUntil = "r1", time.Now().Add(time.Minute)
+		e.Revision, err = reg.Update(t.Context(), e)
+		require.NoError(t, err)
+		return e
+	}
+	polled := func(e registry.Entry) registry.Entry {
+		e.Feed.Polls, e.Feed.LastPoll = 1, time.Now()
+		e.Feed.LeaseOwner, e.Feed.LeaseUntil = "", time.Time{}
+		return e
+	}
+
+	held := claim("http://a.example/feed")
+	renewed := held
+	renewed.Feed.LeaseUntil = time.Now().Add(2 * time.Minute)
+	_, err = reg.Update(t.Context(), renewed) // the reply the poll never read
+	require.NoError(t, err)
+	_, err = s.save(t.Context(), held, polled(held))
+	require.NoError(t, err)
+	got, err := reg.Get(t.Context(), "http://a.example/feed")
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Feed.Polls)
+	require.Empty(t, got.Feed.LeaseOwner, "the lease released")
+
+	held = claim("http://b.example/feed")
+	other := held
+	other.Feed.Interval = time.Hour // someone else's change
+	_, err = reg.Update(t.Context(), other)
+	require.NoError(t, err)
+	_, err = s.save(t.Context(), held, polled(held))
+	require.ErrorIs(t, err, registry.ErrConflict)
+	got, err = reg.Get(t.Context(), "http://b.example/feed")
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, got.Feed.Interval)
+	require.Zero(t, got.Feed.Polls)
+}
