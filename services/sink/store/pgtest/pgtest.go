@@ -214,11 +214,15 @@ func Shared(tb testing.TB) *Cluster {
 	return shared
 }
 
+// Required says whether the test command requires every tool
+// (NEWSFLOW_REQUIRE_TOOLS=1, set by test.sh), PostgreSQL included.
+func Required() bool { return os.Getenv("NEWSFLOW_REQUIRE_TOOLS") == "1" }
+
 // Unavailable skips tb for want of PostgreSQL, or fails it when the test
 // command requires every tool.
 func Unavailable(tb testing.TB, err error) {
 	tb.Helper()
-	if os.Getenv("NEWSFLOW_REQUIRE_TOOLS") == "1" {
+	if Required() {
 		tb.Fatalf("PostgreSQL required (NEWSFLOW_REQUIRE_TOOLS=1): %v", err)
 	}
 	tb.Skipf("PostgreSQL unavailable: %v", err)
