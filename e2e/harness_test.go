@@ -169,6 +169,26 @@ func (p *proc) usage() cost {
 	return cost{st.UserTime() + st.SystemTime(), p.peak.Load()}
 }
 
+// cpuNow is the CPU time (user and system) the running process has used
+// so far, from /proc/PID/stat (in clock ticks of 10 ms, Linux's USER_HZ);
+// 0 if it cannot be read.
+func (p *proc) cpuNow() time.Duration {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p.cmd.Process.Pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which may hold spaces, in its
+	// parentheses: utime and stime are the 12th and 13th of them.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop(t *testing.T) {
 	t.Helper()

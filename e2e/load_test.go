@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,6 +203,7 @@ func TestLoad(t *testing.T) {
 	var measured float64
 	var backlog time.Duration           // to work off the first window's backlog; -1: not within a minute
 	handling := map[string][2]float64{} // name → p50, p99 of its handling time, in seconds
+	cores := map[string]float64{}       // name → CPU used over the window, in cores
 	var hops []hop
 	{
 		const period = 5 * time.Second
@@ -212,17 +214,17 @@ func TestLoad(t *testing.T) {
 		lfile := filepath.Join(t.TempDir(), "feeds.txt")
 		require.NoError(t, os.WriteFile(lfile, []byte(strings.Join(lfarm.FeedURLs(), "\n")+"\n"), 0o644))
 		addr, store := freeAddr(t), t.TempDir()
-		natsAt(t, addr, store)
+		lprocs := map[string]*proc{"nats-server": natsAt(t, addr, store)}
 		url := "nats://" + addr
 		httpAddrs := map[string]string{}
 		for _, name := range []string{"normalizer", "tagger", "sink"} {
 			httpAddrs[name] = freeAddr(t)
 		}
 		sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
-		start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+ldb)
-		start(t, "tagger", "-nats", url, "-http", httpAddrs["tagger"])
-		start(t, "normalizer", "-nats", url, "-http", httpAddrs["normalizer"])
-		start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
+		lprocs["sink"] = start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+ldb)
+		lprocs["tagger"] = start(t, "tagger", "-nats", url, "-http", httpAddrs["tagger"])
+		lprocs["normalizer"] = start(t, "normalizer", "-nats", url, "-http", httpAddrs["normalizer"])
+		lprocs["fetcher"] = start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
 			"-interval", "5s", "-min-interval", "5s")
 		// The first window (5 items a feed) is a burst: measure after it.
 		// (Not "once idle": the farm keeps publishing, so the consumers
@@ -258,9 +260,19 @@ func TestLoad(t *testing.T) {
 			}
 			return h
 		}
-		before, from := hist(), time.Now()
+		cpuAt := func() map[string]time.Duration {
+			m := map[string]time.Duration{}
+			for name, p := range lprocs {
+				m[name] = p.cpuNow()
+			}
+			return m
+		}
+		before, cpuFrom, from := hist(), cpuAt(), time.Now()
 		time.Sleep(30 * time.Second)
-		after, to := hist(), time.Now()
+		after, cpuTo, to := hist(), cpuAt(), time.Now()
+		for name := range lprocs {
+			cores[name] = (cpuTo[name] - cpuFrom[name]).Seconds() / to.Sub(from).Seconds()
+		}
 		for name, h := range after {
 			for le, c := range h {
 				h[le] = c - before[name][le]
@@ -320,6 +332,13 @@ func TestLoad(t *testing.T) {
 	for _, name := range []string{"normalizer", "tagger", "sink"} {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", name, handling[name][0]*1000, handling[name][1]*1000)
 	}
+	fmt.Fprintf(&b, "\n  CPU over those 30 s, in cores (the machine has %d):", runtime.NumCPU())
+	total := 0.0
+	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
+		fmt.Fprintf(&b, "  %s %.2f", name, cores[name])
+		total += cores[name]
+	}
+	fmt.Fprintf(&b, "  all %.2f", total)
 	fmt.Fprintf(&b, "\n  between streams (queueing, handling, publishing) p50 / p99:")
 	for _, h := range hops {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", h.name, h.p50.Seconds()*1000, h.p99.Seconds()*1000)
