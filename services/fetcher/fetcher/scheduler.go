@@ -44,7 +44,7 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 		sh.Tick = time.Second
 	}
 	s := &scheduler{Poller: p, sh: sh, feeds: map[string]registry.Entry{}, busy: map[string]bool{},
-		hostPolls: map[string]int{}}
+		hostPolls: map[string]int{}, firstPages: firstPagesGuess}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.watch(watchCtx)
@@ -125,10 +125,14 @@ type scheduler struct {
 // been seen: a common feed window.
 const firstPagesGuess = 20
 
+// bounded says whether first polls wait for the backlog (Backlog and
+// MaxBacklog set).
+func (s *scheduler) bounded() bool { return s.cfg.Backlog != nil && s.cfg.MaxBacklog > 0 }
+
 // readBacklog reads the articles waiting downstream; a failed read keeps
 // the last value (publishing waits while NATS is away anyway).
 func (s *scheduler) readBacklog(ctx context.Context) {
-	if s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+	if !s.bounded() {
 		return
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.sh.Tick)
@@ -152,14 +156,11 @@ func (s *scheduler) readBacklog(ctx context.Context) {
 // time is always let through while the backlog is below the bound. An
 // admitted poll is counted until firstDone.
 func (s *scheduler) admitFirst() bool {
-	if s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+	if !s.bounded() {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.firstPages == 0 {
-		s.firstPages = firstPagesGuess
-	}
 	room := s.backlog < s.cfg.MaxBacklog
 	if s.firstPolls > 0 {
 		room = float64(s.backlog)+float64(s.firstPolls+1)*s.firstPages <= float64(s.cfg.MaxBacklog)
@@ -173,7 +174,7 @@ func (s *scheduler) admitFirst() bool {
 // firstDone ends what admitFirst counted, for a first poll (first) that
 // queued pages new items, or was not made (pages < 0).
 func (s *scheduler) firstDone(first bool, pages int) {
-	if !first || s.cfg.Backlog == nil || s.cfg.MaxBacklog <= 0 {
+	if !first || !s.bounded() {
 		return
 	}
 	s.mu.Lock()
