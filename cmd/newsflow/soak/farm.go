@@ -51,8 +51,38 @@ type farmFeed struct {
 	path   string
 	origin time.Time
 	period time.Duration
-	// firstPoll is when the feed was first asked for (zero: never).
-	firstPoll time.Time
+	// firstPoll is when the feed was first asked for (zero: never), and
+	// lastPoll the latest time.
+	firstPoll, lastPoll time.Time
+	// served are the items the feed's responses listed (a 304 counts: the
+	// fetcher holds that list), as ranges of item numbers, oldest first.
+	served []span
+}
+
+// span is the item numbers lo to hi, both included.
+type span struct{ lo, hi int }
+
+// serve records that the feed's response listed items lo to hi.
+func (fd *farmFeed) serve(lo, hi int, now time.Time) {
+	if fd.firstPoll.IsZero() {
+		fd.firstPoll = now
+	}
+	fd.lastPoll = now
+	if n := len(fd.served); n > 0 && lo <= fd.served[n-1].hi+1 {
+		fd.served[n-1].hi = max(fd.served[n-1].hi, hi)
+		return
+	}
+	fd.served = append(fd.served, span{lo, hi})
+}
+
+// wasServed says whether a response of the feed listed item j.
+func (fd *farmFeed) wasServed(j int) bool {
+	for _, s := range fd.served {
+		if j >= s.lo && j <= s.hi {
+			return true
+		}
+	}
+	return false
 }
 
 // farmHost is one host's server and request log.
@@ -158,10 +188,24 @@ type Item struct {
 	Period time.Duration
 	// DuringRun: published after the farm started (not in the first window).
 	DuringRun bool
-	// Visible: still listed when its feed was first asked for, so that a
-	// fetcher could see it (an item of the first window may scroll out
-	// before the first poll of its feed).
-	Visible bool
+	// Served: listed in a response of its feed that the fetcher got (a
+	// 304 included), so the fetcher knew of it. An item may scroll out
+	// before its feed's first poll, between two polls, or be published
+	// after the last one.
+	Served bool
+}
+
+// PolledSince says whether every feed was asked for after t, so that the
+// fetcher has been served everything the feeds list since.
+func (f *Farm) PolledSince(t time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fd := range f.feeds {
+		if !fd.lastPoll.After(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // Listed is every item any feed listed from the start to the freeze (or
@@ -176,10 +220,7 @@ func (f *Farm) Listed() []Item {
 		last := fd.newest(end)
 		for j := first; j <= last; j++ {
 			p := fd.published(j)
-			// Item j leaves the feed when item j+Items is published.
-			gone := fd.published(j + f.cfg.Items)
-			visible := !fd.firstPoll.IsZero() && (j+f.cfg.Items > last || gone.After(fd.firstPoll))
-			out = append(out, Item{URL: fd.itemURL(j), Published: p, Period: fd.period, DuringRun: p.After(f.start), Visible: visible})
+			out = append(out, Item{URL: fd.itemURL(j), Published: p, Period: fd.period, DuringRun: p.After(f.start), Served: fd.wasServed(j)})
 		}
 	}
 	return out
@@ -235,9 +276,7 @@ func (f *Farm) serveFeed(h *farmHost, w http.ResponseWriter, r *http.Request) {
 	newest := fd.newest(f.now())
 	etag := `"` + strconv.Itoa(newest) + `"`
 	f.mu.Lock()
-	if fd.firstPoll.IsZero() {
-		fd.firstPoll = time.Now()
-	}
+	fd.serve(max(newest-f.cfg.Items+1, 0), newest, time.Now())
 	f.mu.Unlock()
 	h.mu.Lock()
 	h.feedReqs++

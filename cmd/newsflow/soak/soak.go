@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -42,10 +43,12 @@ type Report struct {
 	Host                       HostStats
 	// Listed counts the items the feeds listed during the run (the first
 	// window included); Stored those of them stored by the end of the
-	// drain; Visible and StoredVisible the same for the items still listed
-	// when their feed was first polled; DuringRun and StoredDuringRun for
-	// the items published after the start.
-	Listed, Stored, Visible, StoredVisible, DuringRun, StoredDuringRun int
+	// drain; Served and StoredServed the same for the items listed in a
+	// feed response the fetcher got; DuringRun and StoredDuringRun for the
+	// items published after the start.
+	Listed, Stored, Served, StoredServed, DuringRun, StoredDuringRun int
+	// Lost names up to five items served but not stored.
+	Lost []string
 	// Freshness is publication→stored for the items published during the
 	// run that were stored: p50 and p99.
 	FreshnessP50, FreshnessP99 time.Duration
@@ -64,7 +67,11 @@ type Report struct {
 	StoredPerSecond float64
 	// RSS samples of this process (farm included), and the Go heap in use.
 	RSS, Heap []Sample
-	Drained   time.Duration // time from the freeze until all that was seen was stored (or the drain ended)
+	// Drained is the time from the freeze until every feed was polled
+	// again and all that was served was stored (or the drain ended).
+	Drained time.Duration
+	// DeadLetters counts the messages the stages dead-lettered, by reason.
+	DeadLetters map[string]float64
 	// Tagged counts the articles the tagger handled (relinked ones
 	// included); Relinks the tagger's relinks by outcome.
 	Tagged  float64
@@ -82,9 +89,9 @@ type Sample struct {
 // Coverage is the share of listed items stored.
 func (r Report) Coverage() float64 { return share(r.Stored, r.Listed) }
 
-// CoverageVisible is the share of the items a fetcher could see (listed
-// when or after their feed was first polled) that were stored.
-func (r Report) CoverageVisible() float64 { return share(r.StoredVisible, r.Visible) }
+// CoverageServed is the share of the items the fetcher was served (listed
+// in a feed response it got) that were stored.
+func (r Report) CoverageServed() float64 { return share(r.StoredServed, r.Served) }
 
 // CoverageDuringRun is the share of items published during the run stored.
 func (r Report) CoverageDuringRun() float64 { return share(r.StoredDuringRun, r.DuringRun) }
@@ -176,19 +183,22 @@ run:
 		}
 	}
 	farm.Freeze()
-	listed := farm.Listed()
-	visible := 0
-	for _, it := range listed {
-		if it.Visible {
-			visible++
-		}
-	}
 	frozen := time.Now()
 	drainEnd := time.After(cfg.Drain)
 drain:
 	for {
-		if n, err := st.Count(ctx); err == nil && n >= visible {
-			break
+		// Done once every feed was polled after the freeze (so the fetcher
+		// knows all they list) and all it was served is stored.
+		if farm.PolledSince(frozen) {
+			served := 0
+			for _, it := range farm.Listed() {
+				if it.Served {
+					served++
+				}
+			}
+			if n, err := st.Count(ctx); err == nil && n >= served {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -215,7 +225,8 @@ drain:
 	rep.Tagged = p.Telemetry().MessageCount("tagger", stage.OutcomeOK)
 	rep.Relinks = p.Telemetry().CounterValues("newsflow_story_relinks_total", "outcome")
 	rep.RelinksWaiting = p.Telemetry().GaugeSum("newsflow_story_relinks_pending")
-	err = rep.count(ctx, st, listed, start)
+	rep.DeadLetters = p.Telemetry().CounterValues("newsflow_dead_letters_total", "reason")
+	err = rep.count(ctx, st, farm.Listed(), start)
 	return rep, err
 }
 
@@ -253,10 +264,12 @@ func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, star
 		if ok {
 			r.Stored++
 		}
-		if it.Visible {
-			r.Visible++
+		if it.Served {
+			r.Served++
 			if ok {
-				r.StoredVisible++
+				r.StoredServed++
+			} else if len(r.Lost) < 5 {
+				r.Lost = append(r.Lost, it.URL)
 			}
 		}
 		if !it.DuringRun {
@@ -326,7 +339,10 @@ func (r Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "first pass                   %s (%d of %d feeds polled)\n", first, r.Host.FeedsPolled, r.Feeds)
 	fmt.Fprintf(w, "listed items stored          %.2f%% (%d of %d)\n", 100*r.Coverage(), r.Stored, r.Listed)
-	fmt.Fprintf(w, "  of them seen at a poll     %.2f%% (%d of %d; the others scrolled out before their feed's first poll)\n", 100*r.CoverageVisible(), r.StoredVisible, r.Visible)
+	fmt.Fprintf(w, "  of them served to fetcher  %.2f%% (%d of %d; the others scrolled out unpolled)\n", 100*r.CoverageServed(), r.StoredServed, r.Served)
+	if len(r.Lost) > 0 {
+		fmt.Fprintf(w, "  served, not stored         %s\n", strings.Join(r.Lost, " "))
+	}
 	fmt.Fprintf(w, "published during run stored  %.2f%% (%d of %d)\n", 100*r.CoverageDuringRun(), r.StoredDuringRun, r.DuringRun)
 	fmt.Fprintf(w, "freshness p50 / p99          %s / %s (publication to stored)\n", r.FreshnessP50.Round(100*time.Millisecond), r.FreshnessP99.Round(100*time.Millisecond))
 	fmt.Fprintf(w, "  later than 2×period + 1m   %d of %d (each item against its own feed's period; unstored ones count)\n", r.Late, r.DuringRun)
@@ -336,6 +352,7 @@ func (r Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "requests                     %d (%d feed requests, %.1f%% of repeat polls answered 304)\n", r.Host.Requests, r.Host.FeedRequests, 100*r.NotModifiedShare())
 	fmt.Fprintf(w, "per host at most             %d requests in one second, %d in flight\n", r.Host.MaxPerSecond, r.Host.MaxInFlight)
 	fmt.Fprintf(w, "drain after the freeze       %s\n", r.Drained.Round(time.Second))
+	fmt.Fprintf(w, "dead letters                 %s\n", countsByKey(r.DeadLetters))
 	fmt.Fprintf(w, "story relinks                %.0f sent, %.0f gone, %.0f failed, %.0f still waiting (articles tagged %.0f, relinked ones included)\n",
 		r.Relinks["sent"], r.Relinks["gone"], r.Relinks["failed"], r.RelinksWaiting, r.Tagged)
 	if len(r.RSS) > 0 {
@@ -347,6 +364,20 @@ func (r Report) Print(w io.Writer) {
 		lo, hi := r.SecondHalfRSS()
 		fmt.Fprintf(w, "rss over the last half       %d to %d MB\n", lo>>20, hi>>20)
 	}
+}
+
+// countsByKey writes counts as "key n, key n" in key order, or "none".
+func countsByKey(m map[string]float64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SecondHalfRSS is the lowest and highest RSS sampled in the second half

@@ -48,7 +48,10 @@ func TestShortSoak(t *testing.T) {
 
 	require.Equal(t, 100, rep.Host.FeedsPolled)
 	require.Greater(t, rep.DuringRun, 150, "about 100 × 60 s / 22 s items published during the run")
-	require.GreaterOrEqual(t, rep.CoverageVisible(), 0.99)
+	require.Equal(t, rep.Served, rep.StoredServed, "every item the fetcher was served is stored; lost: %v", rep.Lost)
+	for reason, n := range rep.DeadLetters {
+		require.Zero(t, n, "dead-lettered: %s", reason)
+	}
 	require.GreaterOrEqual(t, rep.CoverageDuringRun(), 0.99)
 	require.Positive(t, rep.Steady, "items published after the first window was stored")
 	require.LessOrEqual(t, rep.Late, rep.DuringRun/100, "freshness: at most 1% of items stored later than 2×period + 1m")
