@@ -41,6 +41,7 @@ type Metrics struct {
 	queueWait    prometheus.Histogram
 	backlog      prometheus.Gauge
 	held         prometheus.Gauge
+	deferred     prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -115,11 +116,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		backlog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "newsflow_fetch_pipeline_backlog",
-			Help: "Articles waiting in the stages downstream, not yet stored, as last read by the fetcher (-max-backlog holds new feeds back while it is high).",
+			Help: "Articles waiting in the stages downstream, not yet stored, as last read by the fetcher (-max-backlog defers the pages of new feeds while it is high).",
 		}),
 		held: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "newsflow_feeds_held",
-			Help: "Feeds due for their first poll that are held back until the stages downstream work off their backlog (-max-backlog).",
+			Help: "Feeds due for their first poll held back because the stages downstream are at -max-backlog and the deferred pages at their cap.",
+		}),
+		deferred: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "newsflow_fetch_deferred_pages",
+			Help: "Article pages listed at the first poll of a feed while the stages were at -max-backlog: known, waiting to be fetched as the backlog falls.",
 		}),
 	}
 	// Create every series up front so that rates and alerts see zeros
@@ -144,7 +149,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	if err := stage.Register(reg, m.requests, m.bytes, m.notModified, m.refused, m.polls, m.discovered,
 		m.errors, m.robotsDenied, m.feeds, m.feedErrors, m.pollLag, m.gaps,
-		m.overdue, m.overdueMax, m.queued, m.queueWait, m.backlog, m.held); err != nil {
+		m.overdue, m.overdueMax, m.queued, m.queueWait, m.backlog, m.held, m.deferred); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -38,6 +38,7 @@ func TestMetricNames(t *testing.T) {
 		"newsflow_feeds_held",
 		"newsflow_feeds_overdue",
 		"newsflow_fetch_bytes_total",
+		"newsflow_fetch_deferred_pages",
 		"newsflow_fetch_errors_total",
 		"newsflow_fetch_not_modified_total",
 		"newsflow_fetch_pipeline_backlog",

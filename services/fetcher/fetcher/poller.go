@@ -60,15 +60,21 @@ type PollerConfig struct {
 	// poll (default 20).
 	MaxSitemaps int
 	// Backlog, when set, reads how many articles wait in the stages
-	// downstream, not yet stored. RunShared then takes on new feeds only
-	// while that backlog (with the pages the first polls under way may
-	// add) stays below MaxBacklog: a feed's first poll lists its whole
-	// window at once, and feeds taken on faster than the stages work them
-	// would queue every later article behind that backlog. Feeds already
-	// polled once are polled on schedule whatever the backlog, so that
-	// their new items do not scroll out unseen.
+	// downstream, not yet stored. RunShared then fetches the pages a new
+	// feed's first poll lists only while that backlog (with the pages the
+	// first polls under way may add) stays below MaxBacklog: a first poll
+	// lists the feed's whole window at once, and windows fetched faster
+	// than the stages work them would queue every later article behind
+	// that backlog. Over the bound, new feeds are still polled, and the
+	// pages of their windows deferred, newest first, until the backlog
+	// falls. Feeds already polled once are polled, and their new pages
+	// fetched, on schedule whatever the backlog, so that their new items
+	// do not scroll out unseen and are stored fresh.
 	Backlog    func(ctx context.Context) (int, error)
 	MaxBacklog int
+	// MaxDeferred bounds the pages of new feeds deferred while the backlog
+	// is at MaxBacklog (default 20 × MaxBacklog); past it, new feeds wait.
+	MaxDeferred int
 }
 
 const (
@@ -175,7 +181,7 @@ func (p *Poller) PollOnce(ctx context.Context) (Stats, error) {
 			if err != nil {
 				p.log.Warn("load feed state", slog.String("feed", feedURL), slog.Any("error", err)) // poll unconditionally
 			}
-			res := run.pollFeed(ctx, feedURL, state, due)
+			res := run.pollFeed(ctx, feedURL, state, due, false)
 			if ctx.Err() != nil {
 				return
 			}
@@ -198,14 +204,23 @@ type pollRun struct {
 	q       *hostQueue
 	stopQ   context.CancelFunc
 	qDone   chan struct{}
+	// ctx is the run's: deferred pages outlive the poll that found them.
+	ctx context.Context
 
-	mu     sync.Mutex
-	queued map[string]bool // canonical URLs queued and not yet done, from any feed
+	mu sync.Mutex
+	// queued holds the canonical URLs queued and not yet done, from any
+	// feed; true marks a deferred page (deferred.go).
+	queued map[string]bool
+	// deferred is the pool of deferred pages; deferredOut counts those sent
+	// to the host queues until a read of the backlog counts them, and
+	// deferredDone those of them done since the last read.
+	deferred                  deferredHeap
+	deferredOut, deferredDone int
 }
 
 func (p *Poller) startRun(ctx context.Context) *pollRun {
 	qctx, stopQ := context.WithCancel(ctx)
-	r := &pollRun{Poller: p, queued: map[string]bool{}, stopQ: stopQ, qDone: make(chan struct{}),
+	r := &pollRun{Poller: p, ctx: ctx, queued: map[string]bool{}, stopQ: stopQ, qDone: make(chan struct{}),
 		q: newHostQueue(p.client, p.cfg.Concurrency, p.client.HostWait(), p.cfg.Metrics)}
 	go func() {
 		defer close(r.qDone)
@@ -265,10 +280,11 @@ type pollResult struct {
 }
 
 // pollFeed fetches and parses one feed, queues its new items and waits
-// until they are done.
+// until they are done; with deferPages it puts them in the deferred pool
+// instead and returns at once.
 // due is when the poll was due: the feed's requests, and its items', wait
 // in their hosts' queues in that order.
-func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState, due time.Time) pollResult {
+func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState, due time.Time, deferPages bool) pollResult {
 	log := r.log.With(slog.String("feed", feedURL))
 	target := cmp.Or(state.Discovered, feedURL)
 	resp, err := r.get(ctx, target, due, page.Conditional{ETag: state.ETag, LastModified: state.LastModified})
@@ -300,7 +316,7 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState,
 		if links := feed.Discover(resp.Body, resp.URL); len(links) > 0 {
 			log.Info("feed discovered", slog.String("discovered", links[0]))
 			r.counter.update(func(s *Stats) { s.FeedsPolled-- }) // the page was no poll of a feed
-			return r.pollFeed(ctx, feedURL, FeedState{Discovered: links[0]}, due)
+			return r.pollFeed(ctx, feedURL, FeedState{Discovered: links[0]}, due, deferPages)
 		}
 	}
 	if err != nil {
@@ -327,6 +343,17 @@ func (r *pollRun) pollFeed(ctx context.Context, feedURL string, state FeedState,
 			continue
 		}
 		newItems++
+		if deferPages {
+			// Fetched later: until then the feed is polled without
+			// validators, so that it lists the item again if the page
+			// is lost (a restart) or fails.
+			markRetry()
+			job := &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(bool) { r.release(canonical) }}
+			if r.robotsAllow(ctx, log, job) {
+				r.deferPage(job)
+			}
+			continue
+		}
 		pending.Add(1)
 		job := &itemJob{feedURL: feedURL, item: item, canonical: canonical, done: func(again bool) {
 			r.release(canonical)
@@ -415,10 +442,17 @@ func (r *pollRun) triage(ctx context.Context, log *slog.Logger, item feed.Item, 
 	// one poll cannot both find it unseen: a claim is released only after
 	// the item's fetch has marked it seen (or failed).
 	r.mu.Lock()
-	queued := r.queued[canonical]
-	r.queued[canonical] = true
+	deferred, queued := r.queued[canonical]
+	if !queued {
+		r.queued[canonical] = false
+	}
 	r.mu.Unlock()
 	if queued {
+		if deferred {
+			// Its page waits in the deferred pool: keep the feed's
+			// validators unsaved until it is fetched.
+			markRetry()
+		}
 		r.counter.update(func(s *Stats) { s.SkippedSeen++ })
 		return "", false
 	}

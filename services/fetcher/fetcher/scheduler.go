@@ -55,7 +55,8 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 	ticker := time.NewTicker(sh.Tick)
 	defer ticker.Stop()
 	for {
-		s.readBacklog(ctx)
+		s.readBacklog(ctx, run)
+		s.releaseDeferred(run)
 		held := 0
 		// The due feeds, the longest overdue first: those that do not get a
 		// place now are looked at again, with any newly due, on the next
@@ -68,26 +69,26 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 			if !s.hostFree(e) {
 				continue
 			}
-			first := e.Feed.State.LastSuccess.IsZero()
-			if first && !s.admitFirst() {
+			kind := s.admit(run, e.Feed.State.LastSuccess.IsZero())
+			if kind == pollHeld {
 				held++
 				continue
 			}
 			select {
 			case slots <- struct{}{}:
 			default:
-				s.firstDone(first, -1)
+				s.pollDone(kind, -1)
 				break due
 			}
 			claimed, ok := s.claim(ctx, e)
 			if !ok {
-				s.firstDone(first, -1)
+				s.pollDone(kind, -1)
 				<-slots
 				continue
 			}
 			polls.Go(func() {
 				defer func() { <-slots }()
-				s.firstDone(first, s.poll(ctx, run, claimed))
+				s.pollDone(kind, s.poll(ctx, run, claimed, kind == pollDeferred))
 			})
 		}
 		s.cfg.Metrics.held.Set(float64(held))
@@ -114,12 +115,26 @@ type scheduler struct {
 	// hostPolls counts the polls under way by feed host.
 	hostPolls map[string]int
 	// backlog is the articles downstream as last read (Backlog),
-	// firstPolls the first polls under way and firstPages what a first
-	// poll queued on average: together they bound the feeds taken on.
-	backlog    int
-	firstPolls int
-	firstPages float64
+	// firstPolls the first polls under way with their pages fetched,
+	// deferPolls those with their pages deferred, and firstPages what a
+	// first poll found on average: together they bound the pages fetched
+	// for new feeds, and the pages deferred.
+	// firstEnded counts the first polls ended since the last read of the
+	// backlog (still in firstPolls).
+	backlog                            int
+	firstPolls, firstEnded, deferPolls int
+	firstPages                         float64
 }
+
+// pollKind is how a due feed is polled.
+type pollKind int
+
+const (
+	pollRepeat   pollKind = iota // polled before: on schedule, whatever the backlog
+	pollFirst                    // a first poll whose pages are fetched
+	pollDeferred                 // a first poll whose pages are deferred (deferred.go)
+	pollHeld                     // a first poll that waits: backlog and pool are full
+)
 
 // firstPagesGuess is what a first poll is thought to queue before any has
 // been seen: a common feed window.
@@ -130,11 +145,17 @@ const firstPagesGuess = 20
 func (s *scheduler) bounded() bool { return s.cfg.Backlog != nil && s.cfg.MaxBacklog > 0 }
 
 // readBacklog reads the articles waiting downstream; a failed read keeps
-// the last value (publishing waits while NATS is away anyway).
-func (s *scheduler) readBacklog(ctx context.Context) {
+// the last value (publishing waits while NATS is away anyway). The first
+// polls and deferred pages that ended before the read stop being counted
+// apart from the backlog only now: their pages are in it.
+func (s *scheduler) readBacklog(ctx context.Context, run *pollRun) {
 	if !s.bounded() {
 		return
 	}
+	s.mu.Lock()
+	firstEnded := s.firstEnded
+	s.mu.Unlock()
+	deferredEnded := run.deferredEnded()
 	rctx, cancel := context.WithTimeout(ctx, s.sh.Tick)
 	n, err := s.cfg.Backlog(rctx)
 	cancel()
@@ -146,40 +167,86 @@ func (s *scheduler) readBacklog(ctx context.Context) {
 	}
 	s.mu.Lock()
 	s.backlog = n
+	s.firstPolls -= firstEnded
+	s.firstEnded -= firstEnded
 	s.mu.Unlock()
+	run.settleDeferred(deferredEnded)
 	s.cfg.Metrics.backlog.Set(float64(n))
 }
 
-// admitFirst says whether a feed may be polled for the first time now: the
-// backlog downstream, with what the first polls under way (this one
-// included) may add to it, stays within MaxBacklog. One first poll at a
-// time is always let through while the backlog is below the bound. An
-// admitted poll is counted until firstDone.
-func (s *scheduler) admitFirst() bool {
-	if !s.bounded() {
-		return true
+// admit decides how a due feed is polled. A first poll fetches its pages
+// while the backlog downstream, with the deferred pages on their way and
+// what the first polls under way (this one included) may add to it, stays
+// within MaxBacklog; past that it
+// defers them while the deferred pool, with what the deferring polls under
+// way may add, stays within maxDeferred; past that it waits. One poll of
+// each kind at a time is let through while its bound is not reached. An
+// admitted first poll is counted until pollDone.
+func (s *scheduler) admit(run *pollRun, first bool) pollKind {
+	if !first {
+		return pollRepeat
 	}
+	if !s.bounded() {
+		return pollFirst
+	}
+	pool, out := run.deferredLen()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	room := s.backlog < s.cfg.MaxBacklog
-	if s.firstPolls > 0 {
-		room = float64(s.backlog)+float64(s.firstPolls+1)*s.firstPages <= float64(s.cfg.MaxBacklog)
+	fits := func(have, polls, limit int) bool {
+		if polls == 0 {
+			return have < limit
+		}
+		return float64(have)+float64(polls+1)*s.firstPages <= float64(limit)
 	}
-	if room {
+	switch {
+	case fits(s.backlog+out, s.firstPolls, s.cfg.MaxBacklog):
 		s.firstPolls++
+		return pollFirst
+	case fits(pool, s.deferPolls, s.maxDeferred()):
+		s.deferPolls++
+		return pollDeferred
 	}
-	return room
+	return pollHeld
 }
 
-// firstDone ends what admitFirst counted, for a first poll (first) that
-// queued pages new items, or was not made (pages < 0).
-func (s *scheduler) firstDone(first bool, pages int) {
-	if !first || !s.bounded() {
+// maxDeferred is the most pages the deferred pool takes before new feeds
+// wait.
+func (s *scheduler) maxDeferred() int {
+	if s.cfg.MaxDeferred > 0 {
+		return s.cfg.MaxDeferred
+	}
+	return deferredFactor * s.cfg.MaxBacklog
+}
+
+// releaseDeferred sends deferred pages to the host queues as far as the
+// backlog downstream, with what the first polls under way may add, stays
+// within MaxBacklog.
+func (s *scheduler) releaseDeferred(run *pollRun) {
+	if !s.bounded() {
+		return
+	}
+	s.mu.Lock()
+	room := float64(s.cfg.MaxBacklog-s.backlog) - float64(s.firstPolls)*s.firstPages
+	s.mu.Unlock()
+	run.releaseDeferred(int(room))
+}
+
+// pollDone ends what admit counted, for a poll of kind that found pages
+// new items, or was not made (pages < 0).
+func (s *scheduler) pollDone(kind pollKind, pages int) {
+	if kind == pollRepeat || !s.bounded() {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.firstPolls--
+	switch {
+	case kind == pollDeferred:
+		s.deferPolls--
+	case pages < 0:
+		s.firstPolls--
+	default:
+		s.firstEnded++ // its pages count in firstPolls until the backlog is read again
+	}
 	if pages >= 0 {
 		s.firstPages = 0.8*s.firstPages + 0.2*float64(pages)
 	}
@@ -292,7 +359,7 @@ func (s *scheduler) claim(ctx context.Context, e registry.Entry) (registry.Entry
 // new state (which releases the lease); it returns how many new items the
 // poll queued. Losing the lease (the entry was changed by someone else)
 // stops the poll.
-func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) int {
+func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry, deferPages bool) int {
 	defer func() {
 		s.mu.Lock()
 		delete(s.busy, e.Key)
@@ -333,7 +400,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry) in
 			}
 		}
 	}()
-	res := run.pollFeed(pollCtx, e.Feed.URL, e.Feed.State, dueAt(e.Feed))
+	res := run.pollFeed(pollCtx, e.Feed.URL, e.Feed.State, dueAt(e.Feed), deferPages)
 	lost := pollCtx.Err() != nil && ctx.Err() == nil
 	cancel()
 	<-renewed

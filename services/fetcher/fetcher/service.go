@@ -120,7 +120,7 @@ func (o *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.MaxInterval, "max-interval", o.MaxInterval, "longest interval between two polls of a healthy feed, however quiet")
 	fs.DurationVar(&o.MaxBackoff, "max-backoff", o.MaxBackoff, "longest wait before polling a failing feed again (it is never given up)")
 	fs.DurationVar(&o.Lease, "lease", o.Lease, "how long a replica holds a feed it polls without renewing; a dead replica's feeds wait this long")
-	fs.IntVar(&o.MaxBacklog, "max-backlog", o.MaxBacklog, "feeds not polled yet are taken on only while fewer articles than this wait in the stages downstream (a first poll queues the feed's whole window); feeds already polled are polled on schedule whatever the backlog (0: no bound)")
+	fs.IntVar(&o.MaxBacklog, "max-backlog", o.MaxBacklog, "the pages a new feed's first poll lists (its whole window) are fetched only while fewer articles than this wait in the stages downstream; past it they wait in memory, newest first, and new feeds wait once 20 times this many pages do; feeds already polled are polled, and their new pages fetched, on schedule whatever the backlog (0: no bound)")
 	fs.StringVar(&o.Replica, "replica", o.Replica, "this replica's name in feed leases (default: host name and process id)")
 }
 

@@ -171,56 +171,104 @@ func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 	}
 }
 
-// While the stages downstream hold more than MaxBacklog articles, no feed
-// is polled for the first time, but the feeds already polled keep their
-// schedule; once the backlog is worked off, the rest are taken on.
-func TestBacklogHoldsNewFeedsNotRepolls(t *testing.T) {
-	const feeds, items, maxBacklog = 10, 5, 12
-	var mu sync.Mutex
-	polls := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// windowFarm serves feeds at /feed/{i} that list items pages each, with
+// an ETag, and records the polls, the pages requested, and the
+// conditional polls of a feed some of whose pages were not requested yet.
+type windowFarm struct {
+	*httptest.Server
+	items int
+
+	mu          sync.Mutex
+	polls       map[string]int
+	pages       map[string]bool
+	conditional int
+	early       int // conditional polls of a feed with pages not requested yet
+}
+
+func newWindowFarm(t testing.TB, items int) *windowFarm {
+	f := &windowFarm{items: items, polls: map[string]int{}, pages: map[string]bool{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		if !strings.HasPrefix(r.URL.Path, "/feed/") {
+			f.pages[r.URL.Path] = true
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprintf(w, "<html><body><p>Page %s.</p></body></html>", r.URL.Path)
 			return
 		}
-		mu.Lock()
-		polls[r.URL.Path]++
-		mu.Unlock()
+		f.polls[r.URL.Path]++
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			f.conditional++
+			for j := range items {
+				if !f.pages[fmt.Sprintf("/page%s/%d", r.URL.Path, j)] {
+					f.early++
+					break
+				}
+			}
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Header().Set("ETag", `"v1"`)
 		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>f</title><link>/</link>`)
 		for j := range items {
 			fmt.Fprintf(w, `<item><title>%d</title><link>%s/page%s/%d</link></item>`, j, "http://"+r.Host, r.URL.Path, j)
 		}
 		fmt.Fprint(w, `</channel></rss>`)
 	}))
-	t.Cleanup(srv.Close)
-	polled := func() (first, repolled int) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, n := range polls {
-			first++
-			if n > 1 {
-				repolled++
-			}
-		}
-		return first, repolled
-	}
+	t.Cleanup(f.Close)
+	return f
+}
 
-	ns := natstest.Run(t)
+// polled counts the feeds polled at least once, and more than once.
+func (f *windowFarm) polled() (first, repolled int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.polls {
+		first++
+		if n > 1 {
+			repolled++
+		}
+	}
+	return first, repolled
+}
+
+// conditionals counts the conditional polls, and those of a feed with
+// pages not requested yet.
+func (f *windowFarm) conditionals() (all, early int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conditional, f.early
+}
+
+// addFeeds registers n of the farm's feeds.
+func (f *windowFarm) addFeeds(t testing.TB, ns *server.Server, n int) {
 	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
 	require.NoError(t, err)
-	for i := range feeds {
-		_, err := reg.Add(t.Context(), fmt.Sprintf("%s/feed/%d", srv.URL, i), time.Now())
+	for i := range n {
+		_, err := reg.Add(t.Context(), fmt.Sprintf("%s/feed/%d", f.URL, i), time.Now())
 		require.NoError(t, err)
 	}
+}
+
+// Over -max-backlog a new feed is still polled, so nothing of its window
+// scrolls out unseen, but its pages wait in the deferred pool until the
+// stages downstream work off their backlog, and meanwhile the feed is
+// polled without validators (a lost deferred page is listed again). Feeds
+// taken on earlier are polled on schedule throughout. Once the pool is
+// full too, new feeds wait.
+func TestBacklogDefersNewFeedsPages(t *testing.T) {
+	const feeds, items, maxBacklog, maxDeferred = 12, 5, 12, 30
+	farm := newWindowFarm(t, items)
+	ns := natstest.Run(t)
+	farm.addFeeds(t, ns, feeds)
 	// The stages downstream: everything published waits there until the
 	// test works it off.
 	var worked atomic.Int64
 	var started atomic.Pointer[replica]
 	metrics := mustMetrics(t, nil)
 	const interval = 100 * time.Millisecond
-	cfg := PollerConfig{Interval: interval, Concurrency: 4, Metrics: metrics, MaxBacklog: maxBacklog,
+	cfg := PollerConfig{Interval: interval, Concurrency: 4, Metrics: metrics, MaxBacklog: maxBacklog, MaxDeferred: maxDeferred,
 		Schedule: Schedule{MinInterval: interval, MaxInterval: interval},
 		Backlog: func(context.Context) (int, error) {
 			r := started.Load()
@@ -232,30 +280,76 @@ func TestBacklogHoldsNewFeedsNotRepolls(t *testing.T) {
 	r := startReplica(t, ns, "r1", cfg, Shared{Tick: 10 * time.Millisecond})
 	started.Store(r)
 
-	// A first poll queues 5 pages; one is let through while the backlog
-	// is below 12, so 3 feeds are taken on (a 4th when a poll ends between
-	// a look at the backlog and the next admission), and no more.
-	require.Eventually(t, func() bool { first, _ := polled(); return first >= 3 }, 10*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { _, re := polled(); return re >= 3 }, 10*time.Second, 10*time.Millisecond,
-		"the feeds taken on are polled again on schedule")
+	// A first poll finds 5 pages; the pages of 3 or 4 feeds are fetched
+	// (one first poll at a time while the backlog is below 12), those of
+	// about 6 more deferred (one deferring poll at a time while the pool
+	// is below 30), and the rest wait.
+	require.Eventually(t, func() bool { first, _ := farm.polled(); return first >= 8 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { _, re := farm.polled(); return re >= 8 }, 10*time.Second, 10*time.Millisecond,
+		"the feeds taken on, their pages deferred or not, are polled again on schedule")
 	time.Sleep(500 * time.Millisecond) // five intervals
-	first, _ := polled()
-	require.LessOrEqual(t, first, 4, "feeds taken on past the backlog bound")
-	require.LessOrEqual(t, len(r.pub.published()), 4*items)
+	first, _ := farm.polled()
+	require.LessOrEqual(t, first, 11, "feeds taken on past the bounds")
+	published := len(r.pub.published())
+	require.LessOrEqual(t, published, maxBacklog+items, "pages fetched past the backlog bound")
+	deferred := int(testutil.ToFloat64(metrics.deferred))
+	require.GreaterOrEqual(t, deferred, maxDeferred-items)
+	require.LessOrEqual(t, deferred, maxDeferred+items)
+	require.Equal(t, first*items, published+deferred, "every page listed is published or deferred")
 	require.Equal(t, float64(feeds-first), testutil.ToFloat64(metrics.held), "the feeds held back")
-	require.GreaterOrEqual(t, testutil.ToFloat64(metrics.backlog), float64(maxBacklog))
+	_, early := farm.conditionals()
+	require.Zero(t, early, "a feed with deferred pages was polled with validators")
 
-	// The stages catch up: the rest are taken on, and every page is
-	// published once.
+	// The stages catch up: the deferred pages are fetched, the rest of the
+	// feeds are taken on, every page is published once, and the feeds are
+	// then polled with their validators.
 	go func() {
 		for ctx := t.Context(); ctx.Err() == nil; time.Sleep(5 * time.Millisecond) {
 			worked.Store(int64(len(r.pub.published())))
 		}
 	}()
-	require.Eventually(t, func() bool { first, _ := polled(); return first == feeds }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { first, _ := farm.polled(); return first == feeds }, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return len(r.pub.published()) == feeds*items }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { all, _ := farm.conditionals(); return all >= feeds }, 10*time.Second, 10*time.Millisecond,
+		"the feeds polled with their validators once their pages are fetched")
 	require.NoError(t, r.stop())
 	require.Len(t, r.pub.published(), feeds*items, "a page published twice")
+	require.Zero(t, testutil.ToFloat64(metrics.deferred))
+	_, early = farm.conditionals()
+	require.Zero(t, early, "a feed with deferred pages was polled with validators")
+}
+
+// Deferred pages live in memory: a fetcher stopped with pages deferred
+// loses them, but their feeds were left without validators, so the next
+// fetcher finds the items again at its first poll and fetches them.
+func TestDeferredPagesFoundAgainAfterARestart(t *testing.T) {
+	const feeds, items = 6, 5
+	farm := newWindowFarm(t, items)
+	ns := natstest.Run(t)
+	farm.addFeeds(t, ns, feeds)
+	const interval = 100 * time.Millisecond
+	cfg := PollerConfig{Interval: interval, Concurrency: 4, MaxBacklog: 5,
+		Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
+
+	// The stages are far behind: every new feed's pages are deferred.
+	metrics := mustMetrics(t, nil)
+	cfg.Metrics = metrics
+	cfg.Backlog = func(context.Context) (int, error) { return 1000, nil }
+	r1 := startReplica(t, ns, "r1", cfg, Shared{Tick: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { _, re := farm.polled(); return re == feeds }, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, float64(feeds*items), testutil.ToFloat64(metrics.deferred))
+	require.NoError(t, r1.stop())
+	require.Empty(t, r1.pub.published())
+
+	cfg.Metrics = mustMetrics(t, nil)
+	cfg.Backlog = func(context.Context) (int, error) { return 0, nil }
+	r2 := startReplica(t, ns, "r2", cfg, Shared{Tick: 10 * time.Millisecond})
+	require.Eventually(t, func() bool { return len(r2.pub.published()) == feeds*items }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { all, _ := farm.conditionals(); return all >= feeds }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, r2.stop())
+	require.Len(t, r2.pub.published(), feeds*items, "a page published twice")
+	_, early := farm.conditionals()
+	require.Zero(t, early, "a feed with deferred pages was polled with validators")
 }
 
 // A lease renewal that landed although its reply was lost (cancelled as
