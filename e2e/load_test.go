@@ -55,7 +55,8 @@ func loadFeeds(t *testing.T) int {
 // asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
 // articles). With NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 is
 // CPU-profiled throughout, in one-second profiles written to
-// DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof).
+// DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof),
+// and so are the services of the latency window, into DIR/latency.
 func TestLoad(t *testing.T) {
 	feeds := loadFeeds(t)
 	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: feeds, Hosts: max(feeds/5, 1), Items: 10, PeriodMin: time.Hour, PeriodMax: 2 * time.Hour, Seed: 5})
@@ -220,12 +221,20 @@ func TestLoad(t *testing.T) {
 		for _, name := range []string{"normalizer", "tagger", "sink"} {
 			httpAddrs[name] = freeAddr(t)
 		}
+		fetcherAddr := freeAddr(t)
+		var pprof []string
+		if profDir != "" {
+			pprof = []string{"-pprof"}
+		}
+		largs := func(addr string, more ...string) []string {
+			return append(append([]string{"-nats", url, "-http", addr}, pprof...), more...)
+		}
 		sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
-		lprocs["sink"] = start(t, "sink", "-nats", url, "-http", sinkAddr, "-store", "sqlite:"+ldb)
-		lprocs["tagger"] = start(t, "tagger", "-nats", url, "-http", httpAddrs["tagger"])
-		lprocs["normalizer"] = start(t, "normalizer", "-nats", url, "-http", httpAddrs["normalizer"])
-		lprocs["fetcher"] = start(t, "fetcher", "-nats", url, "-http", freeAddr(t), "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
-			"-interval", "5s", "-min-interval", "5s")
+		lprocs["sink"] = start(t, "sink", largs(sinkAddr, "-store", "sqlite:"+ldb)...)
+		lprocs["tagger"] = start(t, "tagger", largs(httpAddrs["tagger"])...)
+		lprocs["normalizer"] = start(t, "normalizer", largs(httpAddrs["normalizer"])...)
+		lprocs["fetcher"] = start(t, "fetcher", largs(fetcherAddr, "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
+			"-interval", "5s", "-min-interval", "5s")...)
 		// The first window (5 items a feed) is a burst: measure after it.
 		// (Not "once idle": the farm keeps publishing, so the consumers
 		// and the relinks need not be idle at any one moment.)
@@ -267,9 +276,17 @@ func TestLoad(t *testing.T) {
 			}
 			return m
 		}
+		var profiled func()
+		if profDir != "" {
+			profiled = profile(t, filepath.Join(profDir, "latency"), map[string]string{
+				"fetcher": fetcherAddr, "normalizer": httpAddrs["normalizer"], "tagger": httpAddrs["tagger"], "sink": sinkAddr})
+		}
 		before, cpuFrom, from := hist(), cpuAt(), time.Now()
 		time.Sleep(30 * time.Second)
 		after, cpuTo, to := hist(), cpuAt(), time.Now()
+		if profiled != nil {
+			profiled()
+		}
 		for name := range lprocs {
 			cores[name] = (cpuTo[name] - cpuFrom[name]).Seconds() / to.Sub(from).Seconds()
 		}
