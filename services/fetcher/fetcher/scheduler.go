@@ -121,9 +121,11 @@ type scheduler struct {
 	// for new feeds, and the pages deferred.
 	// firstEnded counts the first polls ended since the last read of the
 	// backlog (still in firstPolls).
+	// backlogFailing: the last read of the backlog failed.
 	backlog                            int
 	firstPolls, firstEnded, deferPolls int
 	firstPages                         float64
+	backlogFailing                     bool
 }
 
 // pollKind is how a due feed is polled.
@@ -159,18 +161,29 @@ func (s *scheduler) readBacklog(ctx context.Context, run *pollRun) {
 	rctx, cancel := context.WithTimeout(ctx, s.sh.Tick)
 	n, err := s.cfg.Backlog(rctx)
 	cancel()
+	// Settled on a failed read too: counting them apart until a read
+	// succeeds would stop new feeds for good if reads keep failing (a
+	// missing NATS permission).
+	s.mu.Lock()
+	s.firstPolls -= firstEnded
+	s.firstEnded -= firstEnded
+	if err == nil {
+		s.backlog = n
+	}
+	failing := s.backlogFailing
+	s.backlogFailing = err != nil
+	s.mu.Unlock()
+	run.settleDeferred(deferredEnded)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Debug("read the pipeline's backlog", slog.Any("error", err))
+			level := slog.LevelWarn
+			if failing {
+				level = slog.LevelDebug // warned when the failures began
+			}
+			s.log.Log(ctx, level, "read the pipeline's backlog; keeping the last value", slog.Any("error", err))
 		}
 		return
 	}
-	s.mu.Lock()
-	s.backlog = n
-	s.firstPolls -= firstEnded
-	s.firstEnded -= firstEnded
-	s.mu.Unlock()
-	run.settleDeferred(deferredEnded)
 	s.cfg.Metrics.backlog.Set(float64(n))
 }
 

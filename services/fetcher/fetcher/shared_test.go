@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -350,6 +351,24 @@ func TestDeferredPagesFoundAgainAfterARestart(t *testing.T) {
 	require.Len(t, r2.pub.published(), feeds*items, "a page published twice")
 	_, early := farm.conditionals()
 	require.Zero(t, early, "a feed with deferred pages was polled with validators")
+}
+
+// A backlog that cannot be read (NATS away, a missing permission) keeps
+// its last value, but the first polls that ended stop being counted apart
+// from it all the same: counting them until a read succeeds would shrink
+// the room for new feeds' pages with every first poll, for as long as the
+// reads fail.
+func TestBacklogUnreadableStillSettles(t *testing.T) {
+	cfg := PollerConfig{MaxBacklog: 30, Backlog: func(context.Context) (int, error) { return 0, errors.New("permissions violation") }}
+	p := NewPoller(cfg, nil, nil, nil, nil)
+	s := &scheduler{Poller: p, sh: Shared{Tick: time.Second}, firstPages: 5}
+	run := &pollRun{Poller: p, queued: map[string]bool{}}
+	for range 10 {
+		require.Equal(t, pollFirst, s.admit(run, true), "a first poll with nothing downstream")
+		s.pollDone(pollFirst, 5)
+		s.readBacklog(t.Context(), run)
+	}
+	require.Zero(t, s.firstPolls, "first polls still counted")
 }
 
 // A lease renewal that landed although its reply was lost (cancelled as
