@@ -385,9 +385,12 @@ func (x *Index) expire() {
 }
 
 // idf is the smoothed inverse document frequency of a feature key.
-func (x *Index) idf(key string) float64 {
+func (x *Index) idf(key string) float64 { return x.idfOf(len(x.postings(key))) }
+
+// idfOf is the idf of a feature held by df records.
+func (x *Index) idfOf(df int) float64 {
 	n := float64(len(x.records)) + x.cfg.PriorDocs
-	return math.Log(n / (1 + float64(len(x.postings(key)))))
+	return math.Log(n / (1 + float64(df)))
 }
 
 // before orders articles: by time, then id.
@@ -409,7 +412,7 @@ type relation struct {
 // shingles found in the earlier for a derived article (the pair counts as
 // derived when either text holds enough of the other), and the feature
 // cosine for a report of the same story.
-func (x *Index) relate(r *Record, w map[string]float64, c *Record) relation {
+func (x *Index) relate(r *Record, w *weighted, c *Record) relation {
 	j, rInC, cInR := signature.Overlap(r.Sig, c.Sig)
 	if j >= x.cfg.Duplicate {
 		return relation{kindDuplicate, j}
@@ -579,34 +582,76 @@ func (x *Index) candidates(r Record) []*Record {
 	return out
 }
 
+// weighted is a new article's IDF-weighted features, for comparing it with
+// the candidates of one link (x.mu held, so every idf stays put).
+type weighted struct {
+	norm float64 // the squared weights summed
+	// keys holds, by feature key, the key's idf and the new article's
+	// weight (0 when it lacks the feature): filled with the article's own
+	// features, then with the candidates' as they are met, so that each
+	// candidate feature costs one lookup, and a story's shared features
+	// one idf each per link.
+	keys map[string]keyWeight
+	// byDF memoises idf by document frequency for the rarer features
+	// (most candidate features are held by one or a few records).
+	byDF [64]float64
+}
+
+// idf is x.idf(key), memoised by document frequency.
+func (w *weighted) idf(x *Index, key string) float64 {
+	df := len(x.postings(key))
+	if df >= len(w.byDF) {
+		return x.idfOf(df)
+	}
+	if w.byDF[df] == 0 {
+		w.byDF[df] = x.idfOf(df)
+	}
+	return w.byDF[df]
+}
+
+type keyWeight struct {
+	idf, weight float64
+	own         bool // a feature of the new article
+}
+
 // weigh returns the IDF-weighted features of a new article.
-func (x *Index) weigh(fs []Feature) map[string]float64 {
-	w := make(map[string]float64, len(fs))
+func (x *Index) weigh(fs []Feature) *weighted {
+	w := &weighted{keys: make(map[string]keyWeight, len(fs))}
 	for _, f := range fs {
-		w[f.Key] += f.Weight * x.idf(f.Key)
+		k, ok := w.keys[f.Key]
+		if !ok {
+			k = keyWeight{idf: x.idf(f.Key), own: true}
+		}
+		k.weight += f.Weight * k.idf
+		w.keys[f.Key] = k
+	}
+	for _, k := range w.keys {
+		w.norm += k.weight * k.weight
 	}
 	return w
 }
 
 // cosine compares a new article's weighted features with a record's.
-func (x *Index) cosine(w map[string]float64, c *Record) (float64, int) {
-	dot, na, nb := 0.0, 0.0, 0.0
-	for _, v := range w {
-		na += v * v
-	}
+func (x *Index) cosine(w *weighted, c *Record) (float64, int) {
+	dot, nb := 0.0, 0.0
 	shared := 0
 	for _, f := range c.Features {
-		v := f.Weight * x.idf(f.Key)
+		k, ok := w.keys[f.Key]
+		if !ok {
+			k = keyWeight{idf: w.idf(x, f.Key)}
+			w.keys[f.Key] = k
+		}
+		v := f.Weight * k.idf
 		nb += v * v
-		if a, ok := w[f.Key]; ok {
-			dot += a * v
+		if k.own {
+			dot += k.weight * v
 			shared++
 		}
 	}
-	if na == 0 || nb == 0 {
+	if w.norm == 0 || nb == 0 {
 		return 0, 0
 	}
-	return dot / math.Sqrt(na*nb), shared
+	return dot / math.Sqrt(w.norm*nb), shared
 }
 
 func within(a, b time.Time, window time.Duration) bool {

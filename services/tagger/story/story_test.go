@@ -120,6 +120,39 @@ func BenchmarkAssign(b *testing.B) {
 	}
 }
 
+// BenchmarkAssignCrowded links an article against an index of 5,000
+// records in 33 stories of about 150 records each: texts of their own, but
+// most features shared within a story, so that every new article has about
+// 150 candidates related by the feature cosine (the load harness's farm,
+// which serves variants of 33 sample articles, is like this; so is a big
+// story's coverage over a few days).
+func BenchmarkAssignCrowded(b *testing.B) {
+	const stories = 33
+	cfg := DefaultConfig()
+	cfg.MaxRecords = 5000
+	x := New(cfg)
+	record := func(n int) Record {
+		fs := make([]string, 0, 35)
+		for j := range 30 {
+			fs = append(fs, fmt.Sprint("k:s", n%stories, "-", j))
+		}
+		for j := range 5 {
+			fs = append(fs, fmt.Sprint("k:r", n, "-", j))
+		}
+		return rec(fmt.Sprint("a", n), time.Duration(n)*time.Second, words(fmt.Sprint("r", n, "w"), 300), fs...)
+	}
+	for n := range 5000 {
+		assign(x, record(n))
+	}
+	next := make([]Record, 1000) // signed before the clock starts
+	for i := range next {
+		next[i] = record(5000 + i)
+	}
+	for i := 0; b.Loop(); i++ {
+		assign(x, next[i%len(next)])
+	}
+}
+
 func TestRecordsAreCompact(t *testing.T) {
 	x := New(DefaultConfig())
 	a := assign(x, rec("a", 0, words("w", 200), event...))
