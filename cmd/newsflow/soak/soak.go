@@ -144,9 +144,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	fetchDone := make(chan error, 1)
 	go func() { fetchDone <- p.Fetcher().Run(runCtx) }()
 
-	st, err := store.OpenReadOnly(ctx, o.Sink.Store)
+	st, err := openStore(ctx, p, o.Sink.Store)
 	if err != nil {
-		return Report{}, fmt.Errorf("open the store: %w", err)
+		return Report{}, err
 	}
 	defer st.Close()
 
@@ -228,6 +228,27 @@ drain:
 	rep.DeadLetters = p.Telemetry().CounterValues("newsflow_dead_letters_total", "reason")
 	err = rep.count(ctx, st, farm.Listed(), start)
 	return rep, err
+}
+
+// openStore opens the sink's store for reading once the sink has created
+// it: the sink opens (and migrates) it in its own goroutine after Start.
+func openStore(ctx context.Context, p *pipeline.Pipeline, dsn string) (*store.Store, error) {
+	deadline := time.After(time.Minute)
+	for {
+		st, err := store.OpenReadOnly(ctx, dsn)
+		if err == nil {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-p.Done():
+			return nil, fmt.Errorf("the pipeline stopped: %v", p.Err())
+		case <-deadline:
+			return nil, fmt.Errorf("open the store: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // count matches what was listed with what was stored.
