@@ -206,6 +206,7 @@ func TestLoad(t *testing.T) {
 	handling := map[string][2]float64{} // name → p50, p99 of its handling time, in seconds
 	cores := map[string]float64{}       // name → CPU used over the window, in cores
 	var hops []hop
+	var relinks, taggedIn float64 // relinks sent and messages the tagger handled over the window
 	{
 		const period = 5 * time.Second
 		lfeeds := max(int(half*period.Seconds()), 1)
@@ -281,9 +282,17 @@ func TestLoad(t *testing.T) {
 			profiled = profile(t, filepath.Join(profDir, "latency"), map[string]string{
 				"fetcher": fetcherAddr, "normalizer": httpAddrs["normalizer"], "tagger": httpAddrs["tagger"], "sink": sinkAddr})
 		}
+		relinked := func() float64 {
+			return metric(t, httpAddrs["tagger"], "newsflow_story_relinks_total", `outcome="sent"`)
+		}
+		tagged := func() float64 {
+			return metric(t, httpAddrs["tagger"], "newsflow_messages_total", `outcome="ok"`)
+		}
+		relinksFrom, taggedFrom := relinked(), tagged()
 		before, cpuFrom, from := hist(), cpuAt(), time.Now()
 		time.Sleep(30 * time.Second)
 		after, cpuTo, to := hist(), cpuAt(), time.Now()
+		relinks, taggedIn = relinked()-relinksFrom, tagged()-taggedFrom
 		if profiled != nil {
 			profiled()
 		}
@@ -356,6 +365,7 @@ func TestLoad(t *testing.T) {
 		total += cores[name]
 	}
 	fmt.Fprintf(&b, "  all %.2f", total)
+	fmt.Fprintf(&b, "\n  the tagger handled %.0f messages over those 30 s, %.0f of them relinks it sent", taggedIn, relinks)
 	fmt.Fprintf(&b, "\n  between streams (queueing, handling, publishing) p50 / p99:")
 	for _, h := range hops {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", h.name, h.p50.Seconds()*1000, h.p99.Seconds()*1000)

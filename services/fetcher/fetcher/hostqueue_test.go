@@ -188,7 +188,8 @@ func TestQueueWaitIsBounded(t *testing.T) {
 // TestDueFeedsLongestOverdueFirst: the scheduler hands out due feeds by
 // when they were due (a feed never polled by when it was added), so a
 // backlog of first polls cannot starve repolls that fall due meanwhile,
-// and it reports what waits.
+// then those that fall due before the next tick, and it reports what
+// waits.
 func TestDueFeedsLongestOverdueFirst(t *testing.T) {
 	now := time.Now()
 	at := func(m int) time.Time { return now.Add(time.Duration(m) * time.Minute) }
@@ -205,10 +206,19 @@ func TestDueFeedsLongestOverdueFirst(t *testing.T) {
 	s.busy["busy"] = true
 
 	var keys []string
-	for _, e := range s.due(now) {
+	for _, e := range s.due(now, now) {
 		keys = append(keys, e.Key)
 	}
 	require.Equal(t, []string{"new-early", "repoll-10", "repoll-2", "new-late"}, keys)
 	require.Equal(t, 4.0, testutil.ToFloat64(s.cfg.Metrics.overdue))
 	require.InDelta(t, 30*60, testutil.ToFloat64(s.cfg.Metrics.overdueMax), 1)
+
+	// Looking ahead: the feed that falls due within the window comes after
+	// the overdue ones, and is not counted as overdue.
+	keys = nil
+	for _, e := range s.due(now, at(6)) {
+		keys = append(keys, e.Key)
+	}
+	require.Equal(t, []string{"new-early", "repoll-10", "repoll-2", "new-late", "future"}, keys)
+	require.Equal(t, 4.0, testutil.ToFloat64(s.cfg.Metrics.overdue))
 }

@@ -25,7 +25,8 @@ type Shared struct {
 	// (default 2m); it is renewed every Lease/3 while the poll runs. A
 	// replica that dies holds its feeds at most this long.
 	Lease time.Duration
-	// Tick is how often due feeds are looked for (default 1s).
+	// Tick is how often due feeds are looked for (default 1s); those that
+	// fall due before the next look are polled each at its time.
 	Tick time.Duration
 }
 
@@ -60,10 +61,14 @@ func (p *Poller) RunShared(ctx context.Context, sh Shared) error {
 		held := 0
 		// The due feeds, the longest overdue first: those that do not get a
 		// place now are looked at again, with any newly due, on the next
-		// tick, so a backlog of first polls never starves repolls.
+		// tick, so a backlog of first polls never starves repolls. Then
+		// those that fall due before the next tick, each at its time: a
+		// tick's polls spread over it instead of starting together, which
+		// would send downstream a burst of a tick's pages at once.
+		now := time.Now()
 	due:
-		for _, e := range s.due(time.Now()) {
-			if ctx.Err() != nil {
+		for _, e := range s.due(now, now.Add(sh.Tick)) {
+			if !sleepUntil(ctx, e.Feed.NextPoll) {
 				break
 			}
 			if !s.hostFree(e) {
@@ -308,18 +313,23 @@ func dueAt(f registry.Feed) time.Time {
 	return f.NextPoll
 }
 
-// due lists the feeds to poll now, the longest overdue first (replicas
-// share the order; a feed another replica claimed first is skipped), and
+// due lists the feeds due before until: those due at now, the longest
+// overdue first (replicas share the order; a feed another replica claimed
+// first is skipped), then the others in the order they fall due. It
 // updates the health and overdue gauges.
-func (s *scheduler) due(now time.Time) []registry.Entry {
+func (s *scheduler) due(now, until time.Time) []registry.Entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []registry.Entry
 	health := map[string]int{}
+	overdue := 0
 	for key, e := range s.feeds {
 		health[e.Feed.Health(now)]++
-		if s.busy[key] || now.Before(e.Feed.NextPoll) || e.Feed.Leased(now, s.sh.Owner) {
+		if s.busy[key] || until.Before(e.Feed.NextPoll) || e.Feed.Leased(now, s.sh.Owner) {
 			continue
+		}
+		if !now.Before(e.Feed.NextPoll) {
+			overdue++
 		}
 		out = append(out, e)
 	}
@@ -330,13 +340,30 @@ func (s *scheduler) due(now time.Time) []registry.Entry {
 	// reach for the same one first.
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	slices.SortStableFunc(out, func(a, b registry.Entry) int { return dueAt(a.Feed).Compare(dueAt(b.Feed)) })
-	s.cfg.Metrics.overdue.Set(float64(len(out)))
-	if len(out) > 0 {
+	s.cfg.Metrics.overdue.Set(float64(overdue))
+	if overdue > 0 {
 		s.cfg.Metrics.overdueMax.Set(max(now.Sub(dueAt(out[0].Feed)), 0).Seconds())
 	} else {
 		s.cfg.Metrics.overdueMax.Set(0)
 	}
 	return out
+}
+
+// sleepUntil waits until t (no wait when it has passed); false when ctx
+// ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
 }
 
 // hostFree says whether the feed's host has fewer than MaxHostPolls polls

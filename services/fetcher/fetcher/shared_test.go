@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -418,4 +419,49 @@ func TestSaveOverALostRenewalOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.Hour, got.Feed.Interval)
 	require.Zero(t, got.Feed.Polls)
+}
+
+// TestPollsStartWhenDueNotAtTheTick: feeds that fall due between two ticks
+// are polled each at its time, not together at the next tick, which would
+// send downstream a tick's pages at once (in TestLoad's latency phase, a
+// 1 s tick made the tagger's queue fetch→stored's largest part).
+func TestPollsStartWhenDueNotAtTheTick(t *testing.T) {
+	const feeds = 8
+	ns := natstest.Run(t)
+	farm := newFeedFarm(t, feeds, 0)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
+	require.NoError(t, err)
+	for i := range feeds {
+		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
+		require.NoError(t, err)
+	}
+	// Repolls fall due 3.6 to 4.4 s after the first polls, 100 ms apart:
+	// the jitter's draws go round eighths of [0,1).
+	const interval = 4 * time.Second
+	var draws atomic.Int64
+	cfg := PollerConfig{Interval: interval, Concurrency: feeds, Schedule: Schedule{MinInterval: interval, MaxInterval: interval,
+		Rand: func() float64 { return float64(draws.Add(1)%feeds) / feeds }}}
+	startReplica(t, ns, "r1", cfg, Shared{Tick: time.Second})
+
+	var second []time.Time
+	require.Eventually(t, func() bool {
+		farm.mu.Lock()
+		defer farm.mu.Unlock()
+		second = second[:0]
+		for _, ps := range farm.polls {
+			if len(ps) >= 2 {
+				second = append(second, ps[1].at)
+			}
+		}
+		return len(second) == feeds
+	}, 15*time.Second, 50*time.Millisecond, "every feed repolled")
+	slices.SortFunc(second, time.Time.Compare)
+	apart := 0
+	for i := 1; i < len(second); i++ {
+		if second[i].Sub(second[i-1]) > 40*time.Millisecond {
+			apart++
+		}
+	}
+	// At the tick, the eight would start at two instants (one gap).
+	require.GreaterOrEqual(t, apart, feeds/2, "repolls started at %v", second)
 }
