@@ -76,6 +76,17 @@ type Record struct {
 	// Ref tells the caller where to find the article again to link it
 	// anew (the tagger: its input message's stream sequence); 0 unknown.
 	Ref uint64 `json:"ref,omitempty"`
+
+	// held replaces Features in a record the index holds: each feature's
+	// posting, which has its key, and its weight.
+	held []heldFeature
+	// seen marks the record as a candidate of the link numbered so.
+	seen uint64
+}
+
+type heldFeature struct {
+	p *posting
+	w float64
 }
 
 // Link is where an article stands among the recent ones.
@@ -161,6 +172,11 @@ type Index struct {
 	byFeature map[string]*posting
 	order     []*Record // insertion order, for expiry
 	newest    time.Time
+	// links numbers the links made (see posting.link).
+	links uint64
+	// idfByDF memoises idf by document frequency for one link (see
+	// weighted.idf).
+	idfByDF []float64
 }
 
 // posting lists the records holding a feature. Its key is the one copy of
@@ -168,6 +184,13 @@ type Index struct {
 type posting struct {
 	key  string
 	recs []*Record // a slice, not a set: most features have one or two records, and a small map costs ten times more
+
+	// link is the number of the last link whose new article has the
+	// feature, and weight that article's weight of it: kept here, a
+	// candidate's feature costs no map lookup (in a crowded story every new
+	// article meets hundreds of candidates).
+	link   uint64
+	weight float64
 }
 
 // New returns an empty index.
@@ -185,20 +208,13 @@ func (x *Index) postings(key string) []*Record {
 
 // compact returns the copy of r the index stores: the sketch cut to
 // KeptHashes values in an array of its own (so the caller's full sketch can
-// be freed), feature keys and link ids shared with the records already
-// held.
+// be freed), and link ids shared with the records already held (add
+// replaces the features with their postings, which hold the keys).
 func (x *Index) compact(r Record) *Record {
 	if len(r.Sig.MinHash) > KeptHashes {
 		r.Sig.MinHash = append([]uint32(nil), r.Sig.MinHash[:KeptHashes]...)
 	}
-	fs := make([]Feature, len(r.Features))
-	for i, f := range r.Features {
-		if p := x.byFeature[f.Key]; p != nil {
-			f.Key = p.key
-		}
-		fs[i] = f
-	}
-	r.Features = fs
+	r.held, r.seen = nil, 0
 	r.Link.Story = x.intern(r.Link.Story)
 	r.Link.DuplicateOf = x.intern(r.Link.DuplicateOf)
 	r.Link.DerivedFrom = x.intern(r.Link.DerivedFrom)
@@ -326,14 +342,17 @@ func (x *Index) Link(id string) (Link, bool) {
 func (x *Index) add(r *Record) {
 	x.records[r.ID] = r
 	x.order = append(x.order, r)
-	for _, f := range r.Features {
+	r.held = make([]heldFeature, len(r.Features))
+	for i, f := range r.Features {
 		p := x.byFeature[f.Key]
 		if p == nil {
 			p = &posting{key: f.Key}
 			x.byFeature[f.Key] = p
 		}
 		p.recs = append(p.recs, r)
+		r.held[i] = heldFeature{p, f.Weight}
 	}
+	r.Features = nil
 	if r.Time.After(x.newest) {
 		x.newest = r.Time
 	}
@@ -345,21 +364,18 @@ func (x *Index) remove(r *Record) {
 		return
 	}
 	delete(x.records, r.ID)
-	for _, f := range r.Features {
-		p := x.byFeature[f.Key]
-		if p == nil {
-			continue
-		}
-		for i, c := range p.recs {
+	for _, f := range r.held {
+		p := f.p
+		for j, c := range p.recs {
 			if c == r {
-				p.recs[i] = p.recs[len(p.recs)-1]
+				p.recs[j] = p.recs[len(p.recs)-1]
 				p.recs[len(p.recs)-1] = nil
 				p.recs = p.recs[:len(p.recs)-1]
 				break
 			}
 		}
 		if len(p.recs) == 0 {
-			delete(x.byFeature, f.Key)
+			delete(x.byFeature, p.key)
 		}
 	}
 }
@@ -383,9 +399,6 @@ func (x *Index) expire() {
 	clear(x.order[:i])
 	x.order = x.order[i:]
 }
-
-// idf is the smoothed inverse document frequency of a feature key.
-func (x *Index) idf(key string) float64 { return x.idfOf(len(x.postings(key))) }
 
 // idfOf is the idf of a feature held by df records.
 func (x *Index) idfOf(df int) float64 {
@@ -482,6 +495,7 @@ func current(l Link) relation {
 // keeps the link it brings) and finds the later ones r makes stale; x.mu is
 // held and r is not in the index.
 func (x *Index) link(r Record, assign bool) (Link, []Stale) {
+	x.links++
 	cands := x.candidates(r)
 	weights := x.weigh(r.Features)
 	var parent *Record
@@ -559,7 +573,6 @@ func (x *Index) candidates(r Record) []*Record {
 	if x.cfg.Lookup > 0 && len(keys) > x.cfg.Lookup {
 		keys = keys[:x.cfg.Lookup]
 	}
-	seen := map[*Record]bool{}
 	var out []*Record
 	for _, k := range keys {
 		recs := x.postings(k)
@@ -567,8 +580,8 @@ func (x *Index) candidates(r Record) []*Record {
 			break // a feature this common adds nothing a rarer one missed
 		}
 		for _, c := range recs {
-			if !seen[c] && c.ID != r.ID {
-				seen[c] = true
+			if c.seen != x.links && c.ID != r.ID {
+				c.seen = x.links
 				out = append(out, c)
 			}
 		}
@@ -583,50 +596,68 @@ func (x *Index) candidates(r Record) []*Record {
 }
 
 // weighted is a new article's IDF-weighted features, for comparing it with
-// the candidates of one link (x.mu held, so every idf stays put).
+// the candidates of one link (x.mu held, so every idf stays put). The
+// weights of the features the index holds are kept in their postings (see
+// posting.link).
 type weighted struct {
+	link uint64  // the link's number
 	norm float64 // the squared weights summed
-	// keys holds, by feature key, the key's idf and the new article's
-	// weight (0 when it lacks the feature): filled with the article's own
-	// features, then with the candidates' as they are met, so that each
-	// candidate feature costs one lookup, and a story's shared features
-	// one idf each per link.
-	keys map[string]keyWeight
-	// byDF memoises idf by document frequency for the rarer features
-	// (most candidate features are held by one or a few records).
-	byDF [64]float64
 }
 
-// idf is x.idf(key), memoised by document frequency.
-func (w *weighted) idf(x *Index, key string) float64 {
-	df := len(x.postings(key))
-	if df >= len(w.byDF) {
+// maxMemoDF bounds the document frequencies whose idf is memoised.
+const maxMemoDF = 4096
+
+// memoIDF is x.idfOf(df), memoised for the link (the index does not change
+// during one, and a crowded story's candidates share most of their
+// features).
+func (x *Index) memoIDF(df int) float64 {
+	if df >= maxMemoDF {
 		return x.idfOf(df)
 	}
-	if w.byDF[df] == 0 {
-		w.byDF[df] = x.idfOf(df)
+	if df >= len(x.idfByDF) {
+		x.idfByDF = append(x.idfByDF, make([]float64, df+1-len(x.idfByDF))...)
 	}
-	return w.byDF[df]
+	if x.idfByDF[df] == 0 {
+		x.idfByDF[df] = x.idfOf(df)
+	}
+	return x.idfByDF[df]
 }
 
-type keyWeight struct {
-	idf, weight float64
-	own         bool // a feature of the new article
-}
-
-// weigh returns the IDF-weighted features of a new article.
+// weigh returns the IDF-weighted features of a new article for the link
+// numbered x.links.
 func (x *Index) weigh(fs []Feature) *weighted {
-	w := &weighted{keys: make(map[string]keyWeight, len(fs))}
+	w := &weighted{link: x.links}
+	clear(x.idfByDF) // the index has changed since the last link
+	var held []*posting
+	var unheld []float64        // the weights of features no record holds
+	var unheldAt map[string]int // their places in unheld
 	for _, f := range fs {
-		k, ok := w.keys[f.Key]
-		if !ok {
-			k = keyWeight{idf: x.idf(f.Key), own: true}
+		if p := x.byFeature[f.Key]; p != nil {
+			if p.link != w.link {
+				p.link, p.weight = w.link, 0
+				held = append(held, p)
+			}
+			p.weight += f.Weight * x.memoIDF(len(p.recs))
+			continue
 		}
-		k.weight += f.Weight * k.idf
-		w.keys[f.Key] = k
+		if unheldAt == nil {
+			unheldAt = map[string]int{}
+		}
+		i, ok := unheldAt[f.Key]
+		if !ok {
+			i = len(unheld)
+			unheldAt[f.Key] = i
+			unheld = append(unheld, 0)
+		}
+		unheld[i] += f.Weight * x.memoIDF(0)
 	}
-	for _, k := range w.keys {
-		w.norm += k.weight * k.weight
+	// Summed in the features' order: the same article gets the same
+	// scores on every replica.
+	for _, p := range held {
+		w.norm += p.weight * p.weight
+	}
+	for _, v := range unheld {
+		w.norm += v * v
 	}
 	return w
 }
@@ -635,16 +666,11 @@ func (x *Index) weigh(fs []Feature) *weighted {
 func (x *Index) cosine(w *weighted, c *Record) (float64, int) {
 	dot, nb := 0.0, 0.0
 	shared := 0
-	for _, f := range c.Features {
-		k, ok := w.keys[f.Key]
-		if !ok {
-			k = keyWeight{idf: w.idf(x, f.Key)}
-			w.keys[f.Key] = k
-		}
-		v := f.Weight * k.idf
+	for _, f := range c.held {
+		v := f.w * x.memoIDF(len(f.p.recs))
 		nb += v * v
-		if k.own {
-			dot += k.weight * v
+		if f.p.link == w.link {
+			dot += f.p.weight * v
 			shared++
 		}
 	}

@@ -162,9 +162,12 @@ func TestRecordsAreCompact(t *testing.T) {
 	held := x.records["a"]
 	require.Len(t, held.Sig.MinHash, KeptHashes)
 	require.Equal(t, a.Sig.MinHash[:KeptHashes], held.Sig.MinHash)
-	// b's features point at the strings a's record brought in.
-	for i, f := range x.records["b"].Features {
-		require.Equal(t, unsafe.StringData(held.Features[i].Key), unsafe.StringData(f.Key), f.Key)
+	// b's features are a's: the same postings, which hold the keys.
+	require.Nil(t, held.Features, "the postings hold the keys")
+	require.Len(t, held.held, len(event))
+	for i, f := range x.records["b"].held {
+		require.Same(t, held.held[i].p, f.p, f.p.key)
+		require.Equal(t, event[i], f.p.key)
 	}
 	require.Equal(t, unsafe.StringData(held.ID), unsafe.StringData(x.records["b"].Link.Story), "b's story id is a's id")
 	require.Equal(t, "a", b.Link.Story)
