@@ -257,6 +257,7 @@ func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs
 		case <-pctx.Done():
 		}
 	}()
+	asked := time.Now()
 	batch, err := cons.Fetch(n, jetstream.FetchContext(pctx), jetstream.FetchHeartbeat(pullHeartbeat))
 	if err != nil {
 		return 0, err
@@ -265,13 +266,21 @@ func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs
 	got := 0
 	for m := range batch.Messages() {
 		got++
-		r.give(m, jobs)
+		r.give(pulled{m, asked}, jobs)
 	}
 	err = batch.Error()
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return got, err
+}
+
+// pulled is a message with the time it was asked for: it was delivered
+// after that, so its ack wait has run for at most the time since (see
+// receive).
+type pulled struct {
+	jetstream.Msg
+	asked time.Time
 }
 
 // give sends m to a worker, keeping it in progress while every worker is

@@ -380,6 +380,32 @@ func TestBufferedMessagesAreNotRedelivered(t *testing.T) {
 	require.Equal(t, int32(6), calls.Load())
 }
 
+// TestMessagesHandledAtOnceAreNotMarkedInProgress: a message pulled for a
+// free worker and handled at once costs the server one ack, not an ack and
+// a progress mark; one that waited in the client past a quarter of the ack
+// wait is marked (TestBufferedMessagesAreNotRedelivered).
+func TestMessagesHandledAtOnceAreNotMarkedInProgress(t *testing.T) {
+	h := newHarness(t, "sink")
+	var acks, progress atomic.Int32
+	sub, err := h.js.Conn().Subscribe("$JS.ACK.>", func(m *nats.Msg) {
+		switch string(m.Data) {
+		case "+ACK":
+			acks.Add(1)
+		case "+WPI":
+			progress.Add(1)
+		}
+	})
+	require.NoError(t, err)
+	defer sub.Unsubscribe()
+	stop := h.run(SubjectTagged, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) { return nil, nil })
+	defer stop()
+	for i := range 20 {
+		h.publish(SubjectTagged, article(fmt.Sprint("p", i)))
+	}
+	require.Eventually(t, func() bool { return acks.Load() == 20 }, 10*time.Second, 10*time.Millisecond)
+	require.Zero(t, progress.Load())
+}
+
 // TestReplayIsANewMessage: within the duplicate window, the same article
 // sent again is dropped, but a replay of it (Article.replay set) goes
 // through the stage again, its output carries the generation, and the same
