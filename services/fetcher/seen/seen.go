@@ -12,13 +12,37 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Set is a set of canonical URLs; it is safe for concurrent use.
+//
+// It remembers the URLs it found or added lately, for recentFor at most:
+// every poll of a feed lists the items of its window, nearly all of them
+// seen, and without the memory each would cost a round trip to the bucket
+// (a feed of 20 items polled every 5 minutes: 20 lookups for one new
+// item). What another replica adds is found in the bucket as before; what
+// is deleted from the bucket by hand is fetched again within recentFor.
 type Set struct {
-	kv jetstream.KeyValue
+	kv        jetstream.KeyValue
+	ttl       time.Duration
+	recent    *lru.Cache[[sha256.Size]byte, recentHit]
+	recentFor time.Duration
 }
+
+// recentHit is a URL found in the bucket, with the update time stored with
+// it, remembered until a time.
+type recentHit struct {
+	updated, until time.Time
+}
+
+// recentMax bounds the URLs remembered (about 150 bytes each: 15 MB), and
+// recentFor how long: a few polls of a busy feed.
+const (
+	recentMax = 100_000
+	recentFor = 10 * time.Minute
+)
 
 // Open creates the bucket if needed (idempotently, so every replica can call
 // it at start) with the given number of replicas, and returns the set.
@@ -35,7 +59,11 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.D
 	if err != nil {
 		return nil, fmt.Errorf("open seen bucket %s: %w", bucket, err)
 	}
-	return &Set{kv: kv}, nil
+	recent, err := lru.New[[sha256.Size]byte, recentHit](recentMax)
+	if err != nil {
+		return nil, fmt.Errorf("open seen bucket %s: %w", bucket, err)
+	}
+	return &Set{kv: kv, ttl: ttl, recent: recent, recentFor: recentFor}, nil
 }
 
 // Key is the bucket key for a canonical URL. URLs hold characters KV keys
@@ -54,11 +82,17 @@ func (s *Set) Has(ctx context.Context, canonicalURL string) (bool, error) {
 // Lookup reports whether canonicalURL was added and has not expired, and
 // the update time its feed gave when it was added (zero if none).
 func (s *Set) Lookup(ctx context.Context, canonicalURL string) (bool, time.Time, error) {
-	e, err := s.kv.Get(ctx, Key(canonicalURL))
+	sum := sha256.Sum256([]byte(canonicalURL))
+	now := time.Now()
+	if h, ok := s.recent.Get(sum); ok && now.Before(h.until) {
+		return true, h.updated, nil
+	}
+	e, err := s.kv.Get(ctx, hex.EncodeToString(sum[:]))
 	switch {
 	case err == nil:
 		_, stamp, _ := strings.Cut(string(e.Value()), "\n")
 		updated, _ := time.Parse(time.RFC3339Nano, stamp)
+		s.remember(sum, updated, e.Created(), now)
 		return true, updated, nil
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		return false, time.Time{}, nil
@@ -80,8 +114,23 @@ func (s *Set) AddUpdated(ctx context.Context, canonicalURL string, updated time.
 	if !updated.IsZero() {
 		v += "\n" + updated.UTC().Format(time.RFC3339Nano)
 	}
-	if _, err := s.kv.Put(ctx, Key(canonicalURL), []byte(v)); err != nil {
+	sum := sha256.Sum256([]byte(canonicalURL))
+	if _, err := s.kv.Put(ctx, hex.EncodeToString(sum[:]), []byte(v)); err != nil {
 		return fmt.Errorf("mark url seen %s: %w", canonicalURL, err)
 	}
+	now := time.Now()
+	s.remember(sum, updated, now, now)
 	return nil
+}
+
+// remember notes a URL found in the bucket (or added to it at added) for
+// recentFor, and never past the entry's expiry.
+func (s *Set) remember(sum [sha256.Size]byte, updated, added, now time.Time) {
+	until := now.Add(s.recentFor)
+	if expires := added.Add(s.ttl); s.ttl > 0 && expires.Before(until) {
+		until = expires
+	}
+	if s.recentFor > 0 {
+		s.recent.Add(sum, recentHit{updated: updated.UTC(), until: until})
+	}
 }

@@ -102,3 +102,43 @@ func TestLookupKeepsUpdateTime(t *testing.T) {
 	require.True(t, found)
 	require.True(t, got.IsZero())
 }
+
+// TestLookupRemembersRecentHits: a URL found or added lately is answered
+// without the bucket (a poll lists mostly seen items), for recentFor at
+// most: one deleted from the bucket by hand is unseen again after that.
+func TestLookupRemembersRecentHits(t *testing.T) {
+	srv := natstest.Run(t)
+	ctx := t.Context()
+	js := natstest.JetStream(t, srv)
+	set, err := Open(ctx, js, "seen_recent", time.Hour, 1)
+	require.NoError(t, err)
+	set.recentFor = time.Second
+	stamp := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, set.AddUpdated(ctx, "https://example.com/added", stamp))
+	require.NoError(t, set.Add(ctx, "https://example.com/found"))
+	other, err := Open(ctx, js, "seen_recent", time.Hour, 1)
+	require.NoError(t, err)
+	other.recentFor = time.Second
+	found, _, err := other.Lookup(ctx, "https://example.com/found") // from the bucket, then remembered
+	require.NoError(t, err)
+	require.True(t, found)
+
+	kv, err := js.KeyValue(ctx, "seen_recent")
+	require.NoError(t, err)
+	for _, u := range []string{"https://example.com/added", "https://example.com/found"} {
+		require.NoError(t, kv.Delete(ctx, Key(u)))
+	}
+	found, updated, err := set.Lookup(ctx, "https://example.com/added")
+	require.NoError(t, err)
+	require.True(t, found, "remembered")
+	require.True(t, updated.Equal(stamp), "with its update time: %v", updated)
+	found, _, err = other.Lookup(ctx, "https://example.com/found")
+	require.NoError(t, err)
+	require.True(t, found, "remembered")
+
+	require.Eventually(t, func() bool {
+		a, _, errA := set.Lookup(ctx, "https://example.com/added")
+		f, _, errF := other.Lookup(ctx, "https://example.com/found")
+		return errA == nil && errF == nil && !a && !f
+	}, 10*time.Second, 100*time.Millisecond, "forgotten after recentFor")
+}
