@@ -443,24 +443,28 @@ type hop struct {
 	p50, p99 time.Duration
 }
 
-// hopTimes follows the articles that entered the fetched stream between
-// from and to: when each reached every stream (the time JetStream stored
-// its first message there) and the store (its first version's time), and
-// returns the quantiles of each step, and of the whole way.
+// hopTimes follows the articles fetched between from and to: when each was
+// fetched and first stored (its first version's times in the store) and
+// reached every stream between (the time JetStream stored its first
+// message there), and returns the quantiles of each step, and of the whole
+// way.
 func hopTimes(t *testing.T, js jetstream.JetStream, db string, from, to time.Time) []hop {
-	var points []map[string]time.Time
-	var names []string
+	st, err := store.OpenReadOnly(t.Context(), "sqlite:"+db)
+	require.NoError(t, err)
+	first, err := st.FirstStored(t.Context())
+	st.Close()
+	require.NoError(t, err)
+	fetched, stored := map[string]time.Time{}, map[string]time.Time{}
+	for id, r := range first {
+		fetched[id], stored[id] = r.Fetched, r.Stored
+	}
+	points, names := []map[string]time.Time{fetched}, []string{"fetch"}
 	for _, top := range stage.Pipeline {
 		if top.Output != "" {
 			points = append(points, streamTimes(t, js, stage.StreamFor(top.Output)))
 			names = append(names, top.Output)
 		}
 	}
-	st, err := store.OpenReadOnly(t.Context(), "sqlite:"+db)
-	require.NoError(t, err)
-	stored, err := st.FirstStored(t.Context())
-	st.Close()
-	require.NoError(t, err)
 	points, names = append(points, stored), append(names, "stored")
 	var out []hop
 	step := func(i, j int) {

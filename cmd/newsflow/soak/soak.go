@@ -263,7 +263,7 @@ func (r *Report) count(ctx context.Context, st *store.Store, listed []Item, star
 	stored := map[string]time.Time{}
 	if err := st.Each(ctx, func(a *store.Article) error {
 		if at, ok := first[a.ID]; ok {
-			stored[a.URL] = at
+			stored[a.URL] = at.Stored
 		}
 		return nil
 	}); err != nil {

@@ -141,8 +141,9 @@ func TestVersionsKeepHistory(t *testing.T) {
 		first, err := s.FirstStored(ctx)
 		require.NoError(t, err)
 		require.Len(t, first, 1)
-		require.True(t, first[v1.ID].Equal(got.Versions[0].StoredAt), "first stored: the earliest version's time")
-		require.True(t, first[v1.ID].Before(firstStored))
+		require.True(t, first[v1.ID].Stored.Equal(got.Versions[0].StoredAt), "first stored: the earliest version's time")
+		require.True(t, first[v1.ID].Stored.Before(firstStored))
+		require.True(t, first[v1.ID].Fetched.Equal(got.Versions[0].FetchedAt), "first fetched: the earliest version's")
 	})
 }
 

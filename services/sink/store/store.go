@@ -190,23 +190,28 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// FirstStored returns, by article id, when each article first reached the
-// store: its earliest version's stored time, which later writes of the
-// same content (replays, story relinks) leave alone.
-func (s *Store) FirstStored(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT article_id, MIN(stored_at) FROM article_versions GROUP BY article_id`)
+// Reached is when an article was first fetched and first stored.
+type Reached struct {
+	Fetched, Stored time.Time
+}
+
+// FirstStored returns, by article id, when each article was first fetched
+// and first reached the store: its earliest version's times, which later
+// writes of the same content (replays, story relinks) leave alone.
+func (s *Store) FirstStored(ctx context.Context) (map[string]Reached, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT article_id, MIN(fetched_at), MIN(stored_at) FROM article_versions GROUP BY article_id`)
 	if err != nil {
 		return nil, classify("first stored", err)
 	}
 	defer rows.Close()
-	out := map[string]time.Time{}
+	out := map[string]Reached{}
 	for rows.Next() {
 		var id string
-		var us int64
-		if err := rows.Scan(&id, &us); err != nil {
+		var fetched, stored int64
+		if err := rows.Scan(&id, &fetched, &stored); err != nil {
 			return nil, classify("first stored", err)
 		}
-		out[id] = fromMicros(us)
+		out[id] = Reached{Fetched: fromMicros(fetched), Stored: fromMicros(stored)}
 	}
 	return out, classify("first stored", rows.Err())
 }
