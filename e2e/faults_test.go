@@ -48,6 +48,15 @@ func (s *service) handled(t *testing.T) float64 {
 // pgOutage is how long PostgreSQL is down in TestFaultsLoseNothing.
 const pgOutage = 30 * time.Second
 
+// caughtUpBelow is the most messages a stage's consumer may hold for the
+// pipeline to count as caught up after a fault: what piled up meanwhile is
+// worked off, and it keeps up with the farm again.
+const caughtUpBelow = 20
+
+// slowRecovery is the catch-up time past which TestFaultsLoseNothing logs
+// the processes' logs: the issue's target for being back to full rate.
+const slowRecovery = 30 * time.Second
+
 // TestFaultsLoseNothing runs the four services and a real nats-server as
 // processes against a farm of feeds on loopback that keeps publishing, the
 // sink on a real PostgreSQL, and while articles flow SIGKILLs each stage
@@ -56,13 +65,14 @@ const pgOutage = 30 * time.Second
 // to 3 replicas and back. Then the farm stops publishing, and every item
 // any feed listed while the fetcher could see it must be stored exactly
 // once: no loss, no duplicate row. The time each stage took to work again
-// after its restart (the sink after PostgreSQL came back) is logged.
+// after its restart (the sink after PostgreSQL came back) is logged, and
+// the time until the pipeline had caught up, counted from the fault's end.
 func TestFaultsLoseNothing(t *testing.T) {
 	natsAddr, natsStore := freeAddr(t), t.TempDir()
 	natsProc := natsAt(t, natsAddr, natsStore)
 	natsURL := "nats://" + natsAddr
 
-	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: 40, Hosts: 8, Items: 20, PeriodMin: 8 * time.Second, PeriodMax: 16 * time.Second, Seed: 3})
+	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: 120, Hosts: 24, Items: 20, PeriodMin: 4 * time.Second, PeriodMax: 8 * time.Second, Seed: 3})
 	require.NoError(t, err)
 	t.Cleanup(farm.Close)
 	feeds := filepath.Join(t.TempDir(), "feeds.txt")
@@ -109,10 +119,25 @@ func TestFaultsLoseNothing(t *testing.T) {
 	type fault struct {
 		what      string
 		recovered time.Duration
-		since     string // what recovered is counted from
+		since     string        // what recovered is counted from
+		caughtUp  time.Duration // from the fault's end (a restart)
 	}
 	var faults []fault
 	js := jetStream(t, natsURL)
+	catchUp := func(what string, ended time.Time) time.Duration {
+		require.Eventually(t, func() bool {
+			for _, c := range stage.Consumers() {
+				if n, ok := consumerBacklog(t, js, stage.StreamFor(c.Input), c.Name); !ok || n >= caughtUpBelow {
+					return false
+				}
+			}
+			return true
+		}, 90*time.Second, 100*time.Millisecond, "the pipeline to catch up after %s", what)
+		return time.Since(ended)
+	}
+	// The first window (20 items a feed) is a backlog of its own: faults
+	// start once it is worked off, so that each catch-up is the fault's.
+	catchUp("the first window", time.Now())
 	for _, name := range []string{"normalizer", "tagger", "sink", "fetcher"} {
 		s := svc[name]
 		if in := stage.InputOf(name); in != "" {
@@ -132,19 +157,25 @@ func TestFaultsLoseNothing(t *testing.T) {
 		downAt := time.Now()
 		time.Sleep(time.Second)
 		s.start(t)
+		upAt := time.Now()
 		require.Eventually(t, func() bool { return s.ready() && s.handled(t) > 0 }, 90*time.Second, 100*time.Millisecond,
 			"%s to work again after SIGKILL and restart", name)
-		faults = append(faults, fault{"SIGKILL " + name, time.Since(downAt), "the kill"})
+		f := fault{what: "SIGKILL " + name, recovered: time.Since(downAt), since: "the kill"}
+		f.caughtUp = catchUp(f.what, upAt)
+		faults = append(faults, f)
 	}
 
 	natsProc.kill()
 	downAt := time.Now()
 	time.Sleep(2 * time.Second)
 	natsProc = natsAt(t, natsAddr, natsStore)
+	upAt := time.Now()
 	before := sink.handled(t)
 	require.Eventually(t, func() bool { return sink.handled(t) > before+10 }, 90*time.Second, 100*time.Millisecond,
 		"articles to be stored again after nats-server was killed and restarted")
-	faults = append(faults, fault{"SIGKILL nats-server", time.Since(downAt), "the kill"})
+	f := fault{what: "SIGKILL nats-server", recovered: time.Since(downAt), since: "the kill"}
+	f.caughtUp = catchUp(f.what, upAt)
+	faults = append(faults, f)
 
 	// PostgreSQL away for 30 s, as a restart or a failover takes it: the
 	// sink holds its messages, says it is not ready, and stores them once
@@ -161,7 +192,9 @@ func TestFaultsLoseNothing(t *testing.T) {
 		require.Eventually(t, func() bool { return sink.ready() && sink.handled(t) > before+10 }, 90*time.Second, 100*time.Millisecond,
 			"articles to be stored again once PostgreSQL is back")
 		require.Positive(t, metric(t, sink.addr, "newsflow_held_retries_total", `stage="sink"`), "the sink held its messages")
-		faults = append(faults, fault{fmt.Sprintf("PostgreSQL stopped %s", pgOutage), time.Since(upAt), "PostgreSQL's restart"})
+		f := fault{what: fmt.Sprintf("PostgreSQL stopped %s", pgOutage), recovered: time.Since(upAt), since: "PostgreSQL's restart"}
+		f.caughtUp = catchUp(f.what, upAt)
+		faults = append(faults, f)
 	}
 
 	// Scale the normalizer out to 3 replicas and back in to 1.
@@ -183,7 +216,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	for _, s := range extra {
 		s.p.stop(t)
 	}
-	faults = append(faults, fault{"normalizer 1 → 3 → 1 replicas", 0, ""})
+	faults = append(faults, fault{what: "normalizer 1 → 3 → 1 replicas", caughtUp: catchUp("the scale-in", time.Now())})
 
 	// Let the farm publish a little more, then stop it, and wait until
 	// everything listed is stored and the pipeline is idle.
@@ -225,12 +258,25 @@ func TestFaultsLoseNothing(t *testing.T) {
 	require.Zero(t, streamMsgs(t, js, "ARTICLES_DEAD"), "nothing dead-lettered")
 
 	var report strings.Builder
+	slow := false
+	for _, f := range faults {
+		slow = slow || f.caughtUp > slowRecovery
+	}
+	if slow {
+		// Not a failure (times are measured, not asserted), but worth the
+		// logs: one run in six took 30 s after nats-server's restart.
+		for _, p := range []*proc{svc["fetcher"].p, svc["normalizer"].p, svc["tagger"].p, sink.p, natsProc} {
+			out, _ := os.ReadFile(p.log.Name())
+			t.Logf("--- %s log (a recovery took over %s) ---\n%s", p.name, slowRecovery, tail(string(out), 80))
+		}
+	}
 	fmt.Fprintf(&report, "%d items served and stored, each once, through:\n", len(served))
 	for _, f := range faults {
 		if f.recovered > 0 {
-			fmt.Fprintf(&report, "  %-32s working again %s after %s\n", f.what, f.recovered.Round(100*time.Millisecond), f.since)
+			fmt.Fprintf(&report, "  %-32s working again %s after %s; caught up %s after its end\n", f.what,
+				f.recovered.Round(100*time.Millisecond), f.since, f.caughtUp.Round(100*time.Millisecond))
 		} else {
-			fmt.Fprintf(&report, "  %s\n", f.what)
+			fmt.Fprintf(&report, "  %-32s caught up %s after the scale-in\n", f.what, f.caughtUp.Round(100*time.Millisecond))
 		}
 	}
 	t.Log("\n" + report.String())
