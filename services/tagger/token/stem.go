@@ -40,6 +40,18 @@ var foldLatin = strings.NewReplacer(
 	"ý", "y", "ÿ", "y", "ź", "z", "ż", "z", "ž", "z",
 )
 
+// fold removes the diacritics of s's Latin letters. Words in plain ASCII,
+// most of them, have none, and are returned as they are: the replacer
+// allocates a copy of every string it is given.
+func fold(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return foldLatin.Replace(s)
+		}
+	}
+	return s
+}
+
 func words(s string) []string { return strings.Fields(s) }
 
 // Stem maps a lowercased word to its stem in lang. An unknown language uses
@@ -51,7 +63,7 @@ func Stem(lang, lower string) string {
 	if !ok {
 		st = stemmers["en"]
 	}
-	lower = foldLatin.Replace(lower)
+	lower = fold(lower)
 	for range st.rounds {
 		cut := st.strip(lower)
 		if cut == lower {
@@ -80,5 +92,5 @@ func (st stemmer) strip(w string) string {
 // Fold lowercases s and removes the diacritics of its Latin letters, the
 // key under which spelling variants of a name or term meet.
 func Fold(s string) string {
-	return foldLatin.Replace(strings.ToLower(s))
+	return fold(strings.ToLower(s))
 }

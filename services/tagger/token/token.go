@@ -30,7 +30,9 @@ type Word struct {
 // Hyphens split words without a break; an apostrophe splits too, and an
 // English possessive "'s" is dropped.
 func Split(s string) []Word {
-	var out []Word
+	// About one word in six bytes of prose: sized once, not grown by
+	// doubling (the growth was a sixth of the tagger's allocations).
+	out := make([]Word, 0, len(s)/6+1)
 	brk, sentence := true, true
 	start := -1
 	flush := func(end int) {
@@ -67,6 +69,9 @@ func Split(s string) []Word {
 		i += size
 	}
 	flush(len(s))
+	if len(out) == 0 {
+		return nil
+	}
 	return out
 }
 
