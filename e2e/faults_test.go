@@ -264,7 +264,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	}
 	if slow {
 		// Not a failure (times are measured, not asserted), but worth the
-		// logs: one run in six took 30 s after nats-server's restart.
+		// logs: one run in eight took 30 s after nats-server's restart.
 		for _, p := range []*proc{svc["fetcher"].p, svc["normalizer"].p, svc["tagger"].p, sink.p, natsProc} {
 			out, _ := os.ReadFile(p.log.Name())
 			t.Logf("--- %s log (a recovery took over %s) ---\n%s", p.name, slowRecovery, tail(string(out), 80))
