@@ -70,9 +70,11 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, ttl time.D
 // Key is the bucket key for a canonical URL. URLs hold characters KV keys
 // may not ('*', '>', spaces, ...) and can be long, so they are hashed.
 func Key(canonicalURL string) string {
-	sum := sha256.Sum256([]byte(canonicalURL))
-	return hex.EncodeToString(sum[:])
+	return key(sha256.Sum256([]byte(canonicalURL)))
 }
+
+// key is the bucket key of a URL's hash.
+func key(sum [sha256.Size]byte) string { return hex.EncodeToString(sum[:]) }
 
 // Has reports whether canonicalURL was added and has not expired.
 func (s *Set) Has(ctx context.Context, canonicalURL string) (bool, error) {
@@ -88,7 +90,7 @@ func (s *Set) Lookup(ctx context.Context, canonicalURL string) (bool, time.Time,
 	if h, ok := s.recent.Get(sum); ok && now.Before(h.until) {
 		return true, h.updated, nil
 	}
-	e, err := s.kv.Get(ctx, hex.EncodeToString(sum[:]))
+	e, err := s.kv.Get(ctx, key(sum))
 	switch {
 	case err == nil:
 		_, stamp, _ := strings.Cut(string(e.Value()), "\n")
@@ -116,7 +118,7 @@ func (s *Set) AddUpdated(ctx context.Context, canonicalURL string, updated time.
 		v += "\n" + updated.UTC().Format(time.RFC3339Nano)
 	}
 	sum := sha256.Sum256([]byte(canonicalURL))
-	if _, err := s.kv.Put(ctx, hex.EncodeToString(sum[:]), []byte(v)); err != nil {
+	if _, err := s.kv.Put(ctx, key(sum), []byte(v)); err != nil {
 		return fmt.Errorf("mark url seen %s: %w", canonicalURL, err)
 	}
 	now := time.Now()

@@ -175,7 +175,7 @@ type Index struct {
 	// links numbers the links made (see posting.link).
 	links uint64
 	// idfByDF memoises idf by document frequency for one link (see
-	// weighted.idf).
+	// memoIDF).
 	idfByDF []float64
 }
 
