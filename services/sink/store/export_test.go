@@ -106,3 +106,13 @@ func Unindex(s *Store, id string) error {
 	_, err := s.w.ExecContext(context.Background(), s.bind(q), id)
 	return err
 }
+
+// Prepared is how many statements the SQLite writer keeps prepared.
+func Prepared(s *Store) int {
+	s.prepared.mu.Lock()
+	defer s.prepared.mu.Unlock()
+	return len(s.prepared.stmts)
+}
+
+// PreparedMax bounds Prepared.
+const PreparedMax = preparedMax

@@ -44,6 +44,8 @@ type Store struct {
 	ident fileIdent
 	// stamps are the stage version stamps known to be in stage_versions.
 	stamps sync.Map
+	// prepared are the SQLite writer's prepared statements.
+	prepared preparedSet
 }
 
 const busyTimeout = 5 * time.Second
@@ -225,6 +227,7 @@ func (s *Store) Close() error {
 		// Best effort: statistics only help the planner, a failure loses nothing.
 		_, _ = s.w.ExecContext(ctx, `PRAGMA optimize`)
 	}
+	s.prepared.close()
 	var errs []error
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())

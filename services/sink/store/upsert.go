@@ -191,13 +191,15 @@ const stateQuery = `SELECT id, record_hash, fetched_at, stored_at, sort_at,
 	FROM articles WHERE id `
 
 // writeBatchSQLite runs a batch in one transaction on SQLite, which holds
-// the database's only write lock from BEGIN (IMMEDIATE) on.
+// the database's only write lock from BEGIN (IMMEDIATE) on, with the
+// writer's prepared statements (preparedSet).
 func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(map[string]*storedState) ([]stmt, error)) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return classify("upsert articles: begin", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	ptx := &txPrepared{tx: tx, set: &s.prepared}
 	states := make(map[string]*storedState, len(ids))
 	const chunk = 500 // well under SQLite's limit on bound parameters
 	for i := 0; i < len(ids); i += chunk {
@@ -206,7 +208,7 @@ func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(ma
 		for j, id := range part {
 			args[j] = id
 		}
-		rows, err := tx.QueryContext(ctx, stateQuery+`IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		rows, err := ptx.query(ctx, stateQuery+`IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
 		if err != nil {
 			return classify("upsert articles: read stored state", err)
 		}
@@ -219,13 +221,14 @@ func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(ma
 		return err
 	}
 	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
+		if err := ptx.exec(ctx, st.sql, st.args...); err != nil {
 			return classify(st.op, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return classify("upsert articles: commit", err)
 	}
+	s.prepared.prepare(ctx, s.w, ptx.missed)
 	return nil
 }
 
