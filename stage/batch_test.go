@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -81,6 +83,11 @@ func TestConsumeBatchGathersAndSettlesEachMessage(t *testing.T) {
 	// depend on the scheduler; that messages waiting together share a batch
 	// does not.
 	require.Greater(t, slices.Max(sizes), 1, "messages published together share a batch: %v", sizes)
+	// newsflow_batch_messages counts every batch and its messages.
+	var m dto.Metric
+	require.NoError(t, h.tel.batch.WithLabelValues("sink").(prometheus.Metric).Write(&m))
+	require.Equal(t, uint64(len(sizes)), m.GetHistogram().GetSampleCount())
+	require.Equal(t, float64(total), m.GetHistogram().GetSampleSum())
 	mu.Unlock()
 
 	h.requireSettled("ARTICLES_TAGGED", "sink")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 )
@@ -94,12 +95,19 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	jobs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
 	workers := r.workers(b)
+	var sizes prometheus.Observer // of a batch stage's batches
+	if b.Size > 1 {
+		sizes = r.tel.batch.WithLabelValues(r.name)
+	}
 	for range workers {
 		wg.Go(func() {
 			for {
 				batch, ok := gather(jobs, b)
 				if !ok {
 					return
+				}
+				if sizes != nil {
+					sizes.Observe(float64(len(batch)))
 				}
 				r.handle(ctx, batch, w)
 				free.put(len(batch))

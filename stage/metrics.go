@@ -28,6 +28,7 @@ type Telemetry struct {
 
 	messages      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
+	batch         *prometheus.HistogramVec
 	inFlight      *prometheus.GaugeVec
 	pending       *prometheus.GaugeVec
 	ackPending    *prometheus.GaugeVec
@@ -122,6 +123,11 @@ func NewTelemetry() *Telemetry {
 			Help:    "Time to handle one message, publish its output and ack it.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"stage"}),
+		batch: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "newsflow", Name: "batch_messages",
+			Help:    "Messages a batch stage handled together (the sink: one store transaction).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}, []string{"stage"}),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "newsflow", Name: "messages_in_flight",
 			Help: "Messages a stage is handling right now.",
@@ -157,6 +163,7 @@ func NewTelemetry() *Telemetry {
 	}
 	f(t.messages)
 	f(t.duration)
+	f(t.batch)
 	f(t.inFlight)
 	f(t.pending)
 	f(t.ackPending)

@@ -31,6 +31,7 @@ func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
 	}{
 		{"newsflow_messages_total", 4}, // one per outcome
 		{"newsflow_processing_duration_seconds", 1},
+		{"newsflow_batch_messages", 0}, // a batch stage's only
 		{"newsflow_messages_in_flight", 1},
 		{"newsflow_consumer_pending_messages", 1},
 		{"newsflow_held_retries_total", 1},
