@@ -1,8 +1,13 @@
 package stage
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -44,4 +49,26 @@ func TestMsgIDNamesArticleVersionAndStage(t *testing.T) {
 	if MsgID("tagger", a) == MsgID("tagger", b) || MsgID("tagger", a) == MsgID("sink", a) {
 		t.Fatal("a new version or another stage must not share a message id")
 	}
+}
+
+// A publish whose ack never comes (it was lost with the connection, or the
+// server died after storing the message) is given up after PublishTry as
+// unavailable, to be sent again, rather than awaited for the whole handler
+// timeout: here a plain subscriber takes the message and never answers.
+func TestPublishGivesUpOnALostAck(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	sub, err := h.rt.nc.Subscribe("lost.acks", func(*nats.Msg) {})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	require.NoError(t, h.rt.nc.Flush())
+
+	ctx, cancel := context.WithTimeout(t.Context(), 6*PublishTry)
+	defer cancel()
+	p := &Publisher{r: h.rt, subject: "lost.acks"}
+	began := time.Now()
+	err = p.Publish(ctx, &newsflowv1.Article{Id: "a", ContentHash: "h"})
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.NoError(t, ctx.Err(), "gave up by its own bound, not the caller's deadline")
+	require.GreaterOrEqual(t, time.Since(began), PublishTry, "waited for the ack as long as it may")
+	require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 }

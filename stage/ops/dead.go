@@ -159,6 +159,8 @@ func Republish(ctx context.Context, js jetstream.JetStream, subject, by string, 
 	if err != nil {
 		return false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, stage.PublishTry)
+	defer cancel()
 	ack, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID(stage.MsgID(by, a)))
 	if err != nil {
 		return false, fmt.Errorf("publish to %s: %w", subject, err)

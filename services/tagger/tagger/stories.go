@@ -14,6 +14,7 @@ import (
 
 	"github.com/newsflow/newsflow/services/tagger/signature"
 	"github.com/newsflow/newsflow/services/tagger/story"
+	"github.com/newsflow/newsflow/stage"
 )
 
 // The story index is shared by every tagger replica through a stream of
@@ -157,6 +158,8 @@ func (s *storyStream) publish(ctx context.Context, r story.Record, version strin
 	}
 	msg := &nats.Msg{Subject: StoriesSubject, Data: b, Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, r.ID+":"+version+":story")
+	ctx, cancel := context.WithTimeout(ctx, stage.PublishTry)
+	defer cancel()
 	if _, err := s.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("publish story record: %w", err)
 	}
