@@ -295,7 +295,9 @@ type storedArticle struct {
 	} `json:"topics"`
 }
 
-// listAll pages through the sink's article list.
+// listAll pages through the sink's article list, as a client that keeps
+// to the API's rate limit: a 429 is waited out as its Retry-After says (a
+// long run stores more pages than the limit's burst).
 func listAll(t *testing.T, addr string) []storedArticle {
 	var all []storedArticle
 	cursor := ""
@@ -306,6 +308,13 @@ func listAll(t *testing.T, addr string) []storedArticle {
 		}
 		resp, err := http.Get("http://" + addr + "/api/v1/articles?" + q.Encode())
 		require.NoError(t, err)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			resp.Body.Close()
+			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			require.NoError(t, err, "429 without a Retry-After in seconds")
+			time.Sleep(time.Duration(wait) * time.Second)
+			continue
+		}
 		var page struct {
 			Articles   []storedArticle `json:"articles"`
 			NextCursor string          `json:"next_cursor"`
