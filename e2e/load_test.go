@@ -117,6 +117,7 @@ func TestLoad(t *testing.T) {
 	var msgs map[string][2]float64 // name → messages sent, received
 	var distWall time.Duration
 	var streamBytes uint64
+	var distBatch float64 // messages the sink wrote a batch
 	{
 		addr, store := freeAddr(t), t.TempDir()
 		httpAddrs := map[string]string{}
@@ -157,6 +158,7 @@ func TestLoad(t *testing.T) {
 		if profiled != nil {
 			profiled()
 		}
+		distBatch = sinkBatch(t, httpAddrs["sink"])
 		for _, top := range stage.Pipeline {
 			if top.Output == "" {
 				continue
@@ -210,6 +212,7 @@ func TestLoad(t *testing.T) {
 	cores := map[string]float64{}       // name → CPU used over the window, in cores
 	var hops []hop
 	var relinks, taggedIn float64 // relinks sent and messages the tagger handled over the window
+	var windowBatch float64       // messages the sink wrote a batch over the window
 	{
 		const period = 5 * time.Second
 		lfeeds := max(int(half*period.Seconds()), 1)
@@ -297,10 +300,13 @@ func TestLoad(t *testing.T) {
 			return metric(t, httpAddrs["tagger"], "newsflow_messages_total", `outcome="ok"`)
 		}
 		relinksFrom, taggedFrom := relinked(), tagged()
+		sinkMsgs, sinkBatches := sinkCounts(t, sinkAddr)
 		before, cpuFrom, from := hist(), cpuAt(), time.Now()
 		time.Sleep(30 * time.Second)
 		after, cpuTo, to := hist(), cpuAt(), time.Now()
 		relinks, taggedIn = relinked()-relinksFrom, tagged()-taggedFrom
+		msgsTo, batchesTo := sinkCounts(t, sinkAddr)
+		windowBatch = (msgsTo - sinkMsgs) / max(batchesTo-sinkBatches, 1)
 		if profiled != nil {
 			profiled()
 		}
@@ -354,10 +360,10 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "counting nats-server on both sides (its CPU while each stage ran alone): %.2f ×\n",
 		sumDist.Seconds()/(sumAlone+sumAloneNATS).Seconds())
 	distRate, aioRate := float64(n)/distWall.Seconds(), float64(n)/aioWall.Seconds()
-	fmt.Fprintf(&b, "\ndistributed  %s wall, %.0f articles/s, JetStream %.1f MB per 1,000 articles\n",
-		distWall.Round(10*time.Millisecond), distRate, float64(streamBytes)/float64(n)*1000/1e6)
-	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, CPU %s per article, peak RSS %d MB\n",
-		aioWall.Round(10*time.Millisecond), aioRate, perArticle(aioCost.cpu), aioCost.maxRSS>>20)
+	fmt.Fprintf(&b, "\ndistributed  %s wall, %.0f articles/s, %.2f cores busy, JetStream %.1f MB per 1,000 articles, the sink wrote %.1f messages a batch\n",
+		distWall.Round(10*time.Millisecond), distRate, sumDist.Seconds()/distWall.Seconds(), float64(streamBytes)/float64(n)*1000/1e6, distBatch)
+	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, %.2f cores busy, CPU %s per article, peak RSS %d MB\n",
+		aioWall.Round(10*time.Millisecond), aioRate, aioCost.cpu.Seconds()/aioWall.Seconds(), perArticle(aioCost.cpu), aioCost.maxRSS>>20)
 	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
 	caught := fmt.Sprintf("its backlog worked off %s after the first window", backlog.Round(100*time.Millisecond))
 	if backlog < 0 {
@@ -376,13 +382,25 @@ func TestLoad(t *testing.T) {
 		total += cores[name]
 	}
 	fmt.Fprintf(&b, "  all %.2f", total)
-	fmt.Fprintf(&b, "\n  the tagger handled %.0f messages over those 30 s, %.0f of them relinks it sent", taggedIn, relinks)
+	fmt.Fprintf(&b, "\n  the tagger handled %.0f messages over those 30 s, %.0f of them relinks it sent; the sink wrote %.1f messages a batch", taggedIn, relinks, windowBatch)
 	fmt.Fprintf(&b, "\n  between streams (queueing, handling, publishing) p50 / p99:")
 	for _, h := range hops {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", h.name, h.p50.Seconds()*1000, h.p99.Seconds()*1000)
 	}
 	fmt.Fprintln(&b)
 	t.Log("\n" + b.String())
+}
+
+// sinkCounts returns the messages the sink at addr has handled and the
+// batches it has written them in.
+func sinkCounts(t *testing.T, addr string) (msgs, batches float64) {
+	return metric(t, addr, "newsflow_batch_messages_sum"), metric(t, addr, "newsflow_batch_messages_count")
+}
+
+// sinkBatch is how many messages the sink at addr has written a batch.
+func sinkBatch(t *testing.T, addr string) float64 {
+	msgs, batches := sinkCounts(t, addr)
+	return msgs / max(batches, 1)
 }
 
 // profile takes one-second CPU profiles of every process in addrs (name →
