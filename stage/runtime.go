@@ -84,6 +84,17 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 			log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
 			reconnected.fire()
 		}),
+		// Asynchronous errors (a slow consumer, a watcher whose consumer
+		// went away with a restarted server) go to the stage's log, not
+		// as nats.go's bare lines on stderr, which a JSON log pipeline
+		// cannot parse.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("nats asynchronous error", "subject", subject, "error", err)
+		}),
 	}
 	if cfg.NATSCreds != "" {
 		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCreds))
