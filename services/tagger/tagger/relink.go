@@ -75,6 +75,9 @@ type relinker struct {
 	instance string // this replica
 	count    func(outcome string)
 	log      *slog.Logger
+	// tryFor bounds one try of a relink (reading it back and publishing
+	// it): stage.PublishTry.
+	tryFor time.Duration
 
 	mu     sync.Mutex
 	stream jetstream.Stream // the input stream, looked up on first use
@@ -87,6 +90,9 @@ type relinker struct {
 	sent map[string]time.Time
 	// pending holds the stale articles waiting to be sent, by id.
 	pending map[string]story.Stale
+	// rounds counts, by id, the flushes whose tries of a relink all
+	// failed (see relinkRounds).
+	rounds  map[string]int
 	waiting func(n int) // reports how many wait, those being sent included
 }
 
@@ -97,7 +103,7 @@ const (
 )
 
 func newRelinker(js jetstream.JetStream, subject, instance string, count func(string), waiting func(int), log *slog.Logger) *relinker {
-	return &relinker{js: js, subject: subject, instance: instance, count: count, waiting: waiting, log: log}
+	return &relinker{js: js, subject: subject, instance: instance, count: count, waiting: waiting, log: log, tryFor: stage.PublishTry}
 }
 
 // generation names a relink of s (see the comment above).
@@ -109,11 +115,18 @@ func (l *relinker) generation(s story.Stale) string {
 	return "l" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// relinkTries is how often a relink is tried before it counts as failed,
-// relinkPause the pause after the first failure (doubled after each).
+// relinkTries is how often one flush tries a relink, relinkPause the pause
+// after the first failure (doubled after each). A relink whose tries all
+// failed goes back in the queue for a later flush, relinkRounds flushes at
+// most, before it counts as failed: a flush runs only while the tagger
+// reads its consumers' state, so a relink caught by a NATS restart (the
+// tries span 0.6 s; a restart takes seconds) goes out once the server is
+// back, while one the server keeps refusing (no permission to read the
+// input stream or publish to it) is given up.
 const (
-	relinkTries = 3
-	relinkPause = 200 * time.Millisecond
+	relinkTries  = 3
+	relinkPause  = 200 * time.Millisecond
+	relinkRounds = 5
 )
 
 // Relinks wait until the pipeline after the tagger has caught up: they are
@@ -190,9 +203,11 @@ func (l *relinker) queued() int {
 // relinks flowed), while a batch in order reads a few neighbouring ones.
 //
 // A relink that fails relinkTries times (NATS unreachable, or the tagger
-// not allowed to read its input stream or publish to it) is logged and
-// counted as failed: the article that caused it was tagged all the same.
-// An article the stream no longer holds is counted as gone.
+// not allowed to read its input stream or publish to it) ends the flush and
+// waits in the queue, with the rest of the batch, for a later one; after
+// relinkRounds such flushes it is logged and counted as failed: the
+// article that caused it was tagged all the same. An article the stream no
+// longer holds is counted as gone.
 func (l *relinker) flush(ctx context.Context, max int) {
 	l.mu.Lock()
 	batch := make([]story.Stale, 0, len(l.pending))
@@ -206,7 +221,7 @@ func (l *relinker) flush(ctx context.Context, max int) {
 	}
 	l.mu.Unlock()
 	defer func() { l.waiting(l.queued()) }()
-	for _, s := range batch {
+	for i, s := range batch {
 		gen := l.generation(s)
 		outcome, err := l.send(ctx, s, gen)
 		for pause, try := relinkPause, 1; err != nil && try < relinkTries; pause, try = 2*pause, try+1 {
@@ -216,17 +231,71 @@ func (l *relinker) flush(ctx context.Context, max int) {
 				outcome, err = l.send(ctx, s, gen)
 			}
 		}
+		if err != nil && ctx.Err() == nil {
+			// What fails one relink (most often NATS away) fails the
+			// rest: they wait for the next flush, untried.
+			l.requeue(batch[i+1:])
+			if l.again(s) {
+				return
+			}
+		}
+		if err == nil {
+			l.mu.Lock()
+			delete(l.rounds, s.ID)
+			l.mu.Unlock()
+		}
 		l.count(outcome)
 		if err == nil && (outcome == relinkSent || outcome == relinkDuplicate) {
 			l.remember(gen)
 		}
 		switch {
 		case err != nil:
-			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "error", err)
+			l.log.Warn("could not relink an article; its story link stays as it was", "article_id", s.ID, "error", err, "flushes", relinkRounds)
 		case outcome == relinkGone:
 			l.log.Info("article to relink no longer in the input stream; its story link stays as it was", "article_id", s.ID)
 		}
+		if err != nil {
+			return
+		}
 	}
+}
+
+// requeue puts relinks taken for a flush and not tried back in the queue,
+// unless a newer state of the article was queued meanwhile.
+func (l *relinker) requeue(batch []story.Stale) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range batch {
+		if _, newer := l.pending[s.ID]; !newer {
+			l.pending[s.ID] = s
+		}
+	}
+}
+
+// again puts a relink whose tries all failed back in the queue, unless it
+// has failed relinkRounds flushes or a newer state of the article was
+// queued meanwhile (that one is sent instead). It reports whether the
+// relink is still to be sent.
+func (l *relinker) again(s story.Stale) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, newer := l.pending[s.ID]; newer {
+		delete(l.rounds, s.ID)
+		return true
+	}
+	if l.rounds == nil {
+		l.rounds = map[string]int{}
+	}
+	l.rounds[s.ID]++
+	if l.rounds[s.ID] >= relinkRounds {
+		delete(l.rounds, s.ID)
+		return false
+	}
+	if l.pending == nil {
+		l.pending = map[string]story.Stale{}
+	}
+	l.pending[s.ID] = s
+	return true
 }
 
 // remembered reports whether this replica sent the relink of gen lately.
@@ -262,6 +331,8 @@ func (l *relinker) send(ctx context.Context, s story.Stale, gen string) (string,
 	if s.Ref == 0 {
 		return relinkGone, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, l.tryFor)
+	defer cancel()
 	st, err := l.input(ctx)
 	if err != nil {
 		return relinkFailed, err
