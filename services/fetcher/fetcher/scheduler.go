@@ -280,6 +280,11 @@ func (s *scheduler) watch(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, registry.ErrReconnected) {
+			s.log.Info("nats reconnected; watching the feed registry again")
+			attempt = 0
+			continue
+		}
 		if time.Since(start) > time.Minute {
 			attempt = 1
 		}

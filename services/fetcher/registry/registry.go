@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsflow/newsflow/proto/canon"
@@ -117,6 +118,7 @@ type Entry struct {
 // Registry is the bucket of feeds; it is safe for concurrent use.
 type Registry struct {
 	kv jetstream.KeyValue
+	nc *nats.Conn // the connection, whose reconnects end a Watch
 }
 
 // Open creates the bucket if needed, or brings its replica count to replicas
@@ -127,7 +129,7 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	if replicas == 0 {
 		kv, err := js.KeyValue(ctx, bucket)
 		if err == nil {
-			return &Registry{kv: kv}, nil
+			return &Registry{kv: kv, nc: js.Conn()}, nil
 		}
 		if !errors.Is(err, jetstream.ErrBucketNotFound) {
 			return nil, fmt.Errorf("open feed registry %s: %w", bucket, err)
@@ -144,7 +146,15 @@ func Open(ctx context.Context, js jetstream.JetStream, bucket string, replicas i
 	if err != nil {
 		return nil, fmt.Errorf("open feed registry %s: %w", bucket, err)
 	}
-	return &Registry{kv: kv}, nil
+	return &Registry{kv: kv, nc: js.Conn()}, nil
+}
+
+// reconnects counts the times the connection was made again.
+func (r *Registry) reconnects() uint64 {
+	if r.nc == nil {
+		return 0
+	}
+	return r.nc.Stats().Reconnects
 }
 
 // Key is the bucket key of a feed URL: a hash of its canonical form, so
@@ -299,18 +309,36 @@ func (r *Registry) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// Watch streams every feed, then every change, until ctx ends: an entry
-// given with removed true is a feed removed (only its Key and Revision set).
+// ErrReconnected ends a Watch when the connection was made again: the
+// watch's consumer may have gone with the server (a restarted one keeps no
+// ephemeral consumers), and nats.go makes it again only once heartbeats
+// have been missed long enough (15-20 s measured), so the caller watches
+// again at once, from every feed's current state.
+var ErrReconnected = errors.New("watch feeds: the connection to nats was made again")
+
+// watchCheck is how often a Watch looks whether its connection reconnected.
+const watchCheck = 250 * time.Millisecond
+
+// Watch streams every feed, then every change, until ctx ends or the
+// connection reconnects (ErrReconnected): an entry given with removed true
+// is a feed removed (only its Key and Revision set).
 func (r *Registry) Watch(ctx context.Context, fn func(e Entry, removed bool)) error {
+	reconnects := r.reconnects()
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch feeds: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
+	check := time.NewTicker(watchCheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-check.C:
+			if r.reconnects() != reconnects {
+				return ErrReconnected
+			}
 		case kve, ok := <-w.Updates():
 			if !ok {
 				return nil
