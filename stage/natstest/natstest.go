@@ -3,7 +3,10 @@
 package natstest
 
 import (
+	"fmt"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -42,3 +45,64 @@ func JetStream(tb testing.TB, s *server.Server) jetstream.JetStream {
 	}
 	return js
 }
+
+// Restartable is a server a test stops and starts again on the same port
+// and store, as nats-server restarts in production.
+type Restartable struct {
+	tb   testing.TB
+	dir  string
+	port int
+	srv  *server.Server
+}
+
+// RunRestartable starts a restartable server, shut down when the test ends.
+func RunRestartable(tb testing.TB) *Restartable {
+	tb.Helper()
+	r := &Restartable{tb: tb, dir: tb.TempDir(), port: -1}
+	r.Start()
+	r.port = r.srv.Addr().(*net.TCPAddr).Port
+	tb.Cleanup(func() {
+		if r.srv != nil {
+			r.srv.Shutdown()
+			r.srv.WaitForShutdown()
+		}
+	})
+	return r
+}
+
+// Start starts the server (again).
+func (r *Restartable) Start() {
+	r.tb.Helper()
+	s, err := natsembed.Start(natsembed.Options{Port: r.port, StoreDir: r.dir})
+	if err != nil {
+		r.tb.Fatal(err)
+	}
+	r.srv = s
+}
+
+// Stop shuts the server down and waits until it is down.
+func (r *Restartable) Stop() {
+	r.srv.Shutdown()
+	r.srv.WaitForShutdown()
+	r.srv = nil
+}
+
+// JetStream opens a client connection that reconnects for ever, 50 ms
+// apart (closed when the test ends), and returns it and its JetStream
+// handle.
+func (r *Restartable) JetStream() (jetstream.JetStream, *nats.Conn) {
+	r.tb.Helper()
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", r.port), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		r.tb.Fatalf("connect to nats: %v", err)
+	}
+	r.tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		r.tb.Fatalf("jetstream: %v", err)
+	}
+	return js, nc
+}
+
+// Server is the server as last started (nil while stopped).
+func (r *Restartable) Server() *server.Server { return r.srv }

@@ -5,18 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/stage"
-	"github.com/newsflow/newsflow/stage/natsembed"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 // TestFetcherWaitsOutNATSOutage: NATS goes away before the fetcher publishes
@@ -25,18 +22,7 @@ import (
 // published; now it waits, reports not ready meanwhile, and publishes every
 // file once NATS is back.
 func TestFetcherWaitsOutNATSOutage(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	storeDir := t.TempDir()
-	start := func() *server.Server {
-		s, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: storeDir})
-		require.NoError(t, err)
-		return s
-	}
-	srv := start()
-	defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
+	srv := natstest.RunRestartable(t)
 
 	const files = 300
 	dir := t.TempDir()
@@ -46,7 +32,7 @@ func TestFetcherWaitsOutNATSOutage(t *testing.T) {
 	}
 
 	cfg := stage.DefaultConfig()
-	cfg.NATSURL = "nats://127.0.0.1:" + strconv.Itoa(port)
+	cfg.NATSURL = srv.Server().ClientURL()
 	health := stage.NewHealth()
 	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: "fetcher", Health: health, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -56,8 +42,7 @@ func TestFetcherWaitsOutNATSOutage(t *testing.T) {
 	s, err := Start(t.Context(), rt, o)
 	require.NoError(t, err)
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	srv.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	type result struct {
@@ -76,7 +61,7 @@ func TestFetcherWaitsOutNATSOutage(t *testing.T) {
 	default:
 	}
 	require.Contains(t, health.Check(ctx), "fetcher/publish", "not ready while NATS is away")
-	srv = start()
+	srv.Start()
 
 	r := <-done
 	require.NoError(t, r.err)

@@ -1,15 +1,12 @@
 package fetcher
 
 import (
-	"net"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/newsflow/newsflow/services/fetcher/registry"
-	"github.com/newsflow/newsflow/stage/natsembed"
 	"github.com/newsflow/newsflow/stage/natstest"
 )
 
@@ -18,18 +15,8 @@ import (
 // not end: it goes on polling its feeds, and a feed registered after the
 // outage is picked up, so its view of the registry survived too.
 func TestFetcherPollsThroughNATSOutage(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	dir := t.TempDir()
-	start := func() *server.Server {
-		s, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: dir})
-		require.NoError(t, err)
-		return s
-	}
-	ns := start()
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	nats := natstest.RunRestartable(t)
+	ns := nats.Server()
 
 	farm := newFeedFarm(t, 3, 0)
 	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
@@ -47,15 +34,15 @@ func TestFetcherPollsThroughNATSOutage(t *testing.T) {
 		return len(perFeed) == 2
 	}, 10*time.Second, 20*time.Millisecond)
 
-	ns.Shutdown()
-	ns.WaitForShutdown()
+	nats.Stop()
 	time.Sleep(4 * time.Second)
 	select {
 	case <-r.done:
 		t.Fatalf("the fetcher ended during the outage: %v", r.err)
 	default:
 	}
-	ns = start()
+	nats.Start()
+	ns = nats.Server()
 	back := time.Now()
 
 	reg2, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)

@@ -3,16 +3,14 @@ package registry
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/newsflow/newsflow/stage/natsembed"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 // A watch ends with ErrReconnected when nats-server restarts on its store,
@@ -21,19 +19,8 @@ import (
 // revisions (every claim of a feed whose last write's ack was lost failed)
 // and missed feeds an operator added.
 func TestWatchAcrossServerRestarts(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: dir})
-	require.NoError(t, err)
-	port := srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(func() { srv.Shutdown() })
-	connect := func() jetstream.JetStream {
-		nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-		require.NoError(t, err)
-		t.Cleanup(nc.Close)
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		return js
-	}
+	srv := natstest.RunRestartable(t)
+	connect := func() jetstream.JetStream { js, _ := srv.JetStream(); return js }
 	reg, err := Open(t.Context(), connect(), "feeds", 1)
 	require.NoError(t, err)
 	other, err := Open(t.Context(), connect(), "feeds", 1)
@@ -70,12 +57,9 @@ func TestWatchAcrossServerRestarts(t *testing.T) {
 		require.NoError(t, err)
 		require.Eventually(t, has(u), 5*time.Second, 20*time.Millisecond, "restart %d: %s", i, u)
 
-		srv.Shutdown()
-		srv.WaitForShutdown()
+		srv.Stop()
 		time.Sleep(500 * time.Millisecond)
-		srv, err = natsembed.Start(natsembed.Options{Port: port, StoreDir: dir})
-		require.NoError(t, err)
-		t.Cleanup(func() { srv.Shutdown() })
+		srv.Start()
 	}
 	_, err = other.Add(t.Context(), "https://a.example/last.xml", time.Now())
 	require.Eventually(t, func() bool { return err == nil }, time.Second, 10*time.Millisecond)

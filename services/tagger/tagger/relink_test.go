@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
@@ -20,7 +18,6 @@ import (
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/tagger/story"
 	"github.com/newsflow/newsflow/stage"
-	"github.com/newsflow/newsflow/stage/natsembed"
 	"github.com/newsflow/newsflow/stage/natstest"
 )
 
@@ -307,18 +304,10 @@ func TestRelinkSuperseded(t *testing.T) {
 // go out once it is back on its store; one that keeps failing is given up
 // after relinkRounds flushes and counted as failed.
 func TestRelinkWaitsOutANATSRestart(t *testing.T) {
-	dir := t.TempDir()
-	srv, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: dir})
-	require.NoError(t, err)
-	port := srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(func() { srv.Shutdown() })
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	srv := natstest.RunRestartable(t)
+	js, nc := srv.JetStream()
 	ctx := t.Context()
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: stage.StreamFor(stage.SubjectNormalized), Subjects: []string{stage.SubjectNormalized}, Duplicates: time.Minute})
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stage.StreamFor(stage.SubjectNormalized), Subjects: []string{stage.SubjectNormalized}, Duplicates: time.Minute})
 	require.NoError(t, err)
 	publishNormalized(t, js, article("a", agencyText, time.Now()))
 	publishNormalized(t, js, article("b", agencyText, time.Now()))
@@ -328,23 +317,19 @@ func TestRelinkWaitsOutANATSRestart(t *testing.T) {
 	l.tryFor = 100 * time.Millisecond // a try waits this long for the absent server
 	l.queue([]story.Stale{{ID: "a", Ref: 1, Link: story.Link{Story: "a"}}, {ID: "b", Ref: 2, Link: story.Link{Story: "b"}}})
 
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	srv.Stop()
 	l.flush(ctx, 10)
 	require.Empty(t, counts, "nothing counted while the server is away")
 	require.Equal(t, 2, l.queued(), "both wait: the failed one and the untried one")
 
-	srv, err = natsembed.Start(natsembed.Options{Port: port, StoreDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() { srv.Shutdown() })
+	srv.Start()
 	require.Eventually(t, nc.IsConnected, 10*time.Second, 20*time.Millisecond)
 	l.flush(ctx, 10)
 	require.Equal(t, map[string]int{relinkSent: 2}, counts)
 	require.Zero(t, l.queued())
 
 	// Away for good: given up after relinkRounds flushes.
-	srv.Shutdown()
-	srv.WaitForShutdown()
+	srv.Stop()
 	l.queue([]story.Stale{{ID: "a", Ref: 1, Link: story.Link{Story: "c"}}})
 	for round := 1; round < relinkRounds; round++ {
 		l.flush(ctx, 10)
