@@ -2,6 +2,7 @@ package tagger
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -96,4 +97,37 @@ func TestReplicasShareTheIndex(t *testing.T) {
 	late := open()
 	require.Equal(t, 2, late.index.Len(), "a replica that starts later replays the window")
 	require.Eventually(t, func() bool { return a.index.Len() == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// A replica keeps following the story stream across nats-server restarts:
+// a record another replica publishes after each restart reaches its index
+// within seconds.
+func TestStoryStreamFollowedAcrossServerRestarts(t *testing.T) {
+	srv := natstest.RunRestartable(t)
+	ctx := t.Context()
+	log := slog.New(slog.DiscardHandler)
+	open := func() *Stage {
+		s := newTestStage(t)
+		js, _ := srv.JetStream()
+		st, err := openStories(ctx, js, s.index, time.Hour, 1, time.Minute, log, func() {}, nil)
+		require.NoError(t, err)
+		t.Cleanup(st.stop)
+		s.stories = st
+		return s
+	}
+	a, b := open(), open()
+	texts := []string{agencyText, strings.ReplaceAll(agencyText, "the", "a"), strings.ReplaceAll(agencyText, "and", "or")}
+	for i, text := range texts {
+		_, err := a.Handle(ctx, article(fmt.Sprintf("art%d", i), text, time.Now()))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return b.index.Len() == i+1 }, 5*time.Second, 20*time.Millisecond, "record %d after %d restarts", i, i)
+		srv.Stop()
+		time.Sleep(500 * time.Millisecond)
+		srv.Start()
+		// a's own publish must reach the server again first
+		require.Eventually(t, func() bool {
+			_, err := a.stories.js.Stream(ctx, StoriesStream)
+			return err == nil
+		}, 10*time.Second, 20*time.Millisecond)
+	}
 }
