@@ -230,11 +230,16 @@ func (r *Runtime) recoverPull(ctx context.Context, input string, cons jetstream.
 	if *failures == 1 || *failures%10 == 0 {
 		r.log.Warn("pull failed; retrying", "subject", input, "error", err, "retry_in", delay)
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(delay):
-	case <-r.reconnected.C():
-		*failures = 0
+	back := r.reconnected.C()
+	if errors.Is(err, errNotConnected) && r.nc.IsConnected() {
+		*failures = 0 // back since the pull looked
+	} else {
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		case <-back:
+			*failures = 0
+		}
 	}
 	gone := errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrStreamNotFound)
 	if r.nc.IsConnected() && (gone || *failures%5 == 0) {
@@ -253,16 +258,35 @@ func (r *Runtime) recoverPull(ctx context.Context, input string, cons jetstream.
 // for one; sent is called once the request is out. It returns how many it
 // handed on.
 func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg, sent func()) (int, error) {
+	// A pull request lives on the connection it was sent on: the server
+	// forgets it when that connection drops. So a pull is sent only on a
+	// live connection and given up as soon as that connection drops,
+	// which unsubscribes its inbox before the client reconnects. A pull
+	// sent while disconnected waited in the client's buffer, went out on
+	// reconnect, and was then given up: the server handed it messages
+	// that nobody read until their ack wait ran out
+	// (TestNoMessageIsLostToAPullOfTheOldConnection).
+	dropped := r.disconnected.C()
+	if !r.nc.IsConnected() {
+		return 0, errNotConnected
+	}
+	conn := r.nc.Stats().Reconnects // which connection the pull goes out on
 	pctx, cancel := context.WithTimeout(ctx, pullWait)
 	defer cancel()
-	// A pull sent before the connection dropped is gone with it: pull
-	// again at once when it is back.
-	reconnected := r.reconnected.C()
 	go func() {
-		select {
-		case <-reconnected:
-			cancel()
-		case <-pctx.Done():
+		for {
+			select {
+			case <-dropped:
+			case <-pctx.Done():
+				return
+			}
+			// A drop reported late, after a reconnect made before this
+			// pull, is not this pull's connection's.
+			if !r.nc.IsConnected() || r.nc.Stats().Reconnects != conn {
+				cancel()
+				return
+			}
+			dropped = r.disconnected.C()
 		}
 	}()
 	asked := time.Now()
@@ -282,6 +306,9 @@ func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs
 	}
 	return got, err
 }
+
+// errNotConnected is a pull not sent because the NATS connection is down.
+var errNotConnected = errors.New("pull not sent: not connected to nats")
 
 // pulled is a message with the time it was asked for: it was delivered
 // after that, so its ack wait has run for at most the time since (see

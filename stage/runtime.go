@@ -40,8 +40,10 @@ type Runtime struct {
 	dead   *Publisher
 	crash  *failpoint
 	avail  *availability
-	// reconnected fires when the NATS connection is back after a loss.
-	reconnected *broadcast
+	// reconnected fires when the NATS connection is back after a loss,
+	// disconnected when it is lost (nats.go calls its handlers in order,
+	// on its own goroutine, so either may fire late).
+	reconnected, disconnected *broadcast
 	// version is the stamp put on the stage's trace spans (SetVersion).
 	version string
 	// watchEvery is how often watchLag looks (0: lagInterval); tests
@@ -69,7 +71,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	reconnected := newBroadcast()
+	reconnected, disconnected := newBroadcast(), newBroadcast()
 	natsOpts := []nats.Option{
 		nats.Name("newsflow-" + opts.Name),
 		nats.MaxReconnects(-1),
@@ -79,6 +81,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 			if err != nil {
 				log.Warn("nats disconnected", "error", err)
 			}
+			disconnected.fire()
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", "server", nc.ConnectedUrlRedacted())
@@ -112,7 +115,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Runtime, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log, crash: crash, avail: newAvailability(), reconnected: reconnected}
+	r := &Runtime{cfg: cfg, name: opts.Name, nc: nc, js: js, tel: opts.Telemetry, health: opts.Health, mux: opts.Mux, log: log, crash: crash, avail: newAvailability(), reconnected: reconnected, disconnected: disconnected}
 	r.dead, err = r.Publisher(ctx, SubjectDeadPrefix+opts.Name)
 	if err != nil {
 		nc.Close()
