@@ -3,8 +3,6 @@ package stage
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,11 +27,7 @@ func BenchmarkConsume(b *testing.B) {
 			s := natstest.Run(b)
 			cfg := testConfig(s.ClientURL())
 			cfg.Workers = workers
-			rt, err := New(b.Context(), cfg, Options{Name: "tagger", Telemetry: NewTelemetry(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close()
+			rt, tel := quietRuntime(b, cfg, "tagger")
 			pub, err := rt.Publisher(b.Context(), SubjectNormalized)
 			if err != nil {
 				b.Fatal(err)
@@ -68,7 +62,7 @@ func BenchmarkConsume(b *testing.B) {
 			// The last handler returned before its output was published
 			// and its input acked: wait until every message is counted
 			// done.
-			for rt.tel.MessageCount("tagger", OutcomeOK) < float64(b.N) {
+			for tel.MessageCount("tagger", OutcomeOK) < float64(b.N) {
 				time.Sleep(time.Millisecond)
 			}
 			wall, cpu := time.Since(wall0), processCPU(b)-cpu0

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
-	"github.com/newsflow/newsflow/stage/natsembed"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 // TestUnavailableHoldsWithoutSpendingDeliveries: while the handler says its
@@ -76,49 +75,7 @@ func TestUnavailableHoldsWithoutSpendingDeliveries(t *testing.T) {
 	require.Zero(t, ci.NumRedelivered, "held messages were never redelivered")
 }
 
-// restartable is an embedded server that can be stopped and started again on
-// the same port with the same storage, as a restarted nats-server.
-type restartable struct {
-	t    *testing.T
-	port int
-	dir  string
-	mu   sync.Mutex
-	s    *server.Server
-}
-
-func newRestartable(t *testing.T) *restartable {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	r := &restartable{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *restartable) url() string { return "nats://127.0.0.1:" + strconv.Itoa(r.port) }
-
-func (r *restartable) start() {
-	s, err := natsembed.Start(natsembed.Options{Port: r.port, StoreDir: r.dir})
-	require.NoError(r.t, err)
-	r.mu.Lock()
-	r.s = s
-	r.mu.Unlock()
-}
-
-func (r *restartable) stop() {
-	r.mu.Lock()
-	s := r.s
-	r.s = nil
-	r.mu.Unlock()
-	if s != nil {
-		s.Shutdown()
-		s.WaitForShutdown()
-	}
-}
-
-func quietRuntime(t *testing.T, cfg Config, name string) (*Runtime, *Telemetry) {
+func quietRuntime(t testing.TB, cfg Config, name string) (*Runtime, *Telemetry) {
 	tel := NewTelemetry()
 	rt, err := New(t.Context(), cfg, Options{Name: name, Telemetry: tel, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -151,16 +108,16 @@ func countingConsumer(t *testing.T, rt *Runtime) (*atomic.Int32, *Publisher) {
 // stage handles a new message within 5 seconds of its being stored, and says
 // it is not ready while the server is away.
 func TestConsumptionResumesAfterServerRestart(t *testing.T) {
-	srv := newRestartable(t)
-	rt, _ := quietRuntime(t, testConfig(srv.url()), "tagger") // ack wait 5s
+	srv := natstest.RunRestartable(t)
+	rt, _ := quietRuntime(t, testConfig(srv.URL()), "tagger") // ack wait 5s
 	handled, pub := countingConsumer(t, rt)
 
 	for round := range 3 {
-		srv.stop()
+		srv.Stop()
 		require.Eventually(t, func() bool { return len(rt.Health().Check(t.Context())) > 0 }, 10*time.Second, 10*time.Millisecond)
 		time.Sleep(2 * time.Second)
 		require.NotEmpty(t, rt.Health().Check(t.Context()), "not ready while the server is down")
-		srv.start()
+		srv.Start()
 		back := time.Now()
 		want := handled.Load() + 1
 		// The publisher's own retries (each waits up to PublishTry for
@@ -199,14 +156,14 @@ func TestConsumptionResumesAfterServerRestart(t *testing.T) {
 // stage used to send a new pull into the client's buffer; with that code 3
 // of 24 rounds left one or two messages behind.
 func TestNoMessageIsLostToAPullOfTheOldConnection(t *testing.T) {
-	srv := newRestartable(t)
-	rt, _ := quietRuntime(t, testConfig(srv.url()), "tagger") // ack wait 5s
+	srv := natstest.RunRestartable(t)
+	rt, _ := quietRuntime(t, testConfig(srv.URL()), "tagger") // ack wait 5s
 	handled, pub := countingConsumer(t, rt)
 
 	const rounds, perRound = 6, 20
 	want := int32(1)
 	for round := range rounds {
-		srv.stop()
+		srv.Stop()
 		require.Eventually(t, func() bool { return !rt.nc.IsConnected() }, 10*time.Second, time.Millisecond)
 		time.Sleep(time.Duration(2200+round*250) * time.Millisecond)
 		var pubs sync.WaitGroup
@@ -219,7 +176,7 @@ func TestNoMessageIsLostToAPullOfTheOldConnection(t *testing.T) {
 			})
 		}
 		time.Sleep(200 * time.Millisecond)
-		srv.start()
+		srv.Start()
 		back := time.Now()
 		pubs.Wait()
 		want += perRound
@@ -235,9 +192,9 @@ func TestNoMessageIsLostToAPullOfTheOldConnection(t *testing.T) {
 // gives it back within the default ack wait (seconds, not a minute), to a
 // replica started after it.
 func TestCrashedWorkIsReclaimedPromptly(t *testing.T) {
-	srv := newRestartable(t)
+	srv := natstest.RunRestartable(t)
 	cfg := DefaultConfig()
-	cfg.NATSURL = srv.url()
+	cfg.NATSURL = srv.URL()
 	first, _ := quietRuntime(t, cfg, "normalizer")
 	got := make(chan struct{})
 	block := make(chan struct{})

@@ -92,7 +92,7 @@ func (r *Restartable) Stop() {
 // handle.
 func (r *Restartable) JetStream() (jetstream.JetStream, *nats.Conn) {
 	r.tb.Helper()
-	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", r.port), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(r.URL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		r.tb.Fatalf("connect to nats: %v", err)
 	}
@@ -103,6 +103,9 @@ func (r *Restartable) JetStream() (jetstream.JetStream, *nats.Conn) {
 	}
 	return js, nc
 }
+
+// URL is the client URL of the server, the same across restarts.
+func (r *Restartable) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", r.port) }
 
 // Server is the server as last started (nil while stopped).
 func (r *Restartable) Server() *server.Server { return r.srv }
