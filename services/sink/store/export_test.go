@@ -116,3 +116,23 @@ func Prepared(s *Store) int {
 
 // PreparedMax bounds Prepared.
 const PreparedMax = preparedMax
+
+// FTSSegments is how many segments SQLite's full-text index has, after
+// turning its automatic merges off (so that every segment a write makes
+// stays to be counted).
+func FTSSegments(s *Store) (int, error) {
+	ctx := context.Background()
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', 0)`); err != nil {
+		return 0, err
+	}
+	var n int
+	err := s.w.QueryRowContext(ctx, `SELECT count(DISTINCT segid) FROM articles_fts_idx`).Scan(&n)
+	return n, err
+}
+
+// FTSIntegrity checks SQLite's full-text index against itself and against
+// the articles' texts.
+func FTSIntegrity(s *Store) error {
+	_, err := s.w.ExecContext(context.Background(), `INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)`)
+	return err
+}

@@ -53,7 +53,7 @@ func TestOpenCreatesSchemaOnceAndUsesWAL(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, versions)
+	require.Equal(t, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, versions)
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {

@@ -183,6 +183,10 @@ type stmt struct {
 	op   string
 	sql  string // with '?' placeholders
 	args []any
+	// row marks the write of an articles row or of its text to the
+	// full-text index, which SQLite runs before the rest of its batch
+	// (writeBatchSQLite).
+	row bool
 }
 
 // stateQuery reads the stored state of articles by id.
@@ -220,6 +224,24 @@ func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(ma
 	if err != nil {
 		return err
 	}
+	// The articles rows and their texts first, then the rest, each part
+	// in its order. FTS5 writes what it was given to disk as a new
+	// segment at every savepoint, and every statement that may fail
+	// half-way (an upsert, a trigger, a row with a foreign key) opens
+	// one: interleaved with the rest, the index took a segment (and,
+	// later, merges) per article; this way it takes one a batch. The
+	// rest needs the rows (foreign keys; the summaries' triggers read
+	// sort_at), and a later copy of an article in the batch is written
+	// after the earlier one either way.
+	slices.SortStableFunc(stmts, func(a, b stmt) int {
+		switch {
+		case a.row == b.row:
+			return 0
+		case a.row:
+			return -1
+		}
+		return 1
+	})
 	for _, st := range stmts {
 		if err := ptx.exec(ctx, st.sql, st.args...); err != nil {
 			return classify(st.op, err)
@@ -299,6 +321,23 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 			published_at = ?, fetched_at = ?, stored_at = ?, sort_at = ?,
 			keywords = ?, record_hash = ?, normalizer_version = ?, tagger_version = ?
 		WHERE id = ?`, args...)
+	}
+	out[0].row = true
+	if outcome == Inserted && !s.pg {
+		// SQLite's full-text index gets a new row's text here rather
+		// than from a trigger: FTS5 writes what a trigger gave it to
+		// disk as a segment of its own at every statement that opens a
+		// savepoint (any that may fail half-way), which made a segment,
+		// and later merges, per article. Given by statements of their
+		// own, ahead of the rest of the batch (writeBatchSQLite), the
+		// texts of a batch make one segment. An update's new text still
+		// goes in by trigger (0009), which runs only if the text changed.
+		// One row by VALUES: an INSERT ... SELECT may write several, so
+		// it opens a savepoint itself.
+		add(": index text", `INSERT INTO articles_fts (rowid, title, body) VALUES ((SELECT seq FROM articles WHERE id = ?), ?, ?)`, a.ID, a.Title, a.Text)
+		out[len(out)-1].row = true
+	}
+	if outcome == Updated {
 		for _, table := range []string{"article_topics", "article_entities", "article_stories"} {
 			add(": clear "+table, `DELETE FROM `+table+` WHERE article_id = ?`, a.ID)
 		}
