@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,38 @@ func BenchmarkWrite(b *testing.B) {
 						if r.Outcome != store.Inserted {
 							b.Fatalf("outcome %v, %v", r.Outcome, r.Err)
 						}
+					}
+				}
+				b.ReportMetric(float64(len(arts))/time.Since(start).Seconds(), "rows/s")
+			})
+		}
+	}
+}
+
+// BenchmarkWriteSmallBatches writes articles of a news article's size (a
+// text of about 800 words, 20 entities) in the small batches the sink
+// writes when it keeps up with the pipeline (5 or 6 articles in TestLoad),
+// and in full ones for comparison. The per-commit cost is what differs.
+//
+//	go test -run '^$' -bench WriteSmallBatches -benchtime 20000x ./store/
+func BenchmarkWriteSmallBatches(b *testing.B) {
+	ctx := context.Background()
+	for _, engine := range storetest.Engines {
+		for _, size := range []int{6, 100} {
+			b.Run(fmt.Sprintf("%s/batch=%d", engine, size), func(b *testing.B) {
+				s := openBench(b, engine)
+				arts := storetest.Articles(b.N, 62)
+				for i, a := range arts {
+					a.Text = strings.Repeat(a.Text+fmt.Sprintf(" w%d ", i), 12)
+					for j := range 20 {
+						a.Entities = append(a.Entities, store.Entity{Name: fmt.Sprintf("Person %d", (i*7+j)%500), Type: "person", Mentions: 2, Aliases: []string{}})
+					}
+				}
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < len(arts); i += size {
+					if _, err := s.UpsertBatch(ctx, arts[i:min(i+size, len(arts))]); err != nil {
+						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(len(arts))/time.Since(start).Seconds(), "rows/s")

@@ -136,3 +136,10 @@ func FTSIntegrity(s *Store) error {
 	_, err := s.w.ExecContext(context.Background(), `INSERT INTO articles_fts (articles_fts, rank) VALUES ('integrity-check', 1)`)
 	return err
 }
+
+// WriterPragma reads a pragma's value on the store's writer connection.
+func WriterPragma(s *Store, name string) (string, error) {
+	var v string
+	err := s.w.QueryRowContext(context.Background(), `PRAGMA `+name).Scan(&v)
+	return v, err
+}

@@ -36,6 +36,13 @@ func TestOpenCreatesSchemaOnceAndUsesWAL(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(arts), n)
 	require.NoError(t, s.Ping(ctx))
+	// The writer's own settings (store.go: statement journals in memory,
+	// a longer write-ahead log).
+	for pragma, want := range map[string]string{"temp_store": "2", "wal_autocheckpoint": "10000", "synchronous": "1"} {
+		got, err := store.WriterPragma(s, pragma)
+		require.NoError(t, err)
+		require.Equal(t, want, got, pragma)
+	}
 	require.NoError(t, s.Close())
 
 	db, err := sql.Open("sqlite", path)
