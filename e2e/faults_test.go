@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -73,6 +74,7 @@ const slowRecovery = 30 * time.Second
 // after its restart (the sink after PostgreSQL came back) is logged, and
 // the time until the pipeline had caught up, counted from the fault's end.
 // NEWSFLOW_NATS_KILLS=N kills nats-server N times instead of once.
+// NEWSFLOW_FAULTS_STORE=sqlite puts the sink on SQLite.
 func TestFaultsLoseNothing(t *testing.T) {
 	natsAddr, natsStore := freeAddr(t), t.TempDir()
 	natsProc := natsAt(t, natsAddr, natsStore)
@@ -87,14 +89,21 @@ func TestFaultsLoseNothing(t *testing.T) {
 	// The sink writes to PostgreSQL, the store an outage can take away;
 	// without PostgreSQL (and unless test.sh requires it) to SQLite, and
 	// the outage is left out.
+	// NEWSFLOW_FAULTS_STORE=sqlite runs the sink on SQLite all the same
+	// (its kills then hit SQLite's write path), and leaves the outage out.
 	storeArg := "sqlite:" + filepath.Join(t.TempDir(), "newsflow.db")
-	cluster, err := pgtest.Start(pgtest.Options{})
+	onSQLite := os.Getenv("NEWSFLOW_FAULTS_STORE") == "sqlite"
+	var cluster *pgtest.Cluster
+	err = errors.New("NEWSFLOW_FAULTS_STORE=sqlite")
+	if !onSQLite {
+		cluster, err = pgtest.Start(pgtest.Options{})
+	}
 	switch {
 	case err == nil:
 		t.Cleanup(func() { cluster.Close() })
 		storeArg, err = cluster.NewDatabase(t.Context())
 		require.NoError(t, err)
-	case pgtest.Required():
+	case pgtest.Required() && !onSQLite:
 		pgtest.Unavailable(t, err) // fails the test
 	default:
 		t.Logf("PostgreSQL unavailable, so the sink runs on SQLite and the outage is left out: %v", err)
