@@ -324,16 +324,11 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 	}
 	out[0].row = true
 	if outcome == Inserted && !s.pg {
-		// SQLite's full-text index gets a new row's text here rather
-		// than from a trigger: FTS5 writes what a trigger gave it to
-		// disk as a segment of its own at every statement that opens a
-		// savepoint (any that may fail half-way), which made a segment,
-		// and later merges, per article. Given by statements of their
-		// own, ahead of the rest of the batch (writeBatchSQLite), the
-		// texts of a batch make one segment. An update's new text still
-		// goes in by trigger (0009), which runs only if the text changed.
-		// One row by VALUES: an INSERT ... SELECT may write several, so
-		// it opens a savepoint itself.
+		// SQLite's full-text index gets a new row's text here, not from
+		// a trigger (migration 0010; why in writeBatchSQLite). One row by
+		// VALUES: an INSERT ... SELECT may write several, so it opens a
+		// savepoint itself. An update's new text still goes in by
+		// trigger (0009), which runs only if the text changed.
 		add(": index text", `INSERT INTO articles_fts (rowid, title, body) VALUES ((SELECT seq FROM articles WHERE id = ?), ?, ?)`, a.ID, a.Title, a.Text)
 		out[len(out)-1].row = true
 	}
