@@ -37,13 +37,16 @@ const (
 // ("" for none). It returns when ctx ends, after a graceful drain: no new
 // messages are pulled, in-flight ones are finished and settled.
 //
-// Messages are pulled only for free workers, in short pull requests, and
-// only while the stage's dependencies are available: when a handler reports
-// ErrUnavailable (the store or NATS is down) the stage holds its messages,
-// stops pulling, reports not ready and retries them with a growing delay
-// until they go through, without spending their delivery budget. While a
-// message is handled or held the runtime tells the server it is in
-// progress, so a short ack wait reclaims only the work of a crashed replica.
+// Messages are pulled for the free workers and as many again (a worker
+// that finishes finds its next message in the client, and a backlog costs
+// one pull request per -workers messages, not one a message), in short
+// pull requests, and only while the stage's dependencies are available:
+// when a handler reports ErrUnavailable (the store or NATS is down) the
+// stage holds its messages, stops pulling, reports not ready and retries
+// them with a growing delay until they go through, without spending their
+// delivery budget. While a message waits, is handled or is held the
+// runtime tells the server it is in progress, so a short ack wait reclaims
+// only the work of a crashed replica.
 //
 // If the consumer or its stream disappears, or the server restarts, the
 // stage reports not ready and recreates them, retrying with a growing delay,
@@ -64,7 +67,7 @@ func (r *Runtime) Consume(ctx context.Context, input, output string, h Handler) 
 			return err
 		}
 	}
-	return r.consume(ctx, input, output, Batch{Size: 1}, r.cfg.Workers, func(ctx context.Context, start time.Time, as []*newsflowv1.Article) []error {
+	return r.consume(ctx, input, output, Batch{Size: 1}, 2*r.cfg.Workers, func(ctx context.Context, start time.Time, as []*newsflowv1.Article) []error {
 		errs := make([]error, len(as))
 		for i, a := range as {
 			errs[i] = r.process(withInputSeq(ctx, i), h, pub, a, start)
@@ -127,20 +130,24 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 		if want == 0 {
 			break
 		}
-		got, err := r.pull(ctx, cons, want, jobs, func() {
-			// The pull request is out on a live connection: ready, unless
-			// the last pull failed (this one has to prove it works).
-			if failures == 0 && r.nc.IsConnected() {
-				setReady(true)
-			}
-		})
-		free.put(want - got)
-		if err == nil || ctx.Err() != nil {
+		works := func() { // the pull delivered a message or ended well
 			if failures > 0 {
 				r.log.Info("consuming again", "subject", input)
 			}
 			failures = 0
 			setReady(true)
+		}
+		got, err := r.pull(ctx, cons, want, jobs, func() {
+			// The pull request is out on a live connection: ready, unless
+			// the last pull failed (this one has to prove it works, by
+			// its first message or by ending without error).
+			if failures == 0 && r.nc.IsConnected() {
+				setReady(true)
+			}
+		}, works)
+		free.put(want - got)
+		if err == nil || ctx.Err() != nil {
+			works()
 			continue
 		}
 		failures++
@@ -254,10 +261,10 @@ func (r *Runtime) recoverPull(ctx context.Context, input string, cons jetstream.
 }
 
 // pull asks the server for up to n messages in one short pull request and
-// hands each to a worker, telling the server it is in progress while it waits
-// for one; sent is called once the request is out. It returns how many it
+// hands each to a worker (give); sent is called once the request is out,
+// and delivered when its first message comes. It returns how many it
 // handed on.
-func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg, sent func()) (int, error) {
+func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs chan<- jetstream.Msg, sent, delivered func()) (int, error) {
 	// A pull request lives on the connection it was sent on: the server
 	// forgets it when that connection drops. So a pull is sent only on a
 	// live connection and given up as soon as that connection drops,
@@ -295,11 +302,7 @@ func (r *Runtime) pull(ctx context.Context, cons jetstream.Consumer, n int, jobs
 		return 0, err
 	}
 	sent()
-	got := 0
-	for m := range batch.Messages() {
-		got++
-		r.give(pulled{m, asked}, jobs)
-	}
+	got := r.give(batch.Messages(), asked, jobs, delivered)
 	err = batch.Error()
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = nil
@@ -318,19 +321,43 @@ type pulled struct {
 	asked time.Time
 }
 
-// give sends m to a worker, keeping it in progress while every worker is
-// busy (a batch worker may be writing the previous batch).
-func (r *Runtime) give(m jetstream.Msg, jobs chan<- jetstream.Msg) {
+// give hands the messages of one pull to the workers as they come and
+// returns how many there were, calling first on the first. Those that
+// wait for a busy worker (a batch worker may be writing the previous
+// batch, and a stage pulls ahead of its workers) are taken from the pull's
+// buffer at once and kept in progress while they wait, so that none runs
+// out its ack wait in the client and is delivered again
+// (TestUnavailableHoldsWithoutSpendingDeliveries).
+func (r *Runtime) give(msgs <-chan jetstream.Msg, asked time.Time, jobs chan<- jetstream.Msg, first func()) (got int) {
 	t := time.NewTicker(r.cfg.AckWait / 3)
 	defer t.Stop()
-	for {
+	var waiting []jetstream.Msg
+	for msgs != nil || len(waiting) > 0 {
+		var to chan<- jetstream.Msg // nil (never ready) while none waits
+		var next jetstream.Msg
+		if len(waiting) > 0 {
+			to, next = jobs, waiting[0]
+		}
 		select {
-		case jobs <- m:
-			return
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil
+				continue
+			}
+			if got++; got == 1 {
+				first()
+			}
+			waiting = append(waiting, pulled{m, asked})
+		case to <- next:
+			waiting[0] = nil
+			waiting = waiting[1:]
 		case <-t.C:
-			_ = m.InProgress()
+			for _, m := range waiting {
+				_ = m.InProgress()
+			}
 		}
 	}
+	return got
 }
 
 // ensureConsumer makes sure the input stream and the stage's durable

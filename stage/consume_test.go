@@ -475,3 +475,31 @@ func TestStopBeforeStartIsClean(t *testing.T) {
 	require.NoError(t, h.rt.ConsumeBatch(ctx, SubjectFetched, Batch{Size: 10, Wait: time.Millisecond},
 		func(context.Context, []*newsflowv1.Article) []error { return nil }))
 }
+
+// TestABacklogIsPulledAheadOfTheWorkers: a stage pulls for its free
+// workers and as many messages again, so that a worker that finishes finds
+// the next message in the client instead of waiting for a pull of one; a
+// backlog then costs about one pull request per -workers messages instead
+// of one a message (pull requests were a fifth of what the normalizer and
+// the tagger sent NATS under load, TestLoad).
+func TestABacklogIsPulledAheadOfTheWorkers(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	require.Equal(t, 2, h.rt.cfg.Workers)
+	const n = 60
+	for i := range n {
+		h.publish(SubjectFetched, article(fmt.Sprint("b", i)))
+	}
+	var pulls atomic.Int32
+	sub, err := h.js.Conn().Subscribe("$JS.API.CONSUMER.MSG.NEXT.>", func(*nats.Msg) { pulls.Add(1) })
+	require.NoError(t, err)
+	defer sub.Unsubscribe()
+	require.NoError(t, h.js.Conn().Flush())
+	stop := h.run(SubjectFetched, "", func(context.Context, *newsflowv1.Article) (*newsflowv1.Article, error) {
+		time.Sleep(5 * time.Millisecond)
+		return nil, nil
+	})
+	defer stop()
+	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == n }, 10*time.Second, 10*time.Millisecond)
+	t.Logf("%d pull requests for %d messages", pulls.Load(), n)
+	require.LessOrEqual(t, int(pulls.Load()), n/2+2)
+}

@@ -176,8 +176,8 @@ func (r *Runtime) track(start time.Time, n int) func() {
 func (r *Runtime) receive(m jetstream.Msg) (a *newsflowv1.Article, delivered uint64, ok bool) {
 	// The ack-wait clock started at delivery, and the message may have
 	// waited in the client's buffer for a free worker: restart it, unless
-	// it was pulled just now (most are: a stage pulls for free workers
-	// only). Sent for every message, it was a third of what the stages
+	// it was pulled just now (most are: a stage pulls no more than its
+	// workers and as many again). Sent for every message, it was a third of what the stages
 	// sent to NATS per article, and half of what the sink sent.
 	if p, ok := m.(pulled); !ok || time.Since(p.asked) > r.cfg.AckWait/4 {
 		_ = m.InProgress()
