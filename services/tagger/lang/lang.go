@@ -58,20 +58,20 @@ func Detect(text string) Result {
 	if countLetters(text) < minLetters {
 		return Result{Code: Undetermined}
 	}
-	info := whatlanggo.Detect(text)
+	info := detect(text, nil)
 	if info.Lang < 0 {
 		return Result{Code: Undetermined}
 	}
 	if isSupported(info.Lang) || info.IsReliable() {
 		return result(info)
 	}
-	// A fresh map per call: whatlanggo only reads it, and sharing a package
+	// A fresh map per call: detect only reads it, and sharing a package
 	// level map would be global mutable state.
 	white := make(map[whatlanggo.Lang]bool, len(supported))
 	for _, l := range supported {
 		white[l] = true
 	}
-	restricted := whatlanggo.DetectWithOptions(text, whatlanggo.Options{Whitelist: white})
+	restricted := detect(text, white)
 	if restricted.Lang < 0 {
 		return result(info)
 	}
