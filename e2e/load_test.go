@@ -53,8 +53,10 @@ func loadFeeds(t *testing.T) int {
 //
 // Every article must be stored by each way. The figures are reported, not
 // asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
-// articles). With NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 is
-// CPU-profiled throughout, in one-second profiles written to
+// articles); NEWSFLOW_LOAD_ROUNDS=N runs ways 2 and 3 N times in turn and
+// reports each round's ratios and their medians. With
+// NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 (in the first round)
+// is CPU-profiled throughout, in one-second profiles written to
 // DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof),
 // and so are the services of the latency window, into DIR/latency.
 func TestLoad(t *testing.T) {
@@ -112,93 +114,22 @@ func TestLoad(t *testing.T) {
 		require.Len(t, storedURLs(t, db), n, "stages alone: every article stored")
 	}
 
-	// 2. The services at once.
-	dist := map[string]cost{}
-	var msgs map[string][2]float64 // name → messages sent, received
-	var distWall time.Duration
-	var streamBytes uint64
-	var distBatch float64 // messages the sink wrote a batch
-	{
-		addr, store := freeAddr(t), t.TempDir()
-		httpAddrs := map[string]string{}
-		for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
-			httpAddrs[name] = freeAddr(t)
+	// 2 and 3, alternated over NEWSFLOW_LOAD_ROUNDS rounds: the
+	// machine's speed drifts between runs, and a ratio of two runs made
+	// one after the other is steadier than either figure. The first
+	// round's are the detailed figures (and its processes the profiled).
+	var rounds []round
+	for r := range loadRounds(t) {
+		dir := ""
+		if r == 0 {
+			dir = profDir
 		}
-		// nats-server's monitoring port tells the messages each
-		// service sent and received (its connections are named).
-		monitor := freeAddr(t)
-		natsConf, pprof := []string{"http: " + monitor}, []string(nil)
-		if profDir != "" {
-			_, port, _ := net.SplitHostPort(httpAddrs["nats-server"])
-			natsConf, pprof = append(natsConf, "prof_port: "+port), []string{"-pprof"}
-		}
-		nats := natsAt(t, addr, store, natsConf...)
-		url := "nats://" + addr
-		js := jetStream(t, url)
-		db := filepath.Join(t.TempDir(), "newsflow.db")
-		procs := map[string]*proc{}
-		args := func(name string, more ...string) []string {
-			return append(append([]string{"-nats", url, "-http", httpAddrs[name]}, pprof...), more...)
-		}
-		procs["sink"] = start(t, "sink", args("sink", "-store", "sqlite:"+db)...)
-		procs["tagger"] = start(t, "tagger", args("tagger")...)
-		procs["normalizer"] = start(t, "normalizer", args("normalizer")...)
-		time.Sleep(time.Second) // the consumers exist before the first page
-		var profiled func()
-		if profDir != "" {
-			profiled = profile(t, profDir, httpAddrs)
-		}
-		began := time.Now()
-		procs["fetcher"] = start(t, "fetcher", args("fetcher", fetchArgs...)...)
-		require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
-		require.Eventually(t, func() bool {
-			return consumersIdle(t, js) && metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") == 0
-		}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
-		distWall = time.Since(began)
-		if profiled != nil {
-			profiled()
-		}
-		distBatch = sinkBatch(t, httpAddrs["sink"])
-		for _, top := range stage.Pipeline {
-			if top.Output == "" {
-				continue
-			}
-			st, err := js.Stream(t.Context(), stage.StreamFor(top.Output))
-			require.NoError(t, err)
-			info, err := st.Info(t.Context())
-			require.NoError(t, err)
-			streamBytes += info.State.Bytes
-		}
-		msgs = connMsgs(t, monitor)
-		for _, name := range []string{"normalizer", "tagger", "sink"} {
-			procs[name].stop(t)
-		}
-		nats.stop(t)
-		procs["nats-server"] = nats
-		for name, p := range procs {
-			dist[name] = p.usage()
-		}
-		require.Len(t, storedURLs(t, db), n, "distributed: every article stored")
+		d := runDistributed(t, fetchArgs, n, dir)
+		w, c := runAllInOne(t, fetchArgs, n, dir)
+		rounds = append(rounds, round{d, w, c})
 	}
-
-	// 3. The all-in-one.
-	data := t.TempDir()
-	aioArgs := []string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}
-	var profiled func()
-	if profDir != "" {
-		addr := freeAddr(t)
-		aioArgs = []string{"run", "-data", data, "-http", addr, "-pprof", "-progress", "0"}
-		profiled = profile(t, profDir, map[string]string{"all-in-one": addr})
-	}
-	began := time.Now()
-	aio := start(t, "newsflow", append(aioArgs, fetchArgs...)...)
-	require.NoError(t, aio.wait(t, 10*time.Minute), "newsflow run -once")
-	aioWall := time.Since(began)
-	if profiled != nil {
-		profiled()
-	}
-	aioCost := aio.usage()
-	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
+	d, aioWall, aioCost := rounds[0].dist, rounds[0].aioWall, rounds[0].aio
+	dist, msgs, distWall, streamBytes, distBatch := d.cost, d.msgs, d.wall, d.streamBytes, d.batch
 
 	// 4. Latency at half the distributed rate: a farm that publishes
 	// about distRate/2 items a second over feeds polled every 5 s; the
@@ -365,6 +296,24 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, %.2f cores busy, CPU %s per article, peak RSS %d MB\n",
 		aioWall.Round(10*time.Millisecond), aioRate, aioCost.cpu.Seconds()/aioWall.Seconds(), perArticle(aioCost.cpu), aioCost.maxRSS>>20)
 	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
+	if len(rounds) > 1 {
+		fmt.Fprintf(&b, "\n%d rounds, each the distributed pipeline then the all-in-one:\n", len(rounds))
+		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "round\tdistributed articles/s\tall-in-one articles/s\tthroughput ratio\tCPU ratio\tcounting nats-server on both sides\t")
+		var tput, cpu, cpuNATS []float64
+		for i, r := range rounds {
+			var sum time.Duration
+			for _, c := range r.dist.cost {
+				sum += c.cpu
+			}
+			tput = append(tput, r.aioWall.Seconds()/r.dist.wall.Seconds())
+			cpu = append(cpu, sum.Seconds()/sumAlone.Seconds())
+			cpuNATS = append(cpuNATS, sum.Seconds()/(sumAlone+sumAloneNATS).Seconds())
+			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", i+1, float64(n)/r.dist.wall.Seconds(), float64(n)/r.aioWall.Seconds(), tput[i], cpu[i], cpuNATS[i])
+		}
+		fmt.Fprintf(tw, "median\t\t\t%.2f\t%.2f\t%.2f\t\n", median(tput), median(cpu), median(cpuNATS))
+		tw.Flush()
+	}
 	caught := fmt.Sprintf("its backlog worked off %s after the first window", backlog.Round(100*time.Millisecond))
 	if backlog < 0 {
 		caught = "its backlog NOT worked off within a minute of the first window"
@@ -389,6 +338,137 @@ func TestLoad(t *testing.T) {
 	}
 	fmt.Fprintln(&b)
 	t.Log("\n" + b.String())
+}
+
+// median is the middle of xs (the mean of the two middle ones for an even
+// count); xs is sorted in place.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 0 {
+		return (xs[m-1] + xs[m]) / 2
+	}
+	return xs[m]
+}
+
+// loadRounds is how many times TestLoad runs the distributed pipeline and
+// the all-in-one in turn: NEWSFLOW_LOAD_ROUNDS, else 1.
+func loadRounds(t *testing.T) int {
+	if v := os.Getenv("NEWSFLOW_LOAD_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "NEWSFLOW_LOAD_ROUNDS")
+		require.Positive(t, n, "NEWSFLOW_LOAD_ROUNDS")
+		return n
+	}
+	return 1
+}
+
+// round is one run of the distributed pipeline and one of the all-in-one.
+type round struct {
+	dist    distributed
+	aioWall time.Duration
+	aio     cost
+}
+
+// distributed is what one run of the services at once cost.
+type distributed struct {
+	cost        map[string]cost       // by process, nats-server included
+	msgs        map[string][2]float64 // name → messages sent, received
+	wall        time.Duration
+	streamBytes uint64  // in the streams between the stages
+	batch       float64 // messages the sink wrote a batch
+}
+
+// runDistributed runs nats-server and the four services as processes over
+// the corpus the fetcher's arguments name (n articles), profiling them
+// into profDir unless it is "", and returns what they cost.
+func runDistributed(t *testing.T, fetchArgs []string, n int, profDir string) distributed {
+	d := distributed{cost: map[string]cost{}}
+	addr, store := freeAddr(t), t.TempDir()
+	httpAddrs := map[string]string{}
+	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
+		httpAddrs[name] = freeAddr(t)
+	}
+	// nats-server's monitoring port tells the messages each
+	// service sent and received (its connections are named).
+	monitor := freeAddr(t)
+	natsConf, pprof := []string{"http: " + monitor}, []string(nil)
+	if profDir != "" {
+		_, port, _ := net.SplitHostPort(httpAddrs["nats-server"])
+		natsConf, pprof = append(natsConf, "prof_port: "+port), []string{"-pprof"}
+	}
+	nats := natsAt(t, addr, store, natsConf...)
+	url := "nats://" + addr
+	js := jetStream(t, url)
+	db := filepath.Join(t.TempDir(), "newsflow.db")
+	procs := map[string]*proc{}
+	args := func(name string, more ...string) []string {
+		return append(append([]string{"-nats", url, "-http", httpAddrs[name]}, pprof...), more...)
+	}
+	procs["sink"] = start(t, "sink", args("sink", "-store", "sqlite:"+db)...)
+	procs["tagger"] = start(t, "tagger", args("tagger")...)
+	procs["normalizer"] = start(t, "normalizer", args("normalizer")...)
+	time.Sleep(time.Second) // the consumers exist before the first page
+	var profiled func()
+	if profDir != "" {
+		profiled = profile(t, profDir, httpAddrs)
+	}
+	began := time.Now()
+	procs["fetcher"] = start(t, "fetcher", args("fetcher", fetchArgs...)...)
+	require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
+	require.Eventually(t, func() bool {
+		return consumersIdle(t, js) && metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") == 0
+	}, 10*time.Minute, 50*time.Millisecond, "the pipeline to work through the corpus")
+	d.wall = time.Since(began)
+	if profiled != nil {
+		profiled()
+	}
+	d.batch = sinkBatch(t, httpAddrs["sink"])
+	for _, top := range stage.Pipeline {
+		if top.Output == "" {
+			continue
+		}
+		st, err := js.Stream(t.Context(), stage.StreamFor(top.Output))
+		require.NoError(t, err)
+		info, err := st.Info(t.Context())
+		require.NoError(t, err)
+		d.streamBytes += info.State.Bytes
+	}
+	d.msgs = connMsgs(t, monitor)
+	for _, name := range []string{"normalizer", "tagger", "sink"} {
+		procs[name].stop(t)
+	}
+	nats.stop(t)
+	procs["nats-server"] = nats
+	for name, p := range procs {
+		d.cost[name] = p.usage()
+	}
+	require.Len(t, storedURLs(t, db), n, "distributed: every article stored")
+	return d
+}
+
+// runAllInOne runs newsflow run -once over the corpus the fetcher's
+// arguments name (n articles), profiled into profDir unless it is "", and
+// returns its wall time and cost.
+func runAllInOne(t *testing.T, fetchArgs []string, n int, profDir string) (time.Duration, cost) {
+	data := t.TempDir()
+	aioArgs := []string{"run", "-data", data, "-http", "127.0.0.1:0", "-progress", "0"}
+	var profiled func()
+	if profDir != "" {
+		addr := freeAddr(t)
+		aioArgs = []string{"run", "-data", data, "-http", addr, "-pprof", "-progress", "0"}
+		profiled = profile(t, profDir, map[string]string{"all-in-one": addr})
+	}
+	began := time.Now()
+	aio := start(t, "newsflow", append(aioArgs, fetchArgs...)...)
+	require.NoError(t, aio.wait(t, 10*time.Minute), "newsflow run -once")
+	wall := time.Since(began)
+	if profiled != nil {
+		profiled()
+	}
+	c := aio.usage()
+	require.Len(t, storedURLs(t, filepath.Join(data, "newsflow.db")), n, "all-in-one: every article stored")
+	return wall, c
 }
 
 // sinkCounts returns the messages the sink at addr has handled and the
