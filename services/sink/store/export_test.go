@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// SetWALRestart sets how many frames in the write-ahead log make the
+// writer start it over; set it before the first write.
+func SetWALRestart(s *Store, frames int64) { s.ckpt.restartAt = frames }
+
 // SetEachBatch lets tests cross Each's batch boundaries with few articles.
 func SetEachBatch(s *Store, n int) { s.eachBatch = n }
 

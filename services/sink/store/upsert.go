@@ -250,6 +250,7 @@ func (s *Store) writeBatchSQLite(ctx context.Context, ids []string, plan func(ma
 	if err := tx.Commit(); err != nil {
 		return classify("upsert articles: commit", err)
 	}
+	s.ckpt.committed(ctx, s.w)
 	s.prepared.prepare(ctx, s.w, ptx.missed)
 	return nil
 }
