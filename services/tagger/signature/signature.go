@@ -41,27 +41,23 @@ func Compute(text string) Signature {
 	if len(set) == 0 {
 		return Signature{}
 	}
-	mins := make([]uint32, Hashes)
+	// An array, not a slice, so that the loops below run without bounds
+	// checks.
+	var mins [Hashes]uint32
 	for i := range mins {
 		mins[i] = ^uint32(0)
 	}
 	var votes [64]int
 	for h := range set {
-		for b := range 64 {
-			if h&(1<<b) != 0 {
-				votes[b]++
-			} else {
-				votes[b]--
-			}
+		for b := range votes {
+			votes[b] += int(h>>b&1)*2 - 1 // +1 for a set bit, -1 for a clear one
 		}
 		// One strong mix of the shingle, then a cheap affine hash per
 		// function (a_i odd): the family of Dietzfelbinger's
 		// multiply-shift scheme, top 32 bits kept.
 		x := mix(h)
 		for i := range mins {
-			if v := uint32((mulSeeds[i]*x + addSeeds[i]) >> 32); v < mins[i] {
-				mins[i] = v
-			}
+			mins[i] = min(mins[i], uint32((mulSeeds[i]*x+addSeeds[i])>>32))
 		}
 	}
 	var sim uint64
@@ -70,7 +66,7 @@ func Compute(text string) Signature {
 			sim |= 1 << b
 		}
 	}
-	return Signature{SimHash: sim, MinHash: mins, Size: len(set)}
+	return Signature{SimHash: sim, MinHash: mins[:], Size: len(set)}
 }
 
 // Shingles returns the hashed word shingles of text. A text shorter than a

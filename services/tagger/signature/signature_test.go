@@ -1,6 +1,8 @@
 package signature
 
 import (
+	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,4 +90,21 @@ func TestJaccardComparesPrefixes(t *testing.T) {
 	require.Equal(t, Jaccard(a.MinHash[:128], b.MinHash[:128]), Jaccard(a.MinHash, b.MinHash[:128]))
 	require.Less(t, Jaccard(a.MinHash, b.MinHash[:128]), 1.0)
 	require.Equal(t, 0.0, Jaccard(a.MinHash, nil))
+}
+
+// TestSignatureIsStable pins the signature of one text: signatures are
+// stored and compared with those of articles tagged by earlier versions,
+// so a faster Compute must compute the same values (these are those of
+// the version before its loops lost their bounds checks and branches).
+func TestSignatureIsStable(t *testing.T) {
+	s := Compute("The government said on Monday that the talks would continue next week, despite disagreements over trade and fishing rights.")
+	require.Equal(t, uint64(0xfff8a6c5f0100c24), s.SimHash)
+	require.Equal(t, 17, s.Size)
+	require.Len(t, s.MinHash, Hashes)
+	require.Equal(t, []uint32{143723976, 42466924, 268371173, 205391816}, s.MinHash[:4])
+	h := fnv.New64a()
+	for _, v := range s.MinHash {
+		fmt.Fprint(h, v, ",")
+	}
+	require.Equal(t, uint64(0x7fc8dc7e348d194c), h.Sum64(), "all %d MinHash values", Hashes)
 }
