@@ -125,26 +125,27 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	setReady(true) // the consumer is there: ready until a pull fails
 	r.log.Info("consuming", "subject", input, "output", output, "workers", workers, "pull", n)
 	failures := uint64(0)
+	works := func() { // a pull delivered a message or ended well
+		if failures > 0 {
+			r.log.Info("consuming again", "subject", input)
+		}
+		failures = 0
+		setReady(true)
+	}
+	sent := func() {
+		// The pull request is out on a live connection: ready, unless the
+		// last pull failed (this one has to prove it works, by its first
+		// message or by ending without error).
+		if failures == 0 && r.nc.IsConnected() {
+			setReady(true)
+		}
+	}
 	for ctx.Err() == nil && r.avail.wait(ctx) {
 		want := free.take(ctx)
 		if want == 0 {
 			break
 		}
-		works := func() { // the pull delivered a message or ended well
-			if failures > 0 {
-				r.log.Info("consuming again", "subject", input)
-			}
-			failures = 0
-			setReady(true)
-		}
-		got, err := r.pull(ctx, cons, want, jobs, func() {
-			// The pull request is out on a live connection: ready, unless
-			// the last pull failed (this one has to prove it works, by
-			// its first message or by ending without error).
-			if failures == 0 && r.nc.IsConnected() {
-				setReady(true)
-			}
-		}, works)
+		got, err := r.pull(ctx, cons, want, jobs, sent, works)
 		free.put(want - got)
 		if err == nil || ctx.Err() != nil {
 			works()

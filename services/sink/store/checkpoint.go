@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// checkpointEvery is how often the checkpointer copies what the writer
-// committed since into the database file.
+// checkpointEvery is how often, at most, the checkpointer copies what the
+// writer committed since into the database file.
 const checkpointEvery = 200 * time.Millisecond
 
 // checkpointer copies SQLite's write-ahead log into the database file
@@ -33,8 +33,8 @@ const checkpointEvery = 200 * time.Millisecond
 // off, as the backstop should the checkpointer stop.
 type checkpointer struct {
 	db    *sql.DB
-	dirty atomic.Bool // committed since the last checkpoint
-	long  atomic.Bool // the log is long: the writer is to restart it
+	wrote chan struct{} // a commit since the last checkpoint (buffered: 1)
+	long  atomic.Bool   // the log is long: the writer is to restart it
 	// restartAt is how many frames make the log long: walPages.
 	restartAt int64
 	stop      context.CancelFunc
@@ -42,7 +42,8 @@ type checkpointer struct {
 }
 
 // startCheckpointer opens a connection to the database at dsn and starts
-// checkpointing every checkpointEvery after commits.
+// checkpointing after commits, at most every checkpointEvery; it waits,
+// without polling, while nothing is written.
 func startCheckpointer(dsn string) (*checkpointer, error) {
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -50,25 +51,21 @@ func startCheckpointer(dsn string) (*checkpointer, error) {
 	}
 	db.SetMaxOpenConns(1)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, restartAt: walPages, stop: cancel, done: make(chan struct{})}
+	c := &checkpointer{db: db, wrote: make(chan struct{}, 1), restartAt: walPages, stop: cancel, done: make(chan struct{})}
 	go c.run(ctx)
 	return c, nil
 }
 
 func (c *checkpointer) run(ctx context.Context) {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
 	failed := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-c.wrote:
 		}
-		if !c.dirty.Swap(false) {
-			continue
-		}
+		next := time.Now().Add(checkpointEvery)
 		logged, _, err := checkpoint(ctx, c.db)
 		if err != nil && ctx.Err() == nil && !failed {
 			slog.Warn("sqlite checkpoint failed; the writer checkpoints itself meanwhile", "error", err)
@@ -76,6 +73,11 @@ func (c *checkpointer) run(ctx context.Context) {
 		failed = err != nil
 		if err == nil && logged >= c.restartAt {
 			c.long.Store(true)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
 		}
 	}
 }
@@ -98,7 +100,10 @@ func (c *checkpointer) committed(ctx context.Context, w *sql.DB) {
 	if c == nil {
 		return
 	}
-	c.dirty.Store(true)
+	select {
+	case c.wrote <- struct{}{}:
+	default: // one is waiting already
+	}
 	if !c.long.Swap(false) {
 		return
 	}

@@ -55,10 +55,10 @@ const busyTimeout = 5 * time.Second
 // The SQLite writer's connection keeps statement journals (which undo one
 // statement of a transaction) in memory rather than in temporary files.
 // Its write-ahead log is copied into the database by the checkpointer
-// (checkpoint.go) five times a second and started over once it holds
-// walPages frames (4 KiB each, 40 MiB, plus what is written meanwhile);
-// the writer's own automatic checkpoint, at four times that, is only the
-// backstop. (With SQLite's own 1,000 frames the writer copied hot pages
+// (checkpoint.go) after commits, at most five times a second, and started
+// over once it holds walPages frames (4 KiB each, 40 MiB, plus what is
+// written meanwhile); the writer's own automatic checkpoint, at four times
+// that, is only the backstop. (With SQLite's own 1,000 frames the writer copied hot pages
 // again and again: moving its checkpoint to 10,000 frames had taken a
 // third off the time per article in small batches.)
 const (

@@ -57,10 +57,8 @@ type holder struct {
 	rank int32
 }
 
-var (
-	profilesOnce sync.Once
-	byScript     map[*unicode.RangeTable]*scriptProfiles
-)
+// byScript is profiles.tsv indexed, loaded on first use.
+var byScript = sync.OnceValue(loadProfiles)
 
 // scriptTables maps profiles.tsv's script names to whatlanggo's scripts.
 var scriptTables = map[string]*unicode.RangeTable{
@@ -100,15 +98,8 @@ func loadProfiles() map[*unicode.RangeTable]*scriptProfiles {
 			p.langs = append(p.langs, r.lang)
 			p.missing = append(p.missing, maxTrigramDistance*len(r.trigrams))
 			for rank, t := range r.trigrams {
-				var rs [3]rune
-				n := 0
-				for _, c := range t {
-					if n < 3 {
-						rs[n] = c
-					}
-					n++
-				}
-				if n != 3 || !utf8.ValidString(t) {
+				rs := []rune(t)
+				if len(rs) != 3 || !utf8.ValidString(t) {
 					continue // no text trigram matches it: it stays missing
 				}
 				k := pack(rs[0], rs[1], rs[2])
@@ -223,8 +214,7 @@ func detectProfiles(text string, p *scriptProfiles, white map[whatlanggo.Lang]bo
 // not empty, with the scoring of detectProfiles.
 func detect(text string, white map[whatlanggo.Lang]bool) whatlanggo.Info {
 	script := whatlanggo.DetectScript(text)
-	profilesOnce.Do(func() { byScript = loadProfiles() })
-	p := byScript[script]
+	p := byScript()[script]
 	if p == nil {
 		// No script, or one of one language: whatlanggo needs no profile.
 		return whatlanggo.DetectWithOptions(text, whatlanggo.Options{Whitelist: white})
