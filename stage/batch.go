@@ -28,6 +28,13 @@ type Batch struct {
 	// from more: its batches would only wait for each other, and get
 	// smaller, since the workers gather from one stream of messages.
 	Writers int
+	// Every, when positive, spaces one writer's batches while messages
+	// keep coming: a batch is handed on no sooner than Every after the
+	// writer's last one was, unless it is full or its Wait is up. A
+	// store whose commit has a large fixed cost writes fewer, fuller
+	// batches when messages trickle in, for at most Every of latency;
+	// a message that comes after a pause is handed on as before.
+	Every time.Duration
 }
 
 // ConsumeBatch is Consume for a BatchHandler: each of cfg.Workers workers
@@ -59,10 +66,10 @@ func (r *Runtime) workers(b Batch) int {
 const batchGap = 5 * time.Millisecond
 
 // gather takes the next batch from jobs: the first message, then those
-// that follow it within batchGap of each other, up to b.Size and for at
-// most b.Wait from the first; a batch of one is handed on at once. ok is
-// false once jobs is closed and empty.
-func gather(jobs <-chan jetstream.Msg, b Batch) (batch []jetstream.Msg, ok bool) {
+// that follow it within batchGap of each other (and all that come before
+// notBefore), up to b.Size and for at most b.Wait from the first; a batch
+// of one is handed on at once. ok is false once jobs is closed and empty.
+func gather(jobs <-chan jetstream.Msg, b Batch, notBefore time.Time) (batch []jetstream.Msg, ok bool) {
 	m, ok := <-jobs
 	if !ok {
 		return nil, false
@@ -84,6 +91,10 @@ func gather(jobs <-chan jetstream.Msg, b Batch) (batch []jetstream.Msg, ok bool)
 			batch = append(batch, m)
 			gap.Reset(batchGap)
 		case <-gap.C:
+			if wait := time.Until(notBefore); wait > 0 {
+				gap.Reset(wait)
+				continue
+			}
 			return batch, true
 		case <-deadline.C:
 			return batch, true

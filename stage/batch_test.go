@@ -151,7 +151,7 @@ func TestGatherHandsOnOnceMessagesStop(t *testing.T) {
 	began := time.Now()
 	got := 0
 	for got < 3 {
-		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute})
+		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute}, time.Time{})
 		require.True(t, ok)
 		got += len(batch)
 	}
@@ -166,7 +166,7 @@ func TestGatherHandsOnOnceMessagesStop(t *testing.T) {
 	}()
 	var sizes []int
 	for {
-		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute})
+		batch, ok := gather(jobs, Batch{Size: 10, Wait: time.Minute}, time.Time{})
 		if !ok {
 			break
 		}
@@ -217,4 +217,45 @@ func TestConsumeBatchWriters(t *testing.T) {
 			require.Equal(t, tc.want, most)
 		})
 	}
+}
+
+// TestConsumeBatchEvery: with Batch.Every, messages that trickle in (one
+// every 20 ms, four times batchGap) are written in batches no closer
+// together than Every; a message after a pause is handed on at once.
+func TestConsumeBatchEvery(t *testing.T) {
+	const every = 300 * time.Millisecond
+	h := newHarness(t, "sink")
+	var mu sync.Mutex
+	var began []time.Time
+	var sizes []int
+	stop := h.runBatch(Batch{Size: 100, Wait: time.Minute, Every: every, Writers: 1}, func(_ context.Context, as []*newsflowv1.Article) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		began = append(began, time.Now())
+		sizes = append(sizes, len(as))
+		return make([]error, len(as))
+	})
+	defer stop()
+	handled := func() float64 { return h.tel.MessageCount("sink", OutcomeOK) }
+	for i := range 30 {
+		h.publish(SubjectTagged, article(fmt.Sprint("t", i)))
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return handled() == 30 }, 10*time.Second, 10*time.Millisecond)
+	mu.Lock()
+	for i := 1; i < len(began); i++ {
+		// Each batch is handed on Every after the last was, and its
+		// handler starts a moment after that.
+		require.GreaterOrEqual(t, began[i].Sub(began[i-1]), every-20*time.Millisecond, "batches %v", sizes)
+	}
+	require.Less(t, len(sizes), 10, "trickling messages share batches: %v", sizes)
+	mu.Unlock()
+
+	// After a pause longer than Every, a message does not wait for it.
+	time.Sleep(2 * every)
+	published := time.Now()
+	h.publish(SubjectTagged, article("after-pause"))
+	require.Eventually(t, func() bool { return handled() == 31 }, 10*time.Second, time.Millisecond)
+	require.Less(t, time.Since(published), every, "a message after a pause is handed on at once")
+	h.requireSettled("ARTICLES_TAGGED", "sink")
 }

@@ -104,8 +104,10 @@ func (r *Runtime) consume(ctx context.Context, input, output string, b Batch, n 
 	}
 	for range workers {
 		wg.Go(func() {
+			var last time.Time // when this writer's last batch was handed on
 			for {
-				batch, ok := gather(jobs, b)
+				batch, ok := gather(jobs, b, last.Add(b.Every))
+				last = time.Now()
 				if !ok {
 					return
 				}

@@ -35,6 +35,9 @@ type Config struct {
 	// BatchSize articles, gathered for at most BatchWait.
 	BatchSize int
 	BatchWait time.Duration
+	// BatchEvery spaces the write batches while articles keep coming
+	// (stage.Batch.Every); 0 writes each batch once articles pause.
+	BatchEvery time.Duration
 	// MaxAge, when positive, is how long articles are kept (by publication
 	// time); older ones are deleted every PruneEvery, PruneBatch at a time.
 	MaxAge     time.Duration
@@ -54,7 +57,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults of the sink's flags.
 func DefaultConfig() Config {
-	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond,
+	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond, BatchEvery: 50 * time.Millisecond,
 		PruneEvery: time.Hour, PruneBatch: 1000, API: api.DefaultLimits(),
 		RateLimit: 20, RateBurst: 40}
 }
@@ -64,6 +67,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Store, "store", c.Store, "article store: sqlite:`PATH` or postgres://user:pass@host:port/db")
 	fs.IntVar(&c.BatchSize, "store-batch", c.BatchSize, "most articles written in one store transaction")
 	fs.DurationVar(&c.BatchWait, "store-batch-wait", c.BatchWait, "longest a write batch waits to fill")
+	fs.DurationVar(&c.BatchEvery, "store-batch-every", c.BatchEvery, "least time between two write batches of one writer while articles keep coming (0: write once they pause)")
 	fs.DurationVar(&c.MaxAge, "store-max-age", c.MaxAge, "delete articles published longer ago than this (0: keep all)")
 	fs.DurationVar(&c.PruneEvery, "store-prune-every", c.PruneEvery, "how often retention runs")
 	fs.IntVar(&c.PruneBatch, "store-prune-batch", c.PruneBatch, "most articles deleted in one retention transaction")
@@ -96,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchWait <= 0 {
 		bad("store-batch-wait", "want a positive duration, got %s", c.BatchWait)
+	}
+	if c.BatchEvery < 0 || c.BatchEvery > c.BatchWait {
+		bad("store-batch-every", "want 0 to -store-batch-wait (%s), got %s", c.BatchWait, c.BatchEvery)
 	}
 	if c.MaxAge < 0 {
 		bad("store-max-age", "want 0 (keep all) or a positive duration, got %s", c.MaxAge)
@@ -257,7 +264,7 @@ func Run(ctx context.Context, rt *stage.Runtime, cfg Config) error {
 		wg.Go(func() { s.prune(hctx, rt.Logger(), cfg) })
 	}
 	wg.Go(func() { s.countDeadLetters(hctx, rt) })
-	b := stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait}
+	b := stage.Batch{Size: cfg.BatchSize, Wait: cfg.BatchWait, Every: cfg.BatchEvery}
 	if st.Engine() == "sqlite" {
 		// One writer: one batch at a time, gathering what came while
 		// the last was written. With -workers 4 the workers split the

@@ -118,6 +118,8 @@ func TestConfig(t *testing.T) {
 		{"batch too small", func(c *Config) { c.BatchSize = 0 }, []string{"-store-batch:"}},
 		{"batch too large", func(c *Config) { c.BatchSize = 20_000 }, []string{"-store-batch:"}},
 		{"no batch wait", func(c *Config) { c.BatchWait = 0 }, []string{"-store-batch-wait:"}},
+		{"negative batch spacing", func(c *Config) { c.BatchEvery = -time.Millisecond }, []string{"-store-batch-every:"}},
+		{"batch spacing past the wait", func(c *Config) { c.BatchEvery = 2 * c.BatchWait }, []string{"-store-batch-every:"}},
 		{"negative max age", func(c *Config) { c.MaxAge = -time.Hour }, []string{"-store-max-age:"}},
 		{"retention without schedule", func(c *Config) { c.MaxAge, c.PruneEvery, c.PruneBatch = time.Hour, 0, 0 },
 			[]string{"-store-prune-every:", "-store-prune-batch:"}},
