@@ -121,11 +121,11 @@ func (p *parser) ruleField(r *Rule, key, val string) error {
 		if cerr != nil {
 			return fmt.Errorf("rule %s: %s: %w", r.Name, key, cerr)
 		}
-		if needsDigit(re) {
-			if r.digit == nil {
-				r.digit = map[*regexp.Regexp]bool{}
+		if n := needOf(re); n.digit || len(n.any) > 0 {
+			if r.need == nil {
+				r.need = map[*regexp.Regexp]need{}
 			}
-			r.digit[re] = true
+			r.need[re] = n
 		}
 		switch key {
 		case "match":

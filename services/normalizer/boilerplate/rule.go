@@ -61,25 +61,17 @@ type Rule struct {
 	span              int
 	tail              float64
 	maxLen            int
-	// digit holds the patterns that only match lines with a digit.
-	digit map[*regexp.Regexp]bool
+	// need holds what the patterns that need something of a line need.
+	need map[*regexp.Regexp]need
 }
 
-// anyMatch reports whether one of res matches line; a pattern that needs
-// a digit is not run on a line without one.
+// anyMatch reports whether one of res matches line; a pattern is not run
+// on a line that lacks what it needs.
 func (r *Rule) anyMatch(res []*regexp.Regexp, line string) bool {
-	digits := -1 // unknown
+	digits := int8(-1) // unknown
 	for _, re := range res {
-		if r.digit[re] {
-			if digits < 0 {
-				digits = 0
-				if hasDigit(line) {
-					digits = 1
-				}
-			}
-			if digits == 0 {
-				continue
-			}
+		if n, ok := r.need[re]; ok && n.rulesOut(line, &digits) {
+			continue
 		}
 		if re.MatchString(line) {
 			return true
