@@ -3,7 +3,11 @@ package sink
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
@@ -11,6 +15,7 @@ import (
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
 	"github.com/newsflow/newsflow/services/sink/store"
 	"github.com/newsflow/newsflow/stage"
+	"github.com/newsflow/newsflow/stage/natstest"
 )
 
 func TestHandleBatchSettlesEachArticle(t *testing.T) {
@@ -91,4 +96,48 @@ func gauge(t *testing.T, g prometheus.Gauge) float64 {
 	reg := prometheus.NewRegistry()
 	require.NoError(t, reg.Register(g))
 	return gaugeValue(t, reg, "newsflow_store_up")
+}
+
+// TestBatchEveryReachesTheWriter: -store-batch-every spaces the sink's
+// write batches, so articles published 20 ms apart (four times the gap
+// that closes a batch) share a few transactions instead of one each.
+func TestBatchEveryReachesTheWriter(t *testing.T) {
+	ns := natstest.Run(t)
+	js := natstest.JetStream(t, ns)
+	cfg := stage.DefaultConfig()
+	cfg.NATSURL = ns.ClientURL()
+	tel := stage.NewTelemetry()
+	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: Name, Telemetry: tel, Health: stage.NewHealth(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer rt.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, rt, Config{Store: "sqlite:" + filepath.Join(t.TempDir(), "news.db"), BatchSize: 100, BatchWait: time.Second, BatchEvery: 400 * time.Millisecond})
+	}()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	const n = 30
+	publishOutage(t, js, 0, 0) // waits for the input stream
+	for i := range n {
+		publishOutage(t, js, i, i+1)
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool {
+		return tel.CounterValues("newsflow_store_rows_written_total", "outcome")["inserted"] == n
+	}, 20*time.Second, 10*time.Millisecond)
+	var batches uint64
+	families, err := tel.Registry.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "newsflow_store_batch_size" {
+			batches = f.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	// 30 articles over about 0.6 s, a batch at most every 0.4 s: three or
+	// so; one a batch without the spacing.
+	require.Positive(t, batches)
+	require.LessOrEqual(t, batches, uint64(n/3), "write batches")
 }

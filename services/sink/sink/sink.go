@@ -57,7 +57,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults of the sink's flags.
 func DefaultConfig() Config {
-	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond, BatchEvery: 50 * time.Millisecond,
+	return Config{Store: "sqlite:newsflow.db", BatchSize: 100, BatchWait: 100 * time.Millisecond,
 		PruneEvery: time.Hour, PruneBatch: 1000, API: api.DefaultLimits(),
 		RateLimit: 20, RateBurst: 40}
 }
