@@ -318,8 +318,16 @@ func TestLoad(t *testing.T) {
 	if backlog < 0 {
 		caught = "its backlog NOT worked off within a minute of the first window"
 	}
-	fmt.Fprintf(&b, "fetch→stored at about half the distributed rate (%.0f articles/s offered, %s; %.0f stored in the 30 s after): p50 %.0f ms, p99 %.0f ms (from the sink's histogram buckets)\n",
-		half, caught, measured, p50*1000, p99*1000)
+	// The whole way exactly, from the articles' fetch and store times
+	// (the last hop); the sink's histogram, what a dashboard shows,
+	// interpolates within buckets that double.
+	exact := "no article fetched in the window was stored"
+	if len(hops) > 0 && hops[len(hops)-1].name == "fetch→stored" {
+		h := hops[len(hops)-1]
+		exact = fmt.Sprintf("p50 %.0f ms, p99 %.0f ms", h.p50.Seconds()*1000, h.p99.Seconds()*1000)
+	}
+	fmt.Fprintf(&b, "fetch→stored at about half the distributed rate (%.0f articles/s offered, %s; %.0f stored in the 30 s after): %s (the sink's histogram buckets say p50 %.0f ms, p99 %.0f ms)\n",
+		half, caught, measured, exact, p50*1000, p99*1000)
 	fmt.Fprintf(&b, "  handling one message (batch) p50 / p99:")
 	for _, name := range []string{"normalizer", "tagger", "sink"} {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", name, handling[name][0]*1000, handling[name][1]*1000)
