@@ -223,7 +223,7 @@ func TestConsumeBatchWriters(t *testing.T) {
 // every 20 ms, four times batchGap) are written in batches no closer
 // together than Every; a message after a pause is handed on at once.
 func TestConsumeBatchEvery(t *testing.T) {
-	const every = 300 * time.Millisecond
+	const every = 500 * time.Millisecond
 	h := newHarness(t, "sink")
 	var mu sync.Mutex
 	var began []time.Time
@@ -245,8 +245,9 @@ func TestConsumeBatchEvery(t *testing.T) {
 	mu.Lock()
 	for i := 1; i < len(began); i++ {
 		// Each batch is handed on Every after the last was, and its
-		// handler starts a moment after that.
-		require.GreaterOrEqual(t, began[i].Sub(began[i-1]), every-20*time.Millisecond, "batches %v", sizes)
+		// handler starts a moment after that (half of Every allowed for
+		// a busy machine; without Every they are 20 ms apart).
+		require.GreaterOrEqual(t, began[i].Sub(began[i-1]), every/2, "batches %v", sizes)
 	}
 	require.Less(t, len(sizes), 10, "trickling messages share batches: %v", sizes)
 	mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/require"
 )
@@ -48,6 +49,21 @@ func TestNeedsLiterals(t *testing.T) {
 		got := needOf(regexp.MustCompile(expr)).any
 		require.Equal(t, want, got, expr)
 	}
+}
+
+// TestOnlyTwoLettersFoldToASCII: containsFold leaves a line with the
+// Kelvin sign or the long s to the pattern, as the only non-ASCII letters
+// whose case folding reaches an ASCII one.
+func TestOnlyTwoLettersFoldToASCII(t *testing.T) {
+	found := map[rune]bool{}
+	for c := rune(0); c < 0x80; c++ {
+		for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+			if f >= 0x80 {
+				found[f] = true
+			}
+		}
+	}
+	require.Equal(t, map[rune]bool{'\u017f': true, '\u212a': true}, found)
 }
 
 // TestPrefilterChangesNothing: a pattern is never skipped on a line it
