@@ -84,7 +84,7 @@ func TestLoad(t *testing.T) {
 		js := jetStream(t, url)
 		db := filepath.Join(t.TempDir(), "newsflow.db")
 		began, natsFrom := time.Now(), nats.cpuNow()
-		f := start(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
+		f := loadService(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
 		require.NoError(t, f.wait(t, 5*time.Minute), "fetcher -once")
 		aloneWall["fetcher"] = time.Since(began)
 		alone["fetcher"] = f.usage()
@@ -97,7 +97,7 @@ func TestLoad(t *testing.T) {
 				args = append(args, "-store", "sqlite:"+db)
 			}
 			began, natsFrom := time.Now(), nats.cpuNow()
-			p := start(t, st.Name, args...)
+			p := loadService(t, st.Name, args...)
 			require.Eventually(t, func() bool {
 				return consumerIdle(t, js, stage.StreamFor(st.Input), st.Name) &&
 					(st.Name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
@@ -168,10 +168,10 @@ func TestLoad(t *testing.T) {
 			return append(append([]string{"-nats", url, "-http", addr}, pprof...), more...)
 		}
 		sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
-		lprocs["sink"] = start(t, "sink", largs(sinkAddr, "-store", "sqlite:"+ldb)...)
-		lprocs["tagger"] = start(t, "tagger", largs(httpAddrs["tagger"])...)
-		lprocs["normalizer"] = start(t, "normalizer", largs(httpAddrs["normalizer"])...)
-		lprocs["fetcher"] = start(t, "fetcher", largs(fetcherAddr, "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
+		lprocs["sink"] = loadService(t, "sink", largs(sinkAddr, "-store", "sqlite:"+ldb)...)
+		lprocs["tagger"] = loadService(t, "tagger", largs(httpAddrs["tagger"])...)
+		lprocs["normalizer"] = loadService(t, "normalizer", largs(httpAddrs["normalizer"])...)
+		lprocs["fetcher"] = loadService(t, "fetcher", largs(fetcherAddr, "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
 			"-interval", "5s", "-min-interval", "5s")...)
 		// The first window (5 items a feed) is a burst: measure after it.
 		// (Not "once idle": the farm keeps publishing, so the consumers
@@ -261,7 +261,13 @@ func TestLoad(t *testing.T) {
 		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts)\n\n", n, feeds, max(feeds/5, 1))
+	procs := "Go's default"
+	if v, ok := os.LookupEnv("NEWSFLOW_LOAD_GOMAXPROCS"); !ok {
+		procs = "1"
+	} else if v != "" {
+		procs = v
+	}
+	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s\n\n", n, feeds, max(feeds/5, 1), procs)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "each stage alone\tCPU per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
 	var sumAlone, sumAloneNATS time.Duration
@@ -348,6 +354,29 @@ func TestLoad(t *testing.T) {
 	t.Log("\n" + b.String())
 }
 
+// loadService starts one of the four services as TestLoad runs them: as the
+// Kubernetes manifests do, with one CPU each (limits.cpu: 1, from which
+// Go sets GOMAXPROCS to 1), unless NEWSFLOW_LOAD_GOMAXPROCS says
+// otherwise ("" for Go's own default, the machine's cores). With two
+// threads of Go each on the two cores, the services at once cost 7.65
+// and 9.35 ms of CPU per article in two runs, nats-server included;
+// with one each, 6.43 and 7.20 (and alone 3.67 against 4.06–5.74): Go
+// spins and wakes threads for work that the other processes' threads
+// could do. nats-server (two CPUs in the manifests) and the all-in-one
+// keep Go's default.
+func loadService(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	procs, ok := os.LookupEnv("NEWSFLOW_LOAD_GOMAXPROCS")
+	if !ok {
+		procs = "1"
+	}
+	var env []string
+	if procs != "" {
+		env = []string{"GOMAXPROCS=" + procs}
+	}
+	return startEnv(t, env, name, args...)
+}
+
 // median is the middle of xs (the mean of the two middle ones for an even
 // count); xs is sorted in place.
 func median(xs []float64) float64 {
@@ -413,16 +442,16 @@ func runDistributed(t *testing.T, fetchArgs []string, n int, profDir string) dis
 	args := func(name string, more ...string) []string {
 		return append(append([]string{"-nats", url, "-http", httpAddrs[name]}, pprof...), more...)
 	}
-	procs["sink"] = start(t, "sink", args("sink", "-store", "sqlite:"+db)...)
-	procs["tagger"] = start(t, "tagger", args("tagger")...)
-	procs["normalizer"] = start(t, "normalizer", args("normalizer")...)
+	procs["sink"] = loadService(t, "sink", args("sink", "-store", "sqlite:"+db)...)
+	procs["tagger"] = loadService(t, "tagger", args("tagger")...)
+	procs["normalizer"] = loadService(t, "normalizer", args("normalizer")...)
 	time.Sleep(time.Second) // the consumers exist before the first page
 	var profiled func()
 	if profDir != "" {
 		profiled = profile(t, profDir, httpAddrs)
 	}
 	began := time.Now()
-	procs["fetcher"] = start(t, "fetcher", args("fetcher", fetchArgs...)...)
+	procs["fetcher"] = loadService(t, "fetcher", args("fetcher", fetchArgs...)...)
 	require.NoError(t, procs["fetcher"].wait(t, 5*time.Minute), "fetcher -once")
 	require.Eventually(t, func() bool {
 		return consumersIdle(t, js) && metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") == 0
