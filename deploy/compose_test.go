@@ -68,6 +68,7 @@ func TestCompose(t *testing.T) {
 		_, err = os.Stat(filepath.Join(root, "services", svc.Name, "cmd", svc.Name))
 		require.NoError(t, err, "%s: the Dockerfile builds ./services/%[1]s/cmd/%[1]s", svc.Name)
 		require.True(t, svc.ReadOnly, "%s: read-only root", svc.Name)
+		require.Equal(t, float32(1), svc.CPUS, "%s: one CPU, as its Kubernetes limit", svc.Name)
 		require.Contains(t, svc.DependsOn, "nats", svc.Name)
 
 		// The environment as the service's main reads it.
