@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,6 +60,8 @@ func loadFeeds(t *testing.T) int {
 // is CPU-profiled throughout, in one-second profiles written to
 // DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof),
 // and so are the services of the latency window, into DIR/latency.
+// The services run with GOMAXPROCS=1, as under their Kubernetes CPU
+// limit; NEWSFLOW_LOAD_GOMAXPROCS sets another value ("" leaves it to Go).
 func TestLoad(t *testing.T) {
 	feeds := loadFeeds(t)
 	farm, err := soak.StartFarm(soak.FarmConfig{Feeds: feeds, Hosts: max(feeds/5, 1), Items: 10, PeriodMin: time.Hour, PeriodMax: 2 * time.Hour, Seed: 5})
@@ -261,12 +264,7 @@ func TestLoad(t *testing.T) {
 		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
 	}
 	var b strings.Builder
-	procs := "Go's default"
-	if v, ok := os.LookupEnv("NEWSFLOW_LOAD_GOMAXPROCS"); !ok {
-		procs = "1"
-	} else if v != "" {
-		procs = v
-	}
+	procs := cmp.Or(loadProcs(), "Go's default")
 	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s\n\n", n, feeds, max(feeds/5, 1), procs)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "each stage alone\tCPU per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
@@ -366,15 +364,20 @@ func TestLoad(t *testing.T) {
 // keep Go's default.
 func loadService(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	procs, ok := os.LookupEnv("NEWSFLOW_LOAD_GOMAXPROCS")
-	if !ok {
-		procs = "1"
-	}
 	var env []string
-	if procs != "" {
+	if procs := loadProcs(); procs != "" {
 		env = []string{"GOMAXPROCS=" + procs}
 	}
 	return startEnv(t, env, name, args...)
+}
+
+// loadProcs is the services' GOMAXPROCS in TestLoad: NEWSFLOW_LOAD_GOMAXPROCS,
+// else "1"; "" leaves it to Go.
+func loadProcs() string {
+	if v, ok := os.LookupEnv("NEWSFLOW_LOAD_GOMAXPROCS"); ok {
+		return v
+	}
+	return "1"
 }
 
 // median is the middle of xs (the mean of the two middle ones for an even
