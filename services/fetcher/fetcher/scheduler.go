@@ -379,11 +379,23 @@ func (s *scheduler) hostFree(e registry.Entry) bool {
 	return s.hostPolls[page.HostKey(e.Feed.URL)] < s.cfg.MaxHostPolls
 }
 
+// stateWriteTimeout bounds a registry write that must not be cut short by
+// a stop: a claim, and the final write of a poll, which releases its lease.
+const stateWriteTimeout = 5 * time.Second
+
 // claim takes the feed's lease; false if another replica was first.
+//
+// The write is not cut short when ctx ends: a claim sent just before a
+// stop may land although its reply would be dropped, and the replica
+// would then stop without releasing a lease it never knew it held, keeping
+// the feed from every replica until the lease expires. Once claimed, the
+// poll sees ctx ended and its final write releases the lease.
 func (s *scheduler) claim(ctx context.Context, e registry.Entry) (registry.Entry, bool) {
 	now := time.Now()
 	e.Feed.LeaseOwner, e.Feed.LeaseUntil = s.sh.Owner, now.Add(s.sh.Lease)
-	rev, err := s.sh.Registry.Update(ctx, e)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
+	defer cancel()
+	rev, err := s.sh.Registry.Update(wctx, e)
 	if err != nil {
 		if !errors.Is(err, registry.ErrConflict) && !errors.Is(err, registry.ErrNotFound) && ctx.Err() == nil {
 			s.log.Warn("claim feed", slog.String("feed", e.Feed.URL), slog.Any("error", err))
@@ -453,7 +465,7 @@ func (s *scheduler) poll(ctx context.Context, run *pollRun, e registry.Entry, de
 		return res.newItems
 	}
 	// The final write must happen even when stopping: it releases the lease.
-	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), stateWriteTimeout)
 	defer wcancel()
 	held := e
 	if ctx.Err() != nil {

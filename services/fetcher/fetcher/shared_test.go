@@ -465,3 +465,30 @@ func TestPollsStartWhenDueNotAtTheTick(t *testing.T) {
 	// At the tick, the eight would start at two instants (one gap).
 	require.GreaterOrEqual(t, apart, feeds/2, "repolls started at %v", second)
 }
+
+// A replica stopped at any moment leaves no feed leased: a claim whose
+// reply is cut off by the stop has still landed, and a lease left behind
+// would keep the feed from every other replica until it expires.
+func TestStoppingLeavesNoLease(t *testing.T) {
+	const feeds = 40
+	ns := natstest.Run(t)
+	farm := newFeedFarm(t, feeds, 0)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
+	require.NoError(t, err)
+	for i := range feeds {
+		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
+		require.NoError(t, err)
+	}
+	const interval = 10 * time.Millisecond
+	cfg := PollerConfig{Interval: interval, Concurrency: 8, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
+	for i := range 30 {
+		r := startReplica(t, ns, fmt.Sprintf("r%d", i), cfg, Shared{Tick: 2 * time.Millisecond})
+		time.Sleep(time.Duration(20+i*3) * time.Millisecond)
+		require.NoError(t, r.stop())
+		entries, err := reg.List(t.Context())
+		require.NoError(t, err)
+		for _, e := range entries {
+			require.Empty(t, e.Feed.LeaseOwner, "stop %d left %s leased", i, e.Feed.URL)
+		}
+	}
+}
