@@ -62,6 +62,19 @@ func newFeedFarm(t testing.TB, n int, delay time.Duration) *feedFarm {
 	return f
 }
 
+// newRegisteredFarm starts a farm of n feeds and adds them all to the
+// feeds registry on ns.
+func newRegisteredFarm(t testing.TB, ns *server.Server, n int, delay time.Duration) (*feedFarm, *registry.Registry) {
+	farm := newFeedFarm(t, n, delay)
+	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
+	require.NoError(t, err)
+	for i := range n {
+		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
+		require.NoError(t, err)
+	}
+	return farm, reg
+}
+
 func (f *feedFarm) feed(i int) string { return fmt.Sprintf("%s/feed/%d", f.URL, i) }
 
 // pollsSince counts, per feed path, polls after t (by anyone but skip).
@@ -125,13 +138,7 @@ func (r *replica) stop() error {
 func TestReplicasShareFeedsAndSurviveAKill(t *testing.T) {
 	const feeds = 24
 	ns := natstest.Run(t)
-	farm := newFeedFarm(t, feeds, 20*time.Millisecond)
-	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
-	require.NoError(t, err)
-	for i := range feeds {
-		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
-		require.NoError(t, err)
-	}
+	farm, reg := newRegisteredFarm(t, ns, feeds, 20*time.Millisecond)
 	const interval = 150 * time.Millisecond
 	cfg := PollerConfig{Interval: interval, Concurrency: 4, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
 	sh := Shared{Lease: time.Second, Tick: 20 * time.Millisecond}
@@ -428,13 +435,7 @@ func TestSaveOverALostRenewalOnly(t *testing.T) {
 func TestPollsStartWhenDueNotAtTheTick(t *testing.T) {
 	const feeds = 8
 	ns := natstest.Run(t)
-	farm := newFeedFarm(t, feeds, 0)
-	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
-	require.NoError(t, err)
-	for i := range feeds {
-		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
-		require.NoError(t, err)
-	}
+	farm, _ := newRegisteredFarm(t, ns, feeds, 0)
 	// Repolls fall due 3.6 to 4.4 s after the first polls, 100 ms apart:
 	// the jitter's draws go round eighths of [0,1).
 	const interval = 4 * time.Second
@@ -472,13 +473,7 @@ func TestPollsStartWhenDueNotAtTheTick(t *testing.T) {
 func TestStoppingLeavesNoLease(t *testing.T) {
 	const feeds = 40
 	ns := natstest.Run(t)
-	farm := newFeedFarm(t, feeds, 0)
-	reg, err := registry.Open(t.Context(), natstest.JetStream(t, ns), "feeds", 1)
-	require.NoError(t, err)
-	for i := range feeds {
-		_, err := reg.Add(t.Context(), farm.feed(i), time.Now())
-		require.NoError(t, err)
-	}
+	_, reg := newRegisteredFarm(t, ns, feeds, 0)
 	const interval = 10 * time.Millisecond
 	cfg := PollerConfig{Interval: interval, Concurrency: 8, Schedule: Schedule{MinInterval: interval, MaxInterval: interval}}
 	for i := range 30 {
