@@ -153,11 +153,13 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 	return p
 }
 
-// cost is what a process used over its run: CPU time (user and system)
-// and its peak resident memory.
+// cost is what a process used over its run: CPU time (user and system),
+// the system part of it, its context switches (voluntary: it waited for
+// something; involuntary: it was preempted) and its peak resident memory.
 type cost struct {
-	cpu    time.Duration
-	maxRSS int64
+	cpu, sys time.Duration
+	switches int64
+	maxRSS   int64
 }
 
 // usage is what an exited process used, its peak memory as last read.
@@ -166,7 +168,11 @@ func (p *proc) usage() cost {
 	if st == nil {
 		return cost{}
 	}
-	return cost{st.UserTime() + st.SystemTime(), p.peak.Load()}
+	c := cost{cpu: st.UserTime() + st.SystemTime(), sys: st.SystemTime(), maxRSS: p.peak.Load()}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		c.switches = ru.Nvcsw + ru.Nivcsw
+	}
+	return c
 }
 
 // cpuNow is the CPU time (user and system) the running process has used

@@ -263,24 +263,25 @@ func TestLoad(t *testing.T) {
 	perArticle := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
 	}
+	switches := func(c cost) string { return fmt.Sprintf("%.1f", float64(c.switches)/float64(n)) }
 	var b strings.Builder
 	procs := cmp.Or(loadProcs(), "Go's default")
 	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s\n\n", n, feeds, max(feeds/5, 1), procs)
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "each stage alone\tCPU per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
+	fmt.Fprintln(tw, "each stage alone\tCPU per article\tof it system\tcontext switches per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
 	var sumAlone, sumAloneNATS time.Duration
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink"} {
 		c := alone[name]
 		sumAlone += c.cpu
 		sumAloneNATS += aloneNATS[name]
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d MB\t%s\n", name, perArticle(c.cpu), float64(n)/aloneWall[name].Seconds(), c.maxRSS>>20, perArticle(aloneNATS[name]))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f\t%d MB\t%s\n", name, perArticle(c.cpu), perArticle(c.sys), switches(c), float64(n)/aloneWall[name].Seconds(), c.maxRSS>>20, perArticle(aloneNATS[name]))
 	}
-	fmt.Fprintf(tw, "sum\t%s\t\t\t%s\n", perArticle(sumAlone), perArticle(sumAloneNATS))
+	fmt.Fprintf(tw, "sum\t%s\t\t\t\t\t%s\n", perArticle(sumAlone), perArticle(sumAloneNATS))
 	tw.Flush()
 	var sumDist time.Duration
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "all at once\tCPU per article\tpeak RSS\tNATS messages sent / received per article\t")
+	fmt.Fprintln(tw, "all at once\tCPU per article\tof it system\tcontext switches per article\tpeak RSS\tNATS messages sent / received per article\t")
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
 		c := dist[name]
 		sumDist += c.cpu
@@ -288,17 +289,17 @@ func TestLoad(t *testing.T) {
 		if v, ok := msgs[name]; ok {
 			m = fmt.Sprintf("%.1f / %.1f\t", v[0]/float64(n), v[1]/float64(n))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d MB\t%s\n", name, perArticle(c.cpu), c.maxRSS>>20, m)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d MB\t%s\n", name, perArticle(c.cpu), perArticle(c.sys), switches(c), c.maxRSS>>20, m)
 	}
-	fmt.Fprintf(tw, "sum\t%s\t\t(%.2f × the stages alone)\t\n", perArticle(sumDist), sumDist.Seconds()/sumAlone.Seconds())
+	fmt.Fprintf(tw, "sum\t%s\t\t\t\t(%.2f × the stages alone)\t\n", perArticle(sumDist), sumDist.Seconds()/sumAlone.Seconds())
 	tw.Flush()
 	fmt.Fprintf(&b, "counting nats-server on both sides (its CPU while each stage ran alone): %.2f ×\n",
 		sumDist.Seconds()/(sumAlone+sumAloneNATS).Seconds())
 	distRate, aioRate := float64(n)/distWall.Seconds(), float64(n)/aioWall.Seconds()
 	fmt.Fprintf(&b, "\ndistributed  %s wall, %.0f articles/s, %.2f cores busy, JetStream %.1f MB per 1,000 articles, the sink wrote %.1f messages a batch\n",
 		distWall.Round(10*time.Millisecond), distRate, sumDist.Seconds()/distWall.Seconds(), float64(streamBytes)/float64(n)*1000/1e6, distBatch)
-	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, %.2f cores busy, CPU %s per article, peak RSS %d MB\n",
-		aioWall.Round(10*time.Millisecond), aioRate, aioCost.cpu.Seconds()/aioWall.Seconds(), perArticle(aioCost.cpu), aioCost.maxRSS>>20)
+	fmt.Fprintf(&b, "all-in-one   %s wall, %.0f articles/s, %.2f cores busy, CPU %s per article (%s system, %s context switches), peak RSS %d MB\n",
+		aioWall.Round(10*time.Millisecond), aioRate, aioCost.cpu.Seconds()/aioWall.Seconds(), perArticle(aioCost.cpu), perArticle(aioCost.sys), switches(aioCost), aioCost.maxRSS>>20)
 	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
 	if len(rounds) > 1 {
 		fmt.Fprintf(&b, "\n%d rounds, each the distributed pipeline then the all-in-one:\n", len(rounds))
