@@ -50,9 +50,11 @@ func loadFeeds(t *testing.T) int {
 //     included), each process's peak RSS, and JetStream bytes per 1,000
 //     articles;
 //  3. the all-in-one (newsflow run -once) over the same corpus: wall time
-//     and CPU, and the ratio of the two throughputs.
+//     and CPU, and the ratio of the two throughputs;
+//  4. the services at once against a farm that keeps publishing: the rate
+//     they sustain on it, then fetch→stored latency at half that rate.
 //
-// Every article must be stored by each way. The figures are reported, not
+// Every article must be stored by each of the first three ways. The figures are reported, not
 // asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
 // articles); NEWSFLOW_LOAD_ROUNDS=N runs ways 2 and 3 N times in turn and
 // reports each round's ratios and their medians. With
@@ -134,130 +136,26 @@ func TestLoad(t *testing.T) {
 	d, aioWall, aioCost := rounds[0].dist, rounds[0].aioWall, rounds[0].aio
 	dist, msgs, distWall, streamBytes, distBatch := d.cost, d.msgs, d.wall, d.streamBytes, d.batch
 
-	// 4. Latency at half the distributed rate: a farm that publishes
-	// about distRate/2 items a second over feeds polled every 5 s; the
-	// sink's fetch→stored histogram over 30 s, once the first window and
-	// what was published meanwhile are worked off.
-	half := max(float64(n)/distWall.Seconds()/2, 1)
-	var p50, p99 float64
-	var measured float64
-	var backlog time.Duration           // to work off the first window's backlog; -1: not within a minute
-	handling := map[string][2]float64{} // name → p50, p99 of its handling time, in seconds
-	cores := map[string]float64{}       // name → CPU used over the window, in cores
-	var hops []hop
-	var relinks, taggedIn float64 // relinks sent and messages the tagger handled over the window
-	var windowBatch float64       // messages the sink wrote a batch over the window
-	{
-		const period = 5 * time.Second
-		lfeeds := max(int(half*period.Seconds()), 1)
-		lfarm, err := soak.StartFarm(soak.FarmConfig{Feeds: lfeeds, Hosts: max(lfeeds/5, 1), Items: 5, PeriodMin: period, PeriodMax: period, Seed: 9})
-		require.NoError(t, err)
-		t.Cleanup(lfarm.Close)
-		lfile := filepath.Join(t.TempDir(), "feeds.txt")
-		require.NoError(t, os.WriteFile(lfile, []byte(strings.Join(lfarm.FeedURLs(), "\n")+"\n"), 0o644))
-		addr, store := freeAddr(t), t.TempDir()
-		lprocs := map[string]*proc{"nats-server": natsAt(t, addr, store)}
-		url := "nats://" + addr
-		httpAddrs := map[string]string{}
-		for _, name := range []string{"normalizer", "tagger", "sink"} {
-			httpAddrs[name] = freeAddr(t)
-		}
-		fetcherAddr := freeAddr(t)
-		var pprof []string
-		if profDir != "" {
-			pprof = []string{"-pprof"}
-		}
-		largs := func(addr string, more ...string) []string {
-			return append(append([]string{"-nats", url, "-http", addr}, pprof...), more...)
-		}
-		sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
-		lprocs["sink"] = loadService(t, "sink", largs(sinkAddr, "-store", "sqlite:"+ldb)...)
-		lprocs["tagger"] = loadService(t, "tagger", largs(httpAddrs["tagger"])...)
-		lprocs["normalizer"] = loadService(t, "normalizer", largs(httpAddrs["normalizer"])...)
-		lprocs["fetcher"] = loadService(t, "fetcher", largs(fetcherAddr, "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
-			"-interval", "5s", "-min-interval", "5s")...)
-		// The first window (5 items a feed) is a burst: measure after it.
-		// (Not "once idle": the farm keeps publishing, so the consumers
-		// and the relinks need not be idle at any one moment.)
-		require.Eventually(t, func() bool {
-			return metric(t, sinkAddr, "newsflow_messages_total", `outcome="ok"`) >= float64(lfeeds*5)
-		}, 5*time.Minute, 100*time.Millisecond, "the first window to be stored")
-		// What was published meanwhile is a backlog too, and so are the
-		// relinks the first window's arrival order caused: wait (a minute
-		// at most) until no consumer holds more than a second's worth and
-		// the tagger has no relink waiting.
-		js := jetStream(t, url)
-		caughtUp := func() bool {
-			if metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") != 0 {
-				return false
-			}
-			for _, c := range stage.Consumers() {
-				if n, ok := consumerBacklog(t, js, stage.StreamFor(c.Input), c.Name); !ok || float64(n) > max(half, 20) {
-					return false
-				}
-			}
-			return true
-		}
-		waited := time.Now()
-		for !caughtUp() && time.Since(waited) < time.Minute {
-			time.Sleep(250 * time.Millisecond)
-		}
-		if backlog = time.Since(waited); !caughtUp() {
-			backlog = -1
-		}
-		// The same window of each consumer's handling time (handle,
-		// publish, ack): what the end-to-end time holds besides queueing.
-		const e2e = "fetch→stored"
-		hist := func() map[string]map[float64]float64 {
-			h := map[string]map[float64]float64{e2e: histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")}
-			for name, a := range httpAddrs {
-				h[name] = histogram(t, a, "newsflow_processing_duration_seconds")
-			}
-			return h
-		}
-		cpuAt := func() map[string]time.Duration {
-			m := map[string]time.Duration{}
-			for name, p := range lprocs {
-				m[name] = p.cpuNow()
-			}
-			return m
-		}
-		var profiled func()
-		if profDir != "" {
-			profiled = profile(t, filepath.Join(profDir, "latency"), map[string]string{
-				"fetcher": fetcherAddr, "normalizer": httpAddrs["normalizer"], "tagger": httpAddrs["tagger"], "sink": sinkAddr})
-		}
-		relinked := func() float64 {
-			return metric(t, httpAddrs["tagger"], "newsflow_story_relinks_total", `outcome="sent"`)
-		}
-		tagged := func() float64 {
-			return metric(t, httpAddrs["tagger"], "newsflow_messages_total", `outcome="ok"`)
-		}
-		relinksFrom, taggedFrom := relinked(), tagged()
-		sinkMsgs, sinkBatches := sinkCounts(t, sinkAddr)
-		before, cpuFrom, from := hist(), cpuAt(), time.Now()
-		time.Sleep(30 * time.Second)
-		after, cpuTo, to := hist(), cpuAt(), time.Now()
-		relinks, taggedIn = relinked()-relinksFrom, tagged()-taggedFrom
-		msgsTo, batchesTo := sinkCounts(t, sinkAddr)
-		windowBatch = (msgsTo - sinkMsgs) / max(batchesTo-sinkBatches, 1)
-		if profiled != nil {
-			profiled()
-		}
-		for name := range lprocs {
-			cores[name] = (cpuTo[name] - cpuFrom[name]).Seconds() / to.Sub(from).Seconds()
-		}
-		for name, h := range after {
-			for le, c := range h {
-				h[le] = c - before[name][le]
-			}
-			handling[name] = [2]float64{quantile(h, 0.5), quantile(h, 0.99)}
-		}
-		measured = after[e2e][inf]
-		p50, p99 = handling[e2e][0], handling[e2e][1]
-		hops = hopTimes(t, js, ldb, from, to)
-		require.Positive(t, measured, "articles stored while the farm published")
-	}
+	// 4. Latency at half the rate the pipeline sustains on a farm that
+	// keeps publishing (feeds polled every 5 s, one new item each a
+	// poll): such a load costs more per article than the corpus (a poll,
+	// its registry writes and a small batch for every article or two, and
+	// stories that grow), so half the corpus rate can be the whole
+	// machine. First a farm offers 1.25 times the corpus rate: the
+	// articles stored a second over 20 s once its first window is stored
+	// (a backlog by then, unless the pipeline keeps up with all of it) are
+	// what the pipeline sustains. Then, with those processes stopped, a
+	// farm offers half of that, and fetch→stored is measured over 30 s
+	// once the first window and what was published meanwhile are worked
+	// off.
+	sustainedAt := float64(n) / distWall.Seconds() * 1.25
+	probe := runWindow(t, sustainedAt, 2, 20*time.Second, false, "")
+	sustained := min(probe.rate, sustainedAt)
+	half := max(sustained/2, 1)
+	w := runWindow(t, half, 5, 30*time.Second, true, profDir)
+	measured, backlog, handling, cores, hops := w.stored, w.backlog, w.handling, w.cores, w.hops
+	p50, p99 := w.handling[e2e][0], w.handling[e2e][1]
+	relinks, taggedIn, windowBatch := w.relinks, w.taggedIn, w.batch
 
 	// The report.
 	perArticle := func(d time.Duration) string {
@@ -331,7 +229,13 @@ func TestLoad(t *testing.T) {
 		h := hops[len(hops)-1]
 		exact = fmt.Sprintf("p50 %.0f ms, p99 %.0f ms", h.p50.Seconds()*1000, h.p99.Seconds()*1000)
 	}
-	fmt.Fprintf(&b, "fetch→stored at about half the distributed rate (%.0f articles/s offered, %s; %.0f stored in the 30 s after): %s (the sink's histogram buckets say p50 %.0f ms, p99 %.0f ms)\n",
+	kept := ""
+	if probe.rate >= sustainedAt {
+		kept = ", all of it: the most it sustains is higher"
+	}
+	fmt.Fprintf(&b, "\non a farm that keeps publishing (feeds polled every 5 s), the pipeline stored %.0f articles/s of %.0f offered%s\n",
+		probe.rate, sustainedAt, kept)
+	fmt.Fprintf(&b, "fetch→stored at half of that (%.0f articles/s offered, %s; %.0f stored in the 30 s after): %s (the sink's histogram buckets say p50 %.0f ms, p99 %.0f ms)\n",
 		half, caught, measured, exact, p50*1000, p99*1000)
 	fmt.Fprintf(&b, "  handling one message (batch) p50 / p99:")
 	for _, name := range []string{"normalizer", "tagger", "sink"} {
@@ -722,4 +626,146 @@ func quantile(buckets map[float64]float64, q float64) float64 {
 		lower, below = b, buckets[b]
 	}
 	return lower
+}
+
+// e2e names the whole way, fetch to stored, among a window's hops and
+// histograms.
+const e2e = "fetch→stored"
+
+// window is what runWindow measured.
+type window struct {
+	stored   float64               // articles stored over the span measured
+	rate     float64               // of them a second
+	backlog  time.Duration         // to work off the first window's backlog; -1: not within a minute
+	handling map[string][2]float64 // name (or e2e) → p50, p99 of its handling time, in seconds
+	cores    map[string]float64    // process → CPU used over the span, in cores
+	hops     []hop
+	relinks  float64 // relinks the tagger sent over the span
+	taggedIn float64 // messages the tagger handled over the span
+	batch    float64 // messages the sink wrote a batch over the span
+}
+
+// runWindow runs nats-server and the four services against a farm that
+// publishes about rate items a second, over feeds of items items polled
+// every 5 s, and measures them over span once the first window (items a
+// feed at once) is stored and, if catchUp, once what was published
+// meanwhile is worked off too (a minute at most). With profDir, the
+// services are CPU-profiled over the span into profDir/latency.
+func runWindow(t *testing.T, rate float64, items int, span time.Duration, catchUp bool, profDir string) window {
+	w := window{handling: map[string][2]float64{}, cores: map[string]float64{}}
+	const period = 5 * time.Second
+	lfeeds := max(int(rate*period.Seconds()), 1)
+	lfarm, err := soak.StartFarm(soak.FarmConfig{Feeds: lfeeds, Hosts: max(lfeeds/5, 1), Items: items, PeriodMin: period, PeriodMax: period, Seed: 9})
+	require.NoError(t, err)
+	t.Cleanup(lfarm.Close)
+	lfile := filepath.Join(t.TempDir(), "feeds.txt")
+	require.NoError(t, os.WriteFile(lfile, []byte(strings.Join(lfarm.FeedURLs(), "\n")+"\n"), 0o644))
+	addr, store := freeAddr(t), t.TempDir()
+	lprocs := map[string]*proc{"nats-server": natsAt(t, addr, store)}
+	url := "nats://" + addr
+	httpAddrs := map[string]string{}
+	for _, name := range []string{"normalizer", "tagger", "sink"} {
+		httpAddrs[name] = freeAddr(t)
+	}
+	fetcherAddr := freeAddr(t)
+	var pprof []string
+	if profDir != "" {
+		pprof = []string{"-pprof"}
+	}
+	largs := func(addr string, more ...string) []string {
+		return append(append([]string{"-nats", url, "-http", addr}, pprof...), more...)
+	}
+	sinkAddr, ldb := httpAddrs["sink"], filepath.Join(t.TempDir(), "newsflow.db")
+	lprocs["sink"] = loadService(t, "sink", largs(sinkAddr, "-store", "sqlite:"+ldb)...)
+	lprocs["tagger"] = loadService(t, "tagger", largs(httpAddrs["tagger"])...)
+	lprocs["normalizer"] = loadService(t, "normalizer", largs(httpAddrs["normalizer"])...)
+	lprocs["fetcher"] = loadService(t, "fetcher", largs(fetcherAddr, "-feeds-file", lfile, "-allow-net", "127.0.0.0/8", "-host-rate", "0",
+		"-interval", "5s", "-min-interval", "5s")...)
+	// The first window (items a feed) is a burst: measure after it.
+	// (Not "once idle": the farm keeps publishing, so the consumers
+	// and the relinks need not be idle at any one moment.)
+	require.Eventually(t, func() bool {
+		return metric(t, sinkAddr, "newsflow_messages_total", `outcome="ok"`) >= float64(lfeeds*items)
+	}, 5*time.Minute, 100*time.Millisecond, "the first window to be stored")
+	// What was published meanwhile is a backlog too, and so are the
+	// relinks the first window's arrival order caused: wait (a minute
+	// at most) until no consumer holds more than a second's worth and
+	// the tagger has no relink waiting.
+	js := jetStream(t, url)
+	caughtUp := func() bool {
+		if metric(t, httpAddrs["tagger"], "newsflow_story_relinks_pending") != 0 {
+			return false
+		}
+		for _, c := range stage.Consumers() {
+			if n, ok := consumerBacklog(t, js, stage.StreamFor(c.Input), c.Name); !ok || float64(n) > max(rate, 20) {
+				return false
+			}
+		}
+		return true
+	}
+	waited := time.Now()
+	for catchUp && !caughtUp() && time.Since(waited) < time.Minute {
+		time.Sleep(250 * time.Millisecond)
+	}
+	if w.backlog = time.Since(waited); catchUp && !caughtUp() {
+		w.backlog = -1
+	}
+	// The same window of each consumer's handling time (handle,
+	// publish, ack): what the end-to-end time holds besides queueing.
+	hist := func() map[string]map[float64]float64 {
+		h := map[string]map[float64]float64{e2e: histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")}
+		for name, a := range httpAddrs {
+			h[name] = histogram(t, a, "newsflow_processing_duration_seconds")
+		}
+		return h
+	}
+	cpuAt := func() map[string]time.Duration {
+		m := map[string]time.Duration{}
+		for name, p := range lprocs {
+			m[name] = p.cpuNow()
+		}
+		return m
+	}
+	var profiled func()
+	if profDir != "" {
+		profiled = profile(t, filepath.Join(profDir, "latency"), map[string]string{
+			"fetcher": fetcherAddr, "normalizer": httpAddrs["normalizer"], "tagger": httpAddrs["tagger"], "sink": sinkAddr})
+	}
+	relinked := func() float64 {
+		return metric(t, httpAddrs["tagger"], "newsflow_story_relinks_total", `outcome="sent"`)
+	}
+	tagged := func() float64 {
+		return metric(t, httpAddrs["tagger"], "newsflow_messages_total", `outcome="ok"`)
+	}
+	relinksFrom, taggedFrom := relinked(), tagged()
+	sinkMsgs, sinkBatches := sinkCounts(t, sinkAddr)
+	before, cpuFrom, from := hist(), cpuAt(), time.Now()
+	time.Sleep(span)
+	after, cpuTo, to := hist(), cpuAt(), time.Now()
+	w.relinks, w.taggedIn = relinked()-relinksFrom, tagged()-taggedFrom
+	msgsTo, batchesTo := sinkCounts(t, sinkAddr)
+	w.batch = (msgsTo - sinkMsgs) / max(batchesTo-sinkBatches, 1)
+	if profiled != nil {
+		profiled()
+	}
+	for name := range lprocs {
+		w.cores[name] = (cpuTo[name] - cpuFrom[name]).Seconds() / to.Sub(from).Seconds()
+	}
+	for name, h := range after {
+		for le, c := range h {
+			h[le] = c - before[name][le]
+		}
+		w.handling[name] = [2]float64{quantile(h, 0.5), quantile(h, 0.99)}
+	}
+	w.stored = after[e2e][inf]
+	w.rate = w.stored / to.Sub(from).Seconds()
+	w.hops = hopTimes(t, js, ldb, from, to)
+	require.Positive(t, w.stored, "articles stored while the farm published")
+	// Stopped before the next run: a window's processes left working off
+	// a backlog would take the next one's cores.
+	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
+		lprocs[name].stop(t)
+	}
+	lfarm.Close()
+	return w
 }
