@@ -241,6 +241,10 @@ func TestLoad(t *testing.T) {
 	for _, name := range []string{"normalizer", "tagger", "sink"} {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", name, handling[name][0]*1000, handling[name][1]*1000)
 	}
+	fmt.Fprintf(&b, "\n  JetStream acknowledging a publish of the output p50 / p99:")
+	for _, name := range []string{"fetcher", "normalizer", "tagger"} {
+		fmt.Fprintf(&b, "  %s %.1f / %.1f ms", name, handling[publishKey+name][0]*1000, handling[publishKey+name][1]*1000)
+	}
 	fmt.Fprintf(&b, "\n  CPU over those 30 s, in cores (the machine has %d):", runtime.NumCPU())
 	total := 0.0
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
@@ -632,12 +636,16 @@ func quantile(buckets map[float64]float64, q float64) float64 {
 // histograms.
 const e2e = "fetch→stored"
 
+// publishKey prefixes a process's name for its publish acknowledgement
+// times among a window's histograms.
+const publishKey = "publish:"
+
 // window is what runWindow measured.
 type window struct {
 	stored   float64               // articles stored over the span measured
 	rate     float64               // of them a second
 	backlog  time.Duration         // to work off the first window's backlog; -1: not within a minute
-	handling map[string][2]float64 // name (or e2e) → p50, p99 of its handling time, in seconds
+	handling map[string][2]float64 // name (or e2e, or publishKey+name) → p50, p99 of its handling (publish) time, in seconds
 	cores    map[string]float64    // process → CPU used over the span, in cores
 	hops     []hop
 	relinks  float64 // relinks the tagger sent over the span
@@ -716,6 +724,9 @@ func runWindow(t *testing.T, rate float64, items int, span time.Duration, catchU
 		h := map[string]map[float64]float64{e2e: histogram(t, sinkAddr, "newsflow_fetch_to_stored_seconds")}
 		for name, a := range httpAddrs {
 			h[name] = histogram(t, a, "newsflow_processing_duration_seconds")
+		}
+		for name, a := range map[string]string{"fetcher": fetcherAddr, "normalizer": httpAddrs["normalizer"], "tagger": httpAddrs["tagger"]} {
+			h[publishKey+name] = histogram(t, a, "newsflow_publish_duration_seconds")
 		}
 		return h
 	}

@@ -35,6 +35,7 @@ type Telemetry struct {
 	deadLetters   *prometheus.CounterVec
 	published     *prometheus.CounterVec
 	publishErrors *prometheus.CounterVec
+	publishTime   *prometheus.HistogramVec
 	ready         *prometheus.GaugeVec
 	held          *prometheus.CounterVec
 	versionInfo   *prometheus.GaugeVec
@@ -104,6 +105,7 @@ func (t *Telemetry) publishing(stage string) {
 	t.published.WithLabelValues(stage, "false")
 	t.published.WithLabelValues(stage, "true")
 	t.publishErrors.WithLabelValues(stage)
+	t.publishTime.WithLabelValues(stage)
 }
 
 // NewTelemetry creates a registry with the Go and process collectors and the
@@ -152,6 +154,11 @@ func NewTelemetry() *Telemetry {
 			Namespace: "newsflow", Name: "publish_errors_total",
 			Help: "Publishes to JetStream that failed (the input message is retried).",
 		}, []string{"stage"}),
+		publishTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "newsflow", Name: "publish_duration_seconds",
+			Help:    "Time from a publish of a stage's output to JetStream's acknowledgement (failed publishes included): the wait every message's handling holds.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"stage"}),
 		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "newsflow", Name: "stage_ready",
 			Help: "1 when the stage is connected and consuming, else 0.",
@@ -170,6 +177,7 @@ func NewTelemetry() *Telemetry {
 	f(t.deadLetters)
 	f(t.published)
 	f(t.publishErrors)
+	f(t.publishTime)
 	f(t.ready)
 	f(t.held)
 	t.versionInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{

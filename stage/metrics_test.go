@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	newsflowv1 "github.com/newsflow/newsflow/proto/newsflow/v1"
@@ -37,6 +39,7 @@ func TestSeriesExistBeforeTheFirstMessage(t *testing.T) {
 		{"newsflow_held_retries_total", 1},
 		{"newsflow_published_total", 2}, // duplicate true and false
 		{"newsflow_publish_errors_total", 1},
+		{"newsflow_publish_duration_seconds", 1},
 	} {
 		require.Equal(t, c.want, testutil.CollectAndCount(h.tel.Registry, c.name), c.name)
 	}
@@ -75,4 +78,30 @@ func TestStamp(t *testing.T) {
 	require.NotEqual(t, a, Stamp([]byte("rules"), []byte("min=40")))
 	require.NotEqual(t, a, Stamp([]byte("rulesmin=200")))
 	require.NotEqual(t, a, Stamp())
+}
+
+// Every publish of a stage's output is timed to its acknowledgement; a
+// message dropped by the handler publishes nothing and is not.
+func TestPublishDurationCountsEveryPublish(t *testing.T) {
+	h := newHarness(t, "normalizer")
+	stop := h.run(SubjectFetched, SubjectNormalized, func(ctx context.Context, a *newsflowv1.Article) (*newsflowv1.Article, error) {
+		if a.GetId() == "drop" {
+			return nil, nil
+		}
+		return a, nil
+	})
+	defer stop()
+	for _, id := range []string{"a", "b", "drop", "c"} {
+		// Straight to JetStream: the harness's own publisher would be
+		// timed under the same stage name.
+		msg, err := ArticleMsg(SubjectFetched, &newsflowv1.Article{Id: id, ContentHash: id})
+		require.NoError(t, err)
+		_, err = h.js.PublishMsg(t.Context(), msg)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return h.tel.MessageCount("normalizer", OutcomeOK) == 4 }, 10*time.Second, 10*time.Millisecond)
+	var m dto.Metric
+	require.NoError(t, h.tel.publishTime.WithLabelValues("normalizer").(prometheus.Metric).Write(&m))
+	require.Equal(t, uint64(3), m.GetHistogram().GetSampleCount())
+	require.Positive(t, m.GetHistogram().GetSampleSum())
 }

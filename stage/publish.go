@@ -121,7 +121,11 @@ func (p *Publisher) send(ctx context.Context, msg *nats.Msg, msgID string) (bool
 	}
 	tctx, cancel := context.WithTimeout(ctx, PublishTry)
 	defer cancel()
+	sent := time.Now()
 	ack, err := p.r.js.PublishMsg(tctx, msg, jetstream.WithMsgID(msgID))
+	if !p.dead {
+		p.r.tel.publishTime.WithLabelValues(p.r.name).Observe(time.Since(sent).Seconds())
+	}
 	if err != nil {
 		p.r.tel.publishErrors.WithLabelValues(p.r.name).Inc()
 		err = fmt.Errorf("publish to %s: %w", p.subject, err)

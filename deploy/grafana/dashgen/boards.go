@@ -72,6 +72,9 @@ func stageBoard() *board {
 	bd.series(12, "Publishes", "What the stage published, and whether the stream dropped it as a duplicate; failed publishes.", "ops",
 		q(`sum by (duplicate) (rate(newsflow_published_total{stage="$stage"}[$__rate_interval]))`, "duplicate={{duplicate}}"),
 		q(`sum(rate(newsflow_publish_errors_total{stage="$stage"}[$__rate_interval]))`, "errors"))
+	bd.series(12, "Publish acknowledgement time", "Quantiles of the time from a publish of the stage's output to JetStream's acknowledgement: the wait every message's handling holds. When it grows, NATS (its storage, its CPU) is slow, not the stage.", "s",
+		q(`histogram_quantile(0.5, sum by (le) (rate(newsflow_publish_duration_seconds_bucket{stage="$stage"}[$__rate_interval])))`, "p50"),
+		q(`histogram_quantile(0.99, sum by (le) (rate(newsflow_publish_duration_seconds_bucket{stage="$stage"}[$__rate_interval])))`, "p99"))
 	bd.series(12, "In flight", "Messages the stage's replicas are handling now.", "short",
 		q(`sum(newsflow_messages_in_flight{stage="$stage"})`, "in flight"))
 	bd.stat(12, "Replicas ready / reporting", "Replicas of the stage that are ready, and all that report metrics.", "short",
