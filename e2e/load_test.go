@@ -54,10 +54,11 @@ func loadFeeds(t *testing.T) int {
 //  4. the services at once against a farm that keeps publishing: the rate
 //     they sustain on it, then fetch→stored latency at half that rate.
 //
-// Every article must be stored by each of the first three ways. The figures are reported, not
-// asserted. NEWSFLOW_LOAD_FEEDS=100 gives the documented full run (1,000
-// articles); NEWSFLOW_LOAD_ROUNDS=N runs ways 2 and 3 N times in turn and
-// reports each round's ratios and their medians. With
+// Every article must be stored by each of the first three ways. The
+// figures are reported, not asserted. NEWSFLOW_LOAD_FEEDS=100 gives the
+// documented full run (1,000 articles); NEWSFLOW_LOAD_ROUNDS=N runs ways 2
+// and 3 N times in turn and reports each round's ratios and their
+// medians. With
 // NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 (in the first round)
 // is CPU-profiled throughout, in one-second profiles written to
 // DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof),
@@ -153,9 +154,6 @@ func TestLoad(t *testing.T) {
 	sustained := min(probe.rate, sustainedAt)
 	half := max(sustained/2, 1)
 	w := runWindow(t, half, 5, 30*time.Second, true, profDir)
-	measured, backlog, handling, cores, hops := w.stored, w.backlog, w.handling, w.cores, w.hops
-	p50, p99 := w.handling[e2e][0], w.handling[e2e][1]
-	relinks, taggedIn, windowBatch := w.relinks, w.taggedIn, w.batch
 
 	// The report.
 	perArticle := func(d time.Duration) string {
@@ -217,16 +215,16 @@ func TestLoad(t *testing.T) {
 		fmt.Fprintf(tw, "median\t\t\t%.2f\t%.2f\t%.2f\t\n", median(tput), median(cpu), median(cpuNATS))
 		tw.Flush()
 	}
-	caught := fmt.Sprintf("its backlog worked off %s after the first window", backlog.Round(100*time.Millisecond))
-	if backlog < 0 {
+	caught := fmt.Sprintf("its backlog worked off %s after the first window", w.backlog.Round(100*time.Millisecond))
+	if w.backlog < 0 {
 		caught = "its backlog NOT worked off within a minute of the first window"
 	}
 	// The whole way exactly, from the articles' fetch and store times
 	// (the last hop); the sink's histogram, what a dashboard shows,
 	// interpolates within buckets that double.
 	exact := "no article fetched in the window was stored"
-	if len(hops) > 0 && hops[len(hops)-1].name == "fetch→stored" {
-		h := hops[len(hops)-1]
+	if len(w.hops) > 0 && w.hops[len(w.hops)-1].name == e2e {
+		h := w.hops[len(w.hops)-1]
 		exact = fmt.Sprintf("p50 %.0f ms, p99 %.0f ms", h.p50.Seconds()*1000, h.p99.Seconds()*1000)
 	}
 	kept := ""
@@ -236,25 +234,25 @@ func TestLoad(t *testing.T) {
 	fmt.Fprintf(&b, "\non a farm that keeps publishing (feeds polled every 5 s), the pipeline stored %.0f articles/s of %.0f offered%s\n",
 		probe.rate, sustainedAt, kept)
 	fmt.Fprintf(&b, "fetch→stored at half of that (%.0f articles/s offered, %s; %.0f stored in the 30 s after): %s (the sink's histogram buckets say p50 %.0f ms, p99 %.0f ms)\n",
-		half, caught, measured, exact, p50*1000, p99*1000)
+		half, caught, w.stored, exact, w.handling[e2e][0]*1000, w.handling[e2e][1]*1000)
 	fmt.Fprintf(&b, "  handling one message (batch) p50 / p99:")
 	for _, name := range []string{"normalizer", "tagger", "sink"} {
-		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", name, handling[name][0]*1000, handling[name][1]*1000)
+		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", name, w.handling[name][0]*1000, w.handling[name][1]*1000)
 	}
 	fmt.Fprintf(&b, "\n  JetStream acknowledging a publish of the output p50 / p99:")
 	for _, name := range []string{"fetcher", "normalizer", "tagger"} {
-		fmt.Fprintf(&b, "  %s %.1f / %.1f ms", name, handling[publishKey+name][0]*1000, handling[publishKey+name][1]*1000)
+		fmt.Fprintf(&b, "  %s %.1f / %.1f ms", name, w.handling[publishKey+name][0]*1000, w.handling[publishKey+name][1]*1000)
 	}
 	fmt.Fprintf(&b, "\n  CPU over those 30 s, in cores (the machine has %d):", runtime.NumCPU())
 	total := 0.0
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
-		fmt.Fprintf(&b, "  %s %.2f", name, cores[name])
-		total += cores[name]
+		fmt.Fprintf(&b, "  %s %.2f", name, w.cores[name])
+		total += w.cores[name]
 	}
 	fmt.Fprintf(&b, "  all %.2f", total)
-	fmt.Fprintf(&b, "\n  the tagger handled %.0f messages over those 30 s, %.0f of them relinks it sent; the sink wrote %.1f messages a batch", taggedIn, relinks, windowBatch)
+	fmt.Fprintf(&b, "\n  the tagger handled %.0f messages over those 30 s, %.0f of them relinks it sent; the sink wrote %.1f messages a batch", w.taggedIn, w.relinks, w.batch)
 	fmt.Fprintf(&b, "\n  between streams (queueing, handling, publishing) p50 / p99:")
-	for _, h := range hops {
+	for _, h := range w.hops {
 		fmt.Fprintf(&b, "  %s %.0f / %.0f ms", h.name, h.p50.Seconds()*1000, h.p99.Seconds()*1000)
 	}
 	fmt.Fprintln(&b)

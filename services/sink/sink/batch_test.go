@@ -3,8 +3,6 @@ package sink
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -104,32 +102,17 @@ func gauge(t *testing.T, g prometheus.Gauge) float64 {
 func TestBatchEveryReachesTheWriter(t *testing.T) {
 	ns := natstest.Run(t)
 	js := natstest.JetStream(t, ns)
-	cfg := stage.DefaultConfig()
-	cfg.NATSURL = ns.ClientURL()
-	tel := stage.NewTelemetry()
-	rt, err := stage.New(t.Context(), cfg, stage.Options{Name: Name, Telemetry: tel, Health: stage.NewHealth(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
-	defer rt.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, rt, Config{Store: "sqlite:" + filepath.Join(t.TempDir(), "news.db"), BatchSize: 100, BatchWait: time.Second, BatchEvery: 400 * time.Millisecond})
-	}()
-	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-	}()
+	s := startSinkWith(t, ns, Config{Store: "sqlite:" + filepath.Join(t.TempDir(), "news.db"), BatchSize: 100, BatchWait: time.Second, BatchEvery: 400 * time.Millisecond})
+	defer s.stop()
 	const n = 30
 	publishOutage(t, js, 0, 0) // waits for the input stream
 	for i := range n {
 		publishOutage(t, js, i, i+1)
 		time.Sleep(20 * time.Millisecond)
 	}
-	require.Eventually(t, func() bool {
-		return tel.CounterValues("newsflow_store_rows_written_total", "outcome")["inserted"] == n
-	}, 20*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return s.inserted() == n }, 20*time.Second, 10*time.Millisecond)
 	var batches uint64
-	families, err := tel.Registry.Gather()
+	families, err := s.tel.Registry.Gather()
 	require.NoError(t, err)
 	for _, f := range families {
 		if f.GetName() == "newsflow_store_batch_size" {

@@ -32,6 +32,11 @@ type lostSink struct {
 }
 
 func startLostSink(t *testing.T, ns *server.Server, path string) *lostSink {
+	return startSinkWith(t, ns, Config{Store: "sqlite:" + path, BatchSize: 5, BatchWait: 20 * time.Millisecond})
+}
+
+// startSinkWith runs the sink with sc on ns until its stop is called.
+func startSinkWith(t *testing.T, ns *server.Server, sc Config) *lostSink {
 	cfg := stage.DefaultConfig()
 	cfg.NATSURL = ns.ClientURL()
 	cfg.ShutdownTimeout = 5 * time.Second
@@ -41,7 +46,7 @@ func startLostSink(t *testing.T, ns *server.Server, path string) *lostSink {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, rt, Config{Store: "sqlite:" + path, BatchSize: 5, BatchWait: 20 * time.Millisecond})
+		done <- Run(ctx, rt, sc)
 	}()
 	return &lostSink{tel: tel, health: health, stop: func() {
 		cancel()
