@@ -157,9 +157,10 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 // the system part of it, its context switches (voluntary: it waited for
 // something; involuntary: it was preempted) and its peak resident memory.
 type cost struct {
-	cpu, sys time.Duration
-	switches int64
-	maxRSS   int64
+	cpu, sys  time.Duration
+	switches  int64 // voluntary and involuntary
+	preempted int64 // of them involuntary
+	maxRSS    int64
 }
 
 // usage is what an exited process used, its peak memory as last read.
@@ -170,7 +171,7 @@ func (p *proc) usage() cost {
 	}
 	c := cost{cpu: st.UserTime() + st.SystemTime(), sys: st.SystemTime(), maxRSS: p.peak.Load()}
 	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-		c.switches = ru.Nvcsw + ru.Nivcsw
+		c.switches, c.preempted = ru.Nvcsw+ru.Nivcsw, ru.Nivcsw
 	}
 	return c
 }

@@ -159,7 +159,9 @@ func TestLoad(t *testing.T) {
 	perArticle := func(d time.Duration) string {
 		return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000/float64(n))
 	}
-	switches := func(c cost) string { return fmt.Sprintf("%.1f", float64(c.switches)/float64(n)) }
+	switches := func(c cost) string {
+		return fmt.Sprintf("%.1f (%.1f preempted)", float64(c.switches)/float64(n), float64(c.preempted)/float64(n))
+	}
 	var b strings.Builder
 	procs := cmp.Or(loadProcs(), "Go's default")
 	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s\n\n", n, feeds, max(feeds/5, 1), procs)
