@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/newsflow/newsflow/stage"
 )
 
 // binDir holds the binaries built once for all tests.
@@ -125,6 +127,13 @@ func start(t *testing.T, name string, args ...string) *proc {
 // startEnv is start with extra environment variables.
 func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 	t.Helper()
+	return startSlack(t, 0, env, name, args...)
+}
+
+// startSlack is startEnv with the process's timer slack set to slack (0:
+// this process's), as systemd's TimerSlackNSec does; on Linux only.
+func startSlack(t *testing.T, slack time.Duration, env []string, name string, args ...string) *proc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -133,7 +142,13 @@ func startEnv(t *testing.T, env []string, name string, args ...string) *proc {
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(append(os.Environ(), "NEWSFLOW_LOG_FORMAT=text"), env...)
-	if err := cmd.Start(); err != nil {
+	startCmd := func(time.Duration) error { return cmd.Start() }
+	if slack > 0 {
+		err = stage.WithTimerSlack(slack, startCmd)
+	} else {
+		err = startCmd(0)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{name: name, cmd: cmd, log: f, done: make(chan struct{})}
@@ -252,7 +267,8 @@ func natsServer(t *testing.T) (url string) {
 // natsAt runs nats-server on addr with JetStream storage in store (extra
 // lines go into its configuration file), and waits until it listens. Run
 // it again with the same arguments after a kill to restart the server on
-// its store.
+// its store. NEWSFLOW_LOAD_NATS_SLACK (a duration) gives it that timer
+// slack (see natsSlack).
 func natsAt(t *testing.T, addr, store string, extra ...string) *proc {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
@@ -261,7 +277,7 @@ func natsAt(t *testing.T, addr, store string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, "nats-server", "-c", conf)
+	p := startSlack(t, natsSlack(t), nil, "nats-server", "-c", conf)
 	require.Eventually(t, func() bool {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {

@@ -164,7 +164,12 @@ func TestLoad(t *testing.T) {
 	}
 	var b strings.Builder
 	procs := cmp.Or(loadProcs(), "Go's default")
-	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s\n\n", n, feeds, max(feeds/5, 1), procs)
+	fmt.Fprintf(&b, "%d articles (%d feeds of 10 items on %d loopback hosts); the services with GOMAXPROCS %s and a timer slack of %s", n, feeds, max(feeds/5, 1), procs,
+		cmp.Or(os.Getenv(stage.TimerSlackEnv), stage.DefaultTimerSlack.String()))
+	if d := natsSlack(t); d > 0 {
+		fmt.Fprintf(&b, "; nats-server with a timer slack of %s", d)
+	}
+	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "each stage alone\tCPU per article\tof it system\tcontext switches per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
 	var sumAlone, sumAloneNATS time.Duration
@@ -287,6 +292,22 @@ func loadProcs() string {
 		return v
 	}
 	return "1"
+}
+
+// natsSlack is the timer slack NEWSFLOW_LOAD_NATS_SLACK gives nats-server
+// (0, the default: as this process has it, which the services raise for
+// themselves, see stage.SlackTimers): what an operator gets with
+// systemd's TimerSlackNSec, say, since nats-server cannot set its own.
+func natsSlack(t *testing.T) time.Duration {
+	v := os.Getenv("NEWSFLOW_LOAD_NATS_SLACK")
+	if v == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		t.Fatalf("NEWSFLOW_LOAD_NATS_SLACK=%q: want a duration", v)
+	}
+	return d
 }
 
 // median is the middle of xs (the mean of the two middle ones for an even

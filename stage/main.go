@@ -31,8 +31,10 @@ type Program struct {
 // Main parses flags and environment, connects, serves /metrics, /healthz and
 // /readyz, runs p until SIGINT or SIGTERM and shuts down in order. It returns
 // the process exit code: 0 on a clean stop, 1 on a failure, 2 on bad
-// configuration.
+// configuration. It first gives the process its timer slack
+// (SlackTimers).
 func Main(p Program) int {
+	SlackTimers()
 	return run(context.Background(), p, os.Args[1:], os.Stderr)
 }
 
