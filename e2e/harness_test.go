@@ -142,11 +142,10 @@ func startSlack(t *testing.T, slack time.Duration, env []string, name string, ar
 	cmd := exec.Command(filepath.Join(binDir, name), args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = append(append(os.Environ(), "NEWSFLOW_LOG_FORMAT=text"), env...)
-	startCmd := func(time.Duration) error { return cmd.Start() }
 	if slack > 0 {
-		err = stage.WithTimerSlack(slack, startCmd)
+		err = stage.WithTimerSlack(slack, func(time.Duration) error { return cmd.Start() })
 	} else {
-		err = startCmd(0)
+		err = cmd.Start()
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -48,7 +48,6 @@ func TestSlackHelper(t *testing.T) {
 		fmt.Println("slack", strings.TrimSpace(string(b)))
 	}
 	fmt.Println("marker", os.Getenv(slackMarker))
-	fmt.Println("pid", os.Getpid())
 	close(done)
 	os.Exit(0)
 }
