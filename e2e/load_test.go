@@ -56,9 +56,9 @@ func loadFeeds(t *testing.T) int {
 //
 // Every article must be stored by each of the first three ways. The
 // figures are reported, not asserted. NEWSFLOW_LOAD_FEEDS=100 gives the
-// documented full run (1,000 articles); NEWSFLOW_LOAD_ROUNDS=N runs ways 2
-// and 3 N times in turn and reports each round's ratios and their
-// medians. With
+// documented full run (1,000 articles); NEWSFLOW_LOAD_ROUNDS=N runs ways
+// 1, 2 and 3 N times in turn and reports each round's ratios, of its own
+// figures, and their medians. With
 // NEWSFLOW_LOAD_PROFILE=DIR, every process of way 2 (in the first round)
 // is CPU-profiled throughout, in one-second profiles written to
 // DIR/NAME-N.pprof (read them with go tool pprof -top DIR/tagger-*.pprof),
@@ -79,61 +79,24 @@ func TestLoad(t *testing.T) {
 
 	profDir := os.Getenv("NEWSFLOW_LOAD_PROFILE")
 
-	// 1. Each stage alone.
-	alone := map[string]cost{}
-	aloneWall := map[string]time.Duration{}
-	aloneNATS := map[string]time.Duration{} // nats-server's CPU while each stage ran alone
-	{
-		addr, store := freeAddr(t), t.TempDir()
-		nats := natsAt(t, addr, store)
-		url := "nats://" + addr
-		js := jetStream(t, url)
-		db := filepath.Join(t.TempDir(), "newsflow.db")
-		began, natsFrom := time.Now(), nats.cpuNow()
-		f := loadService(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
-		require.NoError(t, f.wait(t, 5*time.Minute), "fetcher -once")
-		aloneWall["fetcher"] = time.Since(began)
-		alone["fetcher"] = f.usage()
-		aloneNATS["fetcher"] = nats.cpuNow() - natsFrom
-		require.Equal(t, uint64(n), streamMsgs(t, js, stage.StreamFor(stage.SubjectFetched)))
-		for _, st := range stage.Consumers() {
-			a := freeAddr(t)
-			args := []string{"-nats", url, "-http", a}
-			if st.Name == "sink" {
-				args = append(args, "-store", "sqlite:"+db)
-			}
-			began, natsFrom := time.Now(), nats.cpuNow()
-			p := loadService(t, st.Name, args...)
-			require.Eventually(t, func() bool {
-				return consumerIdle(t, js, stage.StreamFor(st.Input), st.Name) &&
-					(st.Name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
-			}, 10*time.Minute, 50*time.Millisecond, "%s alone to work through its input", st.Name)
-			aloneWall[st.Name] = time.Since(began)
-			p.stop(t)
-			alone[st.Name] = p.usage()
-			aloneNATS[st.Name] = nats.cpuNow() - natsFrom
-			if st.Output != "" {
-				require.GreaterOrEqual(t, streamMsgs(t, js, stage.StreamFor(st.Output)), uint64(n), st.Name)
-			}
-		}
-		nats.stop(t)
-		require.Len(t, storedURLs(t, db), n, "stages alone: every article stored")
-	}
-
-	// 2 and 3, alternated over NEWSFLOW_LOAD_ROUNDS rounds: the
-	// machine's speed drifts between runs, and a ratio of two runs made
-	// one after the other is steadier than either figure. The first
-	// round's are the detailed figures (and its processes the profiled).
+	// 1, 2 and 3, in turn over NEWSFLOW_LOAD_ROUNDS rounds: the
+	// machine's speed drifts (the stages alone cost 4.18, 4.53 and 4.66
+	// ms per article in three runs minutes apart), and a ratio of runs
+	// made one after the other is steadier than any one figure, so each
+	// round's ratios are of its own figures. The first round's are the
+	// detailed figures (and its processes the profiled).
 	var rounds []round
 	for r := range loadRounds(t) {
 		dir := ""
 		if r == 0 {
 			dir = profDir
 		}
+		a := runAlone(t, fetchArgs, n)
 		d := runDistributed(t, fetchArgs, n, dir)
 		w, c := runAllInOne(t, fetchArgs, n, dir)
-		rounds = append(rounds, round{d, w, c})
+		rounds = append(rounds, round{a, d, w, c})
 	}
+	alone, aloneWall, aloneNATS := rounds[0].alone.cost, rounds[0].alone.wall, rounds[0].alone.nats
 	d, aioWall, aioCost := rounds[0].dist, rounds[0].aioWall, rounds[0].aio
 	dist, msgs, distWall, streamBytes, distBatch := d.cost, d.msgs, d.wall, d.streamBytes, d.batch
 
@@ -172,11 +135,9 @@ func TestLoad(t *testing.T) {
 	b.WriteString("\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "each stage alone\tCPU per article\tof it system\tcontext switches per article\tarticles/s\tpeak RSS\tnats-server CPU per article meanwhile")
-	var sumAlone, sumAloneNATS time.Duration
+	sumAlone, sumAloneNATS := rounds[0].alone.sums()
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink"} {
 		c := alone[name]
-		sumAlone += c.cpu
-		sumAloneNATS += aloneNATS[name]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f\t%d MB\t%s\n", name, perArticle(c.cpu), perArticle(c.sys), switches(c), float64(n)/aloneWall[name].Seconds(), c.maxRSS>>20, perArticle(aloneNATS[name]))
 	}
 	fmt.Fprintf(tw, "sum\t%s\t\t\t\t\t%s\n", perArticle(sumAlone), perArticle(sumAloneNATS))
@@ -205,21 +166,22 @@ func TestLoad(t *testing.T) {
 		aioWall.Round(10*time.Millisecond), aioRate, aioCost.cpu.Seconds()/aioWall.Seconds(), perArticle(aioCost.cpu), perArticle(aioCost.sys), switches(aioCost), aioCost.maxRSS>>20)
 	fmt.Fprintf(&b, "distributed / all-in-one throughput: %.2f\n", distRate/aioRate)
 	if len(rounds) > 1 {
-		fmt.Fprintf(&b, "\n%d rounds, each the distributed pipeline then the all-in-one:\n", len(rounds))
+		fmt.Fprintf(&b, "\n%d rounds, each the stages alone, the distributed pipeline, then the all-in-one:\n", len(rounds))
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "round\tdistributed articles/s\tall-in-one articles/s\tthroughput ratio\tCPU ratio\tcounting nats-server on both sides\t")
+		fmt.Fprintln(tw, "round\tstages alone CPU per article\tat once\tdistributed articles/s\tall-in-one articles/s\tthroughput ratio\tCPU ratio\tcounting nats-server on both sides\t")
 		var tput, cpu, cpuNATS []float64
 		for i, r := range rounds {
 			var sum time.Duration
 			for _, c := range r.dist.cost {
 				sum += c.cpu
 			}
+			stages, nats := r.alone.sums()
 			tput = append(tput, r.aioWall.Seconds()/r.dist.wall.Seconds())
-			cpu = append(cpu, sum.Seconds()/sumAlone.Seconds())
-			cpuNATS = append(cpuNATS, sum.Seconds()/(sumAlone+sumAloneNATS).Seconds())
-			fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", i+1, float64(n)/r.dist.wall.Seconds(), float64(n)/r.aioWall.Seconds(), tput[i], cpu[i], cpuNATS[i])
+			cpu = append(cpu, sum.Seconds()/stages.Seconds())
+			cpuNATS = append(cpuNATS, sum.Seconds()/(stages+nats).Seconds())
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t\n", i+1, perArticle(stages), perArticle(sum), float64(n)/r.dist.wall.Seconds(), float64(n)/r.aioWall.Seconds(), tput[i], cpu[i], cpuNATS[i])
 		}
-		fmt.Fprintf(tw, "median\t\t\t%.2f\t%.2f\t%.2f\t\n", median(tput), median(cpu), median(cpuNATS))
+		fmt.Fprintf(tw, "median\t\t\t\t\t%.2f\t%.2f\t%.2f\t\n", median(tput), median(cpu), median(cpuNATS))
 		tw.Flush()
 	}
 	caught := fmt.Sprintf("its backlog worked off %s after the first window", w.backlog.Round(100*time.Millisecond))
@@ -333,8 +295,10 @@ func loadRounds(t *testing.T) int {
 	return 1
 }
 
-// round is one run of the distributed pipeline and one of the all-in-one.
+// round is one run of the stages alone, one of the distributed pipeline
+// and one of the all-in-one.
 type round struct {
+	alone   aloneRun
 	dist    distributed
 	aioWall time.Duration
 	aio     cost
@@ -800,4 +764,65 @@ func runWindow(t *testing.T, rate float64, items int, span time.Duration, catchU
 	}
 	lfarm.Close()
 	return w
+}
+
+// aloneRun is what way 1 measured: each stage alone, over its input
+// stream filled by the stage before (the others stopped).
+type aloneRun struct {
+	cost map[string]cost          // by stage
+	wall map[string]time.Duration // until the stage had worked off its input
+	nats map[string]time.Duration // nats-server's CPU meanwhile
+}
+
+// sums is the stages' CPU and nats-server's CPU meanwhile, each summed
+// over the four stages.
+func (a aloneRun) sums() (stages, nats time.Duration) {
+	for name, c := range a.cost {
+		stages += c.cpu
+		nats += a.nats[name]
+	}
+	return stages, nats
+}
+
+// runAlone runs the fetcher over the corpus, then each consuming stage
+// over the stream the one before it filled, one at a time, and every
+// article must be stored.
+func runAlone(t *testing.T, fetchArgs []string, n int) aloneRun {
+	t.Helper()
+	r := aloneRun{cost: map[string]cost{}, wall: map[string]time.Duration{}, nats: map[string]time.Duration{}}
+	addr, store := freeAddr(t), t.TempDir()
+	nats := natsAt(t, addr, store)
+	url := "nats://" + addr
+	js := jetStream(t, url)
+	db := filepath.Join(t.TempDir(), "newsflow.db")
+	began, natsFrom := time.Now(), nats.cpuNow()
+	f := loadService(t, "fetcher", append([]string{"-nats", url, "-http", freeAddr(t)}, fetchArgs...)...)
+	require.NoError(t, f.wait(t, 5*time.Minute), "fetcher -once")
+	r.wall["fetcher"] = time.Since(began)
+	r.cost["fetcher"] = f.usage()
+	r.nats["fetcher"] = nats.cpuNow() - natsFrom
+	require.Equal(t, uint64(n), streamMsgs(t, js, stage.StreamFor(stage.SubjectFetched)))
+	for _, st := range stage.Consumers() {
+		a := freeAddr(t)
+		args := []string{"-nats", url, "-http", a}
+		if st.Name == "sink" {
+			args = append(args, "-store", "sqlite:"+db)
+		}
+		began, natsFrom := time.Now(), nats.cpuNow()
+		p := loadService(t, st.Name, args...)
+		require.Eventually(t, func() bool {
+			return consumerIdle(t, js, stage.StreamFor(st.Input), st.Name) &&
+				(st.Name != "tagger" || metric(t, a, "newsflow_story_relinks_pending") == 0)
+		}, 10*time.Minute, 50*time.Millisecond, "%s alone to work through its input", st.Name)
+		r.wall[st.Name] = time.Since(began)
+		p.stop(t)
+		r.cost[st.Name] = p.usage()
+		r.nats[st.Name] = nats.cpuNow() - natsFrom
+		if st.Output != "" {
+			require.GreaterOrEqual(t, streamMsgs(t, js, stage.StreamFor(st.Output)), uint64(n), st.Name)
+		}
+	}
+	nats.stop(t)
+	require.Len(t, storedURLs(t, db), n, "stages alone: every article stored")
+	return r
 }
