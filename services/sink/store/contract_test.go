@@ -147,6 +147,58 @@ func TestVersionsKeepHistory(t *testing.T) {
 	})
 }
 
+// TestVersionsKeepSupersededText: the history keeps the text of each
+// version an update replaced, and none of the current one (the article
+// row has it), also when both versions come in one batch and when an old
+// version comes back.
+func TestVersionsKeepSupersededText(t *testing.T) {
+	storetest.Contract(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		s := open(t)
+		texts := func(id string) map[string]string {
+			t.Helper()
+			got, err := store.VersionTexts(s, id)
+			require.NoError(t, err)
+			return got
+		}
+		arts := storetest.Articles(2, 43)
+		v1 := arts[0]
+		v2 := *v1
+		v2.ContentHash, v2.Text, v2.FetchedAt = "hash-2", "The second text.", v1.FetchedAt.Add(time.Hour)
+		_, err := s.Upsert(ctx, v1)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{v1.ContentHash: ""}, texts(v1.ID), "one version: its text is the article's")
+		_, err = s.Upsert(ctx, &v2)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{v1.ContentHash: v1.Text, "hash-2": ""}, texts(v1.ID))
+		replay := v2 // the same version re-processed: the same history
+		replay.Keywords = []string{"replayed"}
+		_, err = s.Upsert(ctx, &replay)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{v1.ContentHash: v1.Text, "hash-2": ""}, texts(v1.ID))
+		back := *v1 // the first version comes back
+		back.FetchedAt = v2.FetchedAt.Add(time.Hour)
+		_, err = s.Upsert(ctx, &back)
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{v1.ContentHash: v1.Text, "hash-2": v2.Text}, texts(v1.ID))
+		got, err := s.Get(ctx, v1.ID)
+		require.NoError(t, err)
+		require.Equal(t, v1.Text, got.Text)
+
+		w1 := arts[1]
+		w2 := *w1
+		w2.ContentHash, w2.Text, w2.FetchedAt = "hash-w2", "Another text.", w1.FetchedAt.Add(time.Hour)
+		res, err := s.UpsertBatch(ctx, []*store.Article{w1, &w2})
+		require.NoError(t, err)
+		require.Equal(t, []store.Outcome{store.Inserted, store.Updated}, []store.Outcome{res[0].Outcome, res[1].Outcome})
+		require.Equal(t, map[string]string{w1.ContentHash: w1.Text, "hash-w2": ""}, texts(w1.ID), "both versions in one batch")
+		got, err = s.Get(ctx, w1.ID)
+		require.NoError(t, err)
+		require.Equal(t, w2.Text, got.Text)
+		require.Len(t, got.Versions, 2)
+	})
+}
+
 // TestMadeBefore: the store keeps what made each article and orders a
 // stage's stamps by when they were first stored, so a replay can select
 // what older rules made; a replay's new stamp alone updates the row.

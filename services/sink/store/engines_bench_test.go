@@ -64,6 +64,7 @@ func BenchmarkWrite(b *testing.B) {
 // text of about 800 words, 20 entities) in the small batches the sink
 // writes when it keeps up with the pipeline (5 or 6 articles in TestLoad),
 // and in full ones for comparison. The per-commit cost is what differs.
+// It also reports what the database grew by per article.
 //
 //	go test -run '^$' -bench WriteSmallBatches -benchtime 20000x ./store/
 func BenchmarkWriteSmallBatches(b *testing.B) {
@@ -79,6 +80,7 @@ func BenchmarkWriteSmallBatches(b *testing.B) {
 						a.Entities = append(a.Entities, store.Entity{Name: fmt.Sprintf("Person %d", (i*7+j)%500), Type: "person", Mentions: 2, Aliases: []string{}})
 					}
 				}
+				before := dbSize(b, s)
 				b.ResetTimer()
 				start := time.Now()
 				for i := 0; i < len(arts); i += size {
@@ -87,6 +89,8 @@ func BenchmarkWriteSmallBatches(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(len(arts))/time.Since(start).Seconds(), "rows/s")
+				b.StopTimer()
+				b.ReportMetric(float64(dbSize(b, s)-before)/float64(len(arts)), "disk-B/article")
 			})
 		}
 	}

@@ -147,3 +147,23 @@ func WriterPragma(s *Store, name string) (string, error) {
 	err := s.w.QueryRowContext(context.Background(), `PRAGMA `+name).Scan(&v)
 	return v, err
 }
+
+// VersionTexts returns the text each version of article id keeps in its
+// history, by content hash ("" for the current one: its text is the
+// article's).
+func VersionTexts(s *Store, id string) (map[string]string, error) {
+	rows, err := s.r.QueryContext(context.Background(), s.bind(`SELECT content_hash, body FROM article_versions WHERE article_id = ?`), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var hash, body string
+		if err := rows.Scan(&hash, &body); err != nil {
+			return nil, err
+		}
+		out[hash] = body
+	}
+	return out, rows.Err()
+}

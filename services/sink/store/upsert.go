@@ -26,7 +26,9 @@ type Result struct {
 // later (Stale: an old version arriving late never overwrites a newer one).
 // The record compared is everything stored, not only the page's content
 // hash, so a replay through a newer normalizer or tagger updates the row.
-// Every content hash an article had is kept in its version history.
+// Every content hash an article had is kept in its version history, with
+// the text of each version an update replaced (the current text is the
+// article row's).
 // Upsert sets a.StoredAt to the time the stored version was written.
 func (s *Store) Upsert(ctx context.Context, a *Article) (Outcome, error) {
 	res, err := s.UpsertBatch(ctx, []*Article{a})
@@ -308,6 +310,20 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 	add := func(what, q string, args ...any) {
 		out = append(out, stmt{op: op + what, sql: s.bind(q), args: args})
 	}
+	if outcome == Updated {
+		// The version stored so far keeps its text in the history if the
+		// update replaces it with another content hash: the current
+		// version's text is the articles row's alone (the version
+		// statement below leaves it out), which a copy in every version
+		// row had doubled, as the largest write of a batch after the
+		// entities. Run before the row is updated, and with the rows:
+		// an earlier copy of the article in the batch may not have
+		// written its version yet, which this then creates.
+		add(": keep superseded text", `INSERT INTO article_versions (article_id, content_hash, title, body, fetched_at, stored_at)
+			SELECT id, content_hash, title, body, fetched_at, stored_at FROM articles WHERE id = ? AND content_hash <> ?
+			ON CONFLICT (article_id, content_hash) DO UPDATE SET body = excluded.body`, a.ID, a.ContentHash)
+		out[0].row = true
+	}
 	if outcome == Inserted {
 		add("", `INSERT INTO articles (
 			url, canonical_url, feed, source, content_hash,
@@ -323,7 +339,7 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 			keywords = ?, record_hash = ?, normalizer_version = ?, tagger_version = ?
 		WHERE id = ?`, args...)
 	}
-	out[0].row = true
+	out[len(out)-1].row = true
 	if outcome == Inserted && !s.pg {
 		// SQLite's full-text index gets a new row's text here, not from
 		// a trigger (migration 0010; why in writeBatchSQLite). One row by
@@ -338,13 +354,15 @@ func (s *Store) planUpsert(a *Article, states map[string]*storedState, now time.
 			add(": clear "+table, `DELETE FROM `+table+` WHERE article_id = ?`, a.ID)
 		}
 	}
+	// The version, without its text while it is the current one (see
+	// "keep superseded text"); a version that comes back keeps the text
+	// it was superseded with.
 	add(": version", `INSERT INTO article_versions (article_id, content_hash, title, body, fetched_at, stored_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, '', ?, ?)
 		ON CONFLICT (article_id, content_hash) DO UPDATE SET
-			title = excluded.title, body = excluded.body, fetched_at = excluded.fetched_at
-		WHERE article_versions.fetched_at <> excluded.fetched_at
-			OR article_versions.title <> excluded.title OR article_versions.body <> excluded.body`,
-		a.ID, a.ContentHash, a.Title, a.Text, a.FetchedAt.UnixMicro(), now.UnixMicro())
+			title = excluded.title, fetched_at = excluded.fetched_at
+		WHERE article_versions.fetched_at <> excluded.fetched_at OR article_versions.title <> excluded.title`,
+		a.ID, a.ContentHash, a.Title, a.FetchedAt.UnixMicro(), now.UnixMicro())
 	topics := make([][]any, len(a.Topics))
 	for i, t := range a.Topics {
 		topics[i] = []any{a.ID, t.Code, t.Label, strings.ToLower(t.Label), t.Score, t.Level}
