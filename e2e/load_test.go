@@ -80,8 +80,8 @@ func TestLoad(t *testing.T) {
 	profDir := os.Getenv("NEWSFLOW_LOAD_PROFILE")
 
 	// 1, 2 and 3, in turn over NEWSFLOW_LOAD_ROUNDS rounds: the
-	// machine's speed drifts (the stages alone cost 4.18, 4.53 and 4.66
-	// ms per article in three runs minutes apart), and a ratio of runs
+	// machine's speed drifts (the stages alone cost 3.81, 5.12 and 4.89
+	// ms per article in the three rounds of one run), and a ratio of runs
 	// made one after the other is steadier than any one figure, so each
 	// round's ratios are of its own figures. The first round's are the
 	// detailed figures (and its processes the profiled).
@@ -142,13 +142,12 @@ func TestLoad(t *testing.T) {
 	}
 	fmt.Fprintf(tw, "sum\t%s\t\t\t\t\t%s\n", perArticle(sumAlone), perArticle(sumAloneNATS))
 	tw.Flush()
-	var sumDist time.Duration
+	sumDist := d.cpu()
 	fmt.Fprintln(&b)
 	tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "all at once\tCPU per article\tof it system\tcontext switches per article\tpeak RSS\tNATS messages sent / received per article\t")
 	for _, name := range []string{"fetcher", "normalizer", "tagger", "sink", "nats-server"} {
 		c := dist[name]
-		sumDist += c.cpu
 		m := "\t"
 		if v, ok := msgs[name]; ok {
 			m = fmt.Sprintf("%.1f / %.1f\t", v[0]/float64(n), v[1]/float64(n))
@@ -171,10 +170,7 @@ func TestLoad(t *testing.T) {
 		fmt.Fprintln(tw, "round\tstages alone CPU per article\tat once\tdistributed articles/s\tall-in-one articles/s\tthroughput ratio\tCPU ratio\tcounting nats-server on both sides\t")
 		var tput, cpu, cpuNATS []float64
 		for i, r := range rounds {
-			var sum time.Duration
-			for _, c := range r.dist.cost {
-				sum += c.cpu
-			}
+			sum := r.dist.cpu()
 			stages, nats := r.alone.sums()
 			tput = append(tput, r.aioWall.Seconds()/r.dist.wall.Seconds())
 			cpu = append(cpu, sum.Seconds()/stages.Seconds())
@@ -311,6 +307,14 @@ type distributed struct {
 	wall        time.Duration
 	streamBytes uint64  // in the streams between the stages
 	batch       float64 // messages the sink wrote a batch
+}
+
+// cpu is the CPU the processes spent, nats-server's included.
+func (d distributed) cpu() (sum time.Duration) {
+	for _, c := range d.cost {
+		sum += c.cpu
+	}
+	return sum
 }
 
 // runDistributed runs nats-server and the four services as processes over
